@@ -1,0 +1,58 @@
+"""Payroll with payslips through Kivra: the application factory."""
+import os
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from kivra import i18n
+from kivra.config import load_config
+from kivra.extensions import babel, csrf, db, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(ROOT / "instance"),
+    )
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.update(load_config(app.instance_path))
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(ROOT / "translations")
+    if test_config:
+        app.config.update(test_config)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    i18n.init_app(app)
+
+    from kivra import cli, errors, web
+    from kivra.accounts.routes import bp as accounts_bp
+    from kivra.employees.routes import bp as employees_bp
+    from kivra.payroll.routes import bp as payroll_bp
+    from kivra.solutions.routes import bp as solutions_bp
+
+    for blueprint in (accounts_bp, employees_bp, payroll_bp, solutions_bp):
+        app.register_blueprint(blueprint)
+    errors.init_app(app)
+    web.init_app(app)
+    cli.init_app(app)
+    return app
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record):
+    """WAL and a busy timeout let the web process and a worker share one SQLite file."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()

@@ -1,0 +1,1 @@
+"""Companies, users, login and language."""

@@ -1,0 +1,57 @@
+"""Companies and the people who sign in for them."""
+from datetime import datetime, timezone
+from decimal import Decimal
+
+from flask_login import UserMixin
+from sqlalchemy import ForeignKey, Numeric, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from kivra.extensions import db
+
+ROLES = ("admin", "payroll")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Company(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    orgnr: Mapped[str] = mapped_column(String(10), unique=True)  # 10 digits, no hyphen
+    employer_contribution_rate: Mapped[Decimal] = mapped_column(Numeric(5, 2))  # per cent
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    users: Mapped[list["User"]] = relationship(back_populates="company")
+
+    @property
+    def vat_number(self) -> str:
+        """Swedish VAT number as Kivra expects it: SE + org.nr + 01."""
+        return f"SE{self.orgnr}01"
+
+    @property
+    def orgnr_formatted(self) -> str:
+        return f"{self.orgnr[:6]}-{self.orgnr[6:]}"
+
+
+class User(UserMixin, db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("company.id"), index=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(256))
+    locale: Mapped[str] = mapped_column(String(5), default="sv")
+
+    company: Mapped[Company] = relationship(back_populates="users")
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)

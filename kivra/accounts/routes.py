@@ -1,0 +1,66 @@
+"""Sign in, sign out and choose a language."""
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import func, select
+
+from kivra.accounts.forms import LanguageForm, LoginForm
+from kivra.accounts.models import User
+from kivra.extensions import db, login_manager
+from kivra.web import render
+
+bp = Blueprint("accounts", __name__)
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    return db.session.get(User, int(user_id))
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path on this site; never an absolute URL someone slipped in."""
+    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+        return target
+    return url_for("payroll.runs")
+
+
+@bp.get("/")
+def index():
+    return redirect(url_for("payroll.runs"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("payroll.runs"))
+    form = LoginForm(next=request.args.get("next", ""))
+    if form.validate_on_submit():
+        user = db.session.scalar(select(User).where(func.lower(User.email) == form.email.data.strip().lower()))
+        if user and user.check_password(form.password.data):
+            login_user(user)
+            return redirect(safe_next(form.next.data), code=303)
+        form.password.errors.append(_("Wrong e-mail address or password."))
+        return render("accounts/login.html", "login_form", status=422, form=form)
+    status = 422 if form.errors else 200
+    return render("accounts/login.html", "login_form", status=status, form=form)
+
+
+@bp.post("/logout")
+def logout():
+    logout_user()
+    return redirect(url_for("accounts.login"), code=303)
+
+
+@bp.post("/language")
+def set_language():
+    form = LanguageForm()
+    if form.validate_on_submit():
+        session["locale"] = form.locale.data
+        if current_user.is_authenticated:
+            current_user.locale = form.locale.data
+            db.session.commit()
+    else:
+        flash(_("Choose one of the languages in the list."), "error")
+    return redirect(safe_next(form.next.data), code=303)

@@ -1,0 +1,40 @@
+"""Configuration from environment variables, with safe local defaults."""
+import os
+from decimal import Decimal
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a runnable app."""
+
+
+def _sqlite_url(instance_path: str) -> str:
+    return "sqlite:///" + os.path.join(instance_path, "payroll.db")
+
+
+def load_config(instance_path: str, environ=None) -> dict:
+    """Read settings from the environment; refuse to start production without a secret key."""
+    env = os.environ if environ is None else environ
+    app_env = env.get("APP_ENV", "production")
+    if app_env not in ("development", "testing", "production"):
+        raise ConfigError(f"APP_ENV must be development, testing or production, not {app_env!r}")
+    secret_key = env.get("SECRET_KEY")
+    if not secret_key:
+        if app_env == "production":
+            raise ConfigError("SECRET_KEY must be set when APP_ENV is production")
+        secret_key = "dev-only-not-secret"
+    return {
+        "APP_ENV": app_env,
+        "SECRET_KEY": secret_key,
+        "SQLALCHEMY_DATABASE_URI": env.get("DATABASE_URL") or _sqlite_url(instance_path),
+        "KIVRA_API_URL": env.get("KIVRA_API_URL", "http://127.0.0.1:8765"),
+        "KIVRA_CLIENT_ID": env.get("KIVRA_CLIENT_ID", "sandbox-client"),
+        "KIVRA_CLIENT_SECRET": env.get("KIVRA_CLIENT_SECRET", "sandbox-secret"),
+        "EMPLOYER_CONTRIBUTION_RATE": Decimal(env.get("EMPLOYER_CONTRIBUTION_RATE", "31.42")),
+        "BABEL_DEFAULT_LOCALE": "sv",
+        "BABEL_DEFAULT_TIMEZONE": "Europe/Stockholm",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": app_env == "production",
+        "REMEMBER_COOKIE_SECURE": app_env == "production",
+        "WTF_CSRF_TIME_LIMIT": None,
+    }

@@ -1,0 +1,70 @@
+"""Demo AB: an admin, a payroll user, 25 employees and a calculated payroll run."""
+from datetime import date
+from decimal import Decimal
+
+from flask import current_app
+from sqlalchemy import select
+
+from kivra.accounts.models import Company, User
+from kivra.employees.models import Employee
+from kivra.employees.personnummer import luhn_valid
+from kivra.extensions import db
+from kivra.payroll import service
+
+DEMO_ORGNR = "5568402266"
+USERS = (
+    ("admin@demo.se", "Anna Admin", "admin", "demo-admin"),
+    ("lon@demo.se", "Lars Lönesson", "payroll", "demo-lon"),
+)
+NAMES = (
+    "Astrid Lindqvist", "Björn Åkesson", "Cecilia Öberg", "David Nilsson", "Elin Karlsson",
+    "Fredrik Johansson", "Greta Andersson", "Hampus Eriksson", "Ida Larsson", "Johan Olsson",
+    "Karin Persson", "Lukas Svensson", "Maja Gustafsson", "Nils Pettersson", "Olivia Jonsson",
+    "Per Jansson", "Quinn Hansson", "Rut Bengtsson", "Sven Jönsson", "Tove Lindberg",
+    "Ulf Jakobsson", "Vera Magnusson", "William Lindström", "Xenia Axelsson", "Yusuf Berg",
+)
+
+
+def with_check_digit(first_eleven: str) -> str:
+    """Complete a YYYYMMDDNNN with the Luhn digit that makes it a valid personnummer."""
+    return next(first_eleven + d for d in "0123456789" if luhn_valid(first_eleven[2:] + d))
+
+
+def employee_numbers() -> list[str]:
+    numbers = [with_check_digit(f"19{70 + i % 30:02d}{1 + i % 12:02d}{10 + i:02d}{200 + i * 7:03d}") for i in range(24)]
+    numbers.append(with_check_digit("19850374123"))  # day 14 + 60: a samordningsnummer
+    return numbers
+
+
+def seed() -> bool:
+    """Create the demo company unless it exists. Returns whether anything was created."""
+    if db.session.scalar(select(Company).where(Company.orgnr == DEMO_ORGNR)):
+        return False
+    company = Company(
+        name="Demo AB",
+        orgnr=DEMO_ORGNR,
+        employer_contribution_rate=current_app.config["EMPLOYER_CONTRIBUTION_RATE"],
+    )
+    db.session.add(company)
+    for email, name, role, password in USERS:
+        user = User(company=company, email=email, name=name, role=role, locale="sv")
+        user.set_password(password)
+        db.session.add(user)
+    db.session.flush()
+    for index, (name, pnr) in enumerate(zip(NAMES, employee_numbers())):
+        db.session.add(Employee(
+            company_id=company.id,
+            name=name,
+            personnummer=pnr,
+            email=None if index == 3 else f"{name.split()[0].lower()}@demo.se".replace("ö", "o").replace("å", "a"),
+            employment_start=date(2020 + index % 6, 1 + index % 12, 1),
+            monthly_salary_ore=(28_000 + index * 1_250) * 100,
+            tax_rate=Decimal("30") + index % 4,
+            bank_account=f"8327-9 {9_400_000_000 + index * 7_919}" if index % 5 else None,
+        ))
+    db.session.commit()
+    today = date.today()
+    period = today.replace(day=1)
+    run = service.create_run(company, period, period.replace(day=25))
+    service.calculate_run(run)
+    return True

@@ -1,0 +1,69 @@
+import re
+from decimal import Decimal, InvalidOperation
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, EmailField, StringField, ValidationError
+from wtforms.validators import DataRequired, Email, Length, Optional
+
+from kivra.employees import personnummer
+from kivra.payroll.calculation import parse_amount
+
+PNR_MESSAGES = {
+    "format": _l("Write the personnummer as YYYYMMDD-NNNN, YYYYMMDDNNNN or YYMMDD-NNNN."),
+    "date": _l("The personnummer does not start with a valid date of birth."),
+    "checksum": _l("The personnummer's last digit does not match (check digit error). Check for a typo."),
+}
+
+
+class EmployeeForm(FlaskForm):
+    name = StringField(
+        _l("Name"),
+        validators=[DataRequired(message=_l("Enter the employee's name.")), Length(max=200)],
+    )
+    personnummer = StringField(
+        _l("Personnummer"), validators=[DataRequired(message=_l("Enter the personnummer."))]
+    )
+    email = EmailField(
+        _l("E-mail"),
+        validators=[Optional(), Email(message=_l("Enter a valid e-mail address."), check_deliverability=False)],
+    )
+    employment_start = DateField(
+        _l("Employment start date"),
+        validators=[DataRequired(message=_l("Enter the employment start date as YYYY-MM-DD."))],
+    )
+    monthly_salary = StringField(
+        _l("Monthly salary (kr)"), validators=[DataRequired(message=_l("Enter the monthly salary."))]
+    )
+    tax_rate = StringField(
+        _l("Preliminary tax rate (%)"), validators=[DataRequired(message=_l("Enter the preliminary tax rate."))]
+    )
+    bank_account = StringField(_l("Bank account (optional)"), validators=[Optional(), Length(max=40)])
+
+    def validate_personnummer(self, field):
+        try:
+            self.parsed_personnummer = personnummer.parse(field.data)
+        except personnummer.PersonnummerError as error:
+            raise ValidationError(PNR_MESSAGES[error.reason]) from None
+
+    def validate_monthly_salary(self, field):
+        try:
+            self.salary_ore = parse_amount(field.data)
+        except ValueError:
+            raise ValidationError(_l("Write the salary in kronor, e.g. 32 500 or 32500,50.")) from None
+        if self.salary_ore < 0:
+            raise ValidationError(_l("The salary cannot be negative."))
+
+    def validate_tax_rate(self, field):
+        try:
+            rate = Decimal(field.data.strip().replace(",", ".").rstrip("%").strip())
+        except InvalidOperation:
+            raise ValidationError(_l("Write the tax rate as a per cent between 0 and 100, e.g. 30 or 32,5.")) from None
+        if not rate.is_finite() or not 0 <= rate <= 100 or rate.as_tuple().exponent < -2:
+            raise ValidationError(_l("Write the tax rate as a per cent between 0 and 100, e.g. 30 or 32,5."))
+        self.parsed_tax_rate = rate
+
+    def validate_bank_account(self, field):
+        digits = re.sub(r"[\s-]", "", field.data or "")
+        if digits and (not digits.isdigit() or not 8 <= len(digits) <= 20):
+            raise ValidationError(_l("Write the clearing and account number with digits only, e.g. 8327-9 123 456 789-0."))

@@ -1,0 +1,32 @@
+"""The employee register."""
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import ForeignKey, Numeric, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kivra.employees.personnummer import Personnummer
+from kivra.extensions import db
+
+
+class Employee(db.Model):
+    __table_args__ = (UniqueConstraint("company_id", "personnummer"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("company.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    personnummer: Mapped[str] = mapped_column(String(12))  # 12 digits, YYYYMMDDNNNN
+    email: Mapped[str | None] = mapped_column(String(254))
+    employment_start: Mapped[date]
+    monthly_salary_ore: Mapped[int]
+    tax_rate: Mapped[Decimal] = mapped_column(Numeric(5, 2))  # preliminary tax, per cent
+    bank_account: Mapped[str | None] = mapped_column(String(40))
+
+    @property
+    def pnr(self) -> Personnummer:
+        return Personnummer(self.personnummer)
+
+    @property
+    def kivra_accepts_id(self) -> bool:
+        """Kivra does not accept samordningsnummer; such employees need Min lön."""
+        return not self.pnr.is_coordination_number

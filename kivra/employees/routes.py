@@ -1,0 +1,86 @@
+"""Anställda: list, add and edit employees of the signed-in user's company."""
+from flask import Blueprint, abort, flash, redirect, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from kivra.employees.forms import EmployeeForm
+from kivra.employees.models import Employee
+from kivra.extensions import db
+from kivra.web import is_htmx, render
+
+bp = Blueprint("employees", __name__, url_prefix="/employees")
+
+
+def get_employee(employee_id: int) -> Employee:
+    """The employee if it belongs to the user's company; 404 otherwise, whoever else it belongs to."""
+    employee = db.session.get(Employee, employee_id)
+    if employee is None or employee.company_id != current_user.company_id:
+        abort(404)
+    return employee
+
+
+@bp.get("")
+def index():
+    employees = db.session.scalars(
+        select(Employee).where(Employee.company_id == current_user.company_id).order_by(Employee.name)
+    ).all()
+    return render("employees/index.html", employees=employees)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new():
+    return _edit(Employee(company_id=current_user.company_id), EmployeeForm())
+
+
+@bp.route("/<int:employee_id>/edit", methods=["GET", "POST"])
+def edit(employee_id: int):
+    employee = get_employee(employee_id)
+    form = EmployeeForm(obj=employee)
+    if not form.is_submitted():
+        form.personnummer.data = employee.pnr.formatted()
+        form.monthly_salary.data = f"{employee.monthly_salary_ore / 100:.2f}".replace(".", ",")
+        form.tax_rate.data = str(employee.tax_rate).replace(".", ",")
+    return _edit(employee, form)
+
+
+def _edit(employee: Employee, form: EmployeeForm):
+    if form.validate_on_submit():
+        if _personnummer_taken(form.parsed_personnummer.digits, employee.id):
+            form.personnummer.errors.append(_("Another employee in the company already has this personnummer."))
+        else:
+            _fill(employee, form)
+            db.session.add(employee)
+            try:
+                db.session.commit()
+            except IntegrityError:  # the same number saved at the same moment elsewhere
+                db.session.rollback()
+                form.personnummer.errors.append(_("Another employee in the company already has this personnummer."))
+            else:
+                flash(_("%(name)s is saved.", name=employee.name), "success")
+                target = url_for("employees.index")
+                if is_htmx():
+                    return "", 204, {"HX-Redirect": target}
+                return redirect(target, code=303)
+    status = 422 if form.errors else 200
+    return render("employees/form.html", "employee_form", status=status, form=form, employee=employee)
+
+
+def _personnummer_taken(digits: str, own_id: int | None) -> bool:
+    query = select(Employee.id).where(
+        Employee.company_id == current_user.company_id, Employee.personnummer == digits
+    )
+    if own_id is not None:
+        query = query.where(Employee.id != own_id)
+    return db.session.scalar(query) is not None
+
+
+def _fill(employee: Employee, form: EmployeeForm) -> None:
+    employee.name = form.name.data.strip()
+    employee.personnummer = form.parsed_personnummer.digits
+    employee.email = (form.email.data or "").strip() or None
+    employee.employment_start = form.employment_start.data
+    employee.monthly_salary_ore = form.salary_ore
+    employee.tax_rate = form.parsed_tax_rate
+    employee.bank_account = (form.bank_account.data or "").strip() or None

@@ -1,0 +1,68 @@
+"""Locale selection and the Babel-backed formatters templates use."""
+from datetime import date, timezone
+from decimal import Decimal
+
+from flask import session
+from flask_babel import format_currency, format_date, format_datetime, format_decimal, get_locale
+from flask_login import current_user
+
+LOCALES = ("sv", "en")
+LOCALE_NAMES = {"sv": "Svenska", "en": "English"}
+
+
+def select_locale() -> str:
+    """The signed-in user's saved language, else the session's choice, else Swedish."""
+    if current_user and current_user.is_authenticated and current_user.locale in LOCALES:
+        return current_user.locale
+    chosen = session.get("locale")
+    return chosen if chosen in LOCALES else "sv"
+
+
+def money(ore: int | None) -> str:
+    """Öre as the locale's currency text: `32 500,00 kr` in Swedish, `SEK 32,500.00` in English."""
+    if ore is None:
+        return ""
+    return format_currency(Decimal(ore) / 100, "SEK")
+
+
+def period_name(period: date) -> str:
+    """A payroll period as month and year, e.g. `november 2026`."""
+    return format_date(period, "LLLL yyyy")
+
+
+def long_date(value: date | None) -> str:
+    return format_date(value, "long") if value else ""
+
+
+def percent(rate: Decimal) -> str:
+    return f"{format_decimal(rate, '#,##0.##')} %"
+
+
+def datetime_text(value) -> str:
+    """A timestamp in Swedish time (stored as UTC; SQLite hands it back without a zone)."""
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return format_datetime(value, "yyyy-MM-dd HH:mm")
+
+
+def short_date(value: date | None) -> str:
+    return value.isoformat() if value else ""
+
+
+def current_locale() -> str:
+    return str(get_locale() or "sv")
+
+
+def init_app(app) -> None:
+    app.jinja_env.filters.update(
+        money=money,
+        period_name=period_name,
+        long_date=long_date,
+        short_date=short_date,
+        percent=percent,
+        datetime=datetime_text,
+    )
+    app.jinja_env.add_extension("jinja2.ext.do")
+    app.jinja_env.globals.update(current_locale=current_locale, LOCALE_NAMES=LOCALE_NAMES)

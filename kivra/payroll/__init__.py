@@ -1,0 +1,1 @@
+"""Payroll runs (Lönekörningar), payslips and the accounting voucher."""

@@ -1,0 +1,40 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, MonthField, SelectField, StringField, ValidationError
+from wtforms.validators import DataRequired, Length
+
+from kivra.payroll.calculation import parse_amount
+
+
+class RunForm(FlaskForm):
+    period = MonthField(_l("Month"), validators=[DataRequired(message=_l("Choose the month as YYYY-MM."))])
+    payout_date = DateField(
+        _l("Payout date"), validators=[DataRequired(message=_l("Enter the payout date as YYYY-MM-DD."))]
+    )
+
+    def validate_payout_date(self, field):
+        if self.period.data and field.data:
+            months = (field.data.year - self.period.data.year) * 12 + field.data.month - self.period.data.month
+            if months not in (0, 1):
+                raise ValidationError(_l("The payout date must be in the month paid for or the month after."))
+
+
+class LineForm(FlaskForm):
+    kind = SelectField(
+        _l("Type"),
+        choices=[("addition", _l("Addition")), ("deduction", _l("Deduction"))],
+        validators=[DataRequired()],
+    )
+    description = StringField(
+        _l("Description"),
+        validators=[DataRequired(message=_l("Describe the line, e.g. Overtime.")), Length(max=100)],
+    )
+    amount = StringField(_l("Amount (kr)"), validators=[DataRequired(message=_l("Enter the amount."))])
+
+    def validate_amount(self, field):
+        try:
+            self.amount_ore = parse_amount(field.data)
+        except ValueError:
+            raise ValidationError(_l("Write the amount in kronor, e.g. 1 500 or 1500,50.")) from None
+        if self.amount_ore <= 0:
+            raise ValidationError(_l("The amount must be more than zero; choose Deduction to subtract."))

@@ -1,0 +1,128 @@
+"""Payroll runs, payslips with their frozen versions, and posted vouchers."""
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import JSON, ForeignKey, LargeBinary, Numeric, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from kivra.accounts.models import utcnow
+from kivra.employees.models import Employee
+from kivra.extensions import db
+
+LINE_KINDS = ("salary", "addition", "deduction")
+
+
+class PayrollRun(db.Model):
+    __table_args__ = (UniqueConstraint("company_id", "period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("company.id"), index=True)
+    period: Mapped[date]  # first day of the month paid for
+    payout_date: Mapped[date]
+    status: Mapped[str] = mapped_column(String(20), default="draft")  # draft | calculated
+    employer_contribution_rate: Mapped[Decimal] = mapped_column(Numeric(5, 2))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    payslips: Mapped[list["Payslip"]] = relationship(
+        back_populates="run", cascade="all, delete-orphan", order_by="Payslip.id"
+    )
+    vouchers: Mapped[list["Voucher"]] = relationship(back_populates="run", order_by="Voucher.id")
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == "draft"
+
+
+class Payslip(db.Model):
+    __table_args__ = (UniqueConstraint("run_id", "employee_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("payroll_run.id"), index=True)
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employee.id"), index=True)
+
+    run: Mapped[PayrollRun] = relationship(back_populates="payslips")
+    employee: Mapped[Employee] = relationship()
+    lines: Mapped[list["PayslipLine"]] = relationship(
+        back_populates="payslip", cascade="all, delete-orphan", order_by="PayslipLine.id"
+    )
+    versions: Mapped[list["PayslipVersion"]] = relationship(
+        back_populates="payslip", cascade="all, delete-orphan", order_by="PayslipVersion.number"
+    )
+
+    @property
+    def current_version(self) -> "PayslipVersion | None":
+        return self.versions[-1] if self.versions else None
+
+
+class PayslipLine(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payslip_id: Mapped[int] = mapped_column(ForeignKey("payslip.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # salary | addition | deduction
+    description: Mapped[str] = mapped_column(String(100))
+    amount_ore: Mapped[int]  # always positive; the kind gives the sign
+
+    payslip: Mapped[Payslip] = relationship(back_populates="lines")
+
+
+class PayslipVersion(db.Model):
+    """A payslip frozen: its figures, employer and employee as they were, and the PDF made from them once."""
+
+    __table_args__ = (UniqueConstraint("payslip_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payslip_id: Mapped[int] = mapped_column(ForeignKey("payslip.id"), index=True)
+    number: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    company_name: Mapped[str] = mapped_column(String(200))
+    orgnr: Mapped[str] = mapped_column(String(10))
+    employee_name: Mapped[str] = mapped_column(String(200))
+    personnummer: Mapped[str] = mapped_column(String(12))
+    bank_account: Mapped[str | None] = mapped_column(String(40))
+    tax_rate: Mapped[Decimal] = mapped_column(Numeric(5, 2))
+    lines: Mapped[list] = mapped_column(JSON)  # [{"kind", "description", "amount_ore"}]
+    gross_ore: Mapped[int]
+    tax_ore: Mapped[int]
+    net_ore: Mapped[int]
+    contributions_ore: Mapped[int]
+    # Rendered from the fields above on first need, then stored and never rendered again.
+    pdf: Mapped[bytes | None] = mapped_column(LargeBinary)
+    pdf_sha256: Mapped[str | None] = mapped_column(String(64))
+
+    payslip: Mapped[Payslip] = relationship(back_populates="versions")
+
+    @property
+    def is_correction(self) -> bool:
+        return self.number > 1
+
+
+class Voucher(db.Model):
+    """A posted verifikation. A run's first voucher posts it; later ones post corrections."""
+
+    __table_args__ = (
+        UniqueConstraint("company_id", "series", "number"),
+        UniqueConstraint("run_id", "sequence"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("company.id"), index=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("payroll_run.id"), index=True)
+    series: Mapped[str] = mapped_column(String(4))
+    number: Mapped[int]  # verifikationsnummer within the company's series
+    sequence: Mapped[int]  # 1 for the run's voucher, 2.. for its corrections
+    voucher_date: Mapped[date]
+    posted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    posted_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+
+    run: Mapped[PayrollRun] = relationship(back_populates="vouchers")
+    rows: Mapped[list["VoucherRow"]] = relationship(
+        back_populates="voucher", cascade="all, delete-orphan", order_by="VoucherRow.id"
+    )
+
+
+class VoucherRow(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    voucher_id: Mapped[int] = mapped_column(ForeignKey("voucher.id"), index=True)
+    account: Mapped[int]
+    amount_ore: Mapped[int]  # debit positive, credit negative
+
+    voucher: Mapped[Voucher] = relationship(back_populates="rows")

@@ -1,0 +1,212 @@
+"""Payroll run operations: create, calculate, correct and post. No Flask requests here."""
+import calendar
+import hashlib
+from datetime import date, datetime, timezone
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from kivra.accounts.models import Company, User, utcnow
+from kivra.employees.models import Employee
+from kivra.extensions import db
+from kivra.payroll import pdf
+from kivra.payroll.calculation import Line, Totals, calculate
+from kivra.payroll.models import Payslip, PayslipLine, PayslipVersion, PayrollRun, Voucher, VoucherRow
+from kivra.payroll.voucher import Row, difference, is_balanced, rows_for
+
+VOUCHER_SERIES = "L"
+
+
+class RunExistsError(ValueError):
+    """The company already has a payroll run for that month."""
+
+
+class NothingToPostError(ValueError):
+    """Everything in the run is already posted."""
+
+
+def last_day(period: date) -> date:
+    return period.replace(day=calendar.monthrange(period.year, period.month)[1])
+
+
+def create_run(company: Company, period: date, payout_date: date) -> PayrollRun:
+    """A draft run with a payslip per employee employed in the period, each starting with the monthly salary."""
+    period = period.replace(day=1)
+    run = PayrollRun(
+        company_id=company.id,
+        period=period,
+        payout_date=payout_date,
+        employer_contribution_rate=company.employer_contribution_rate,
+    )
+    employees = db.session.scalars(
+        select(Employee)
+        .where(Employee.company_id == company.id, Employee.employment_start <= last_day(period))
+        .order_by(Employee.name)
+    )
+    for employee in employees:
+        payslip = Payslip(employee=employee)
+        payslip.lines.append(PayslipLine(kind="salary", description="", amount_ore=employee.monthly_salary_ore))
+        run.payslips.append(payslip)
+    db.session.add(run)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise RunExistsError(period) from None
+    return run
+
+
+def payslip_lines(payslip: Payslip) -> list[Line]:
+    return [Line(line.kind, line.description, line.amount_ore) for line in payslip.lines]
+
+
+def payslip_totals(payslip: Payslip) -> Totals:
+    return calculate(payslip_lines(payslip), payslip.employee.tax_rate, payslip.run.employer_contribution_rate)
+
+
+def _snapshot(payslip: Payslip) -> dict:
+    employee = payslip.employee
+    return {
+        "employee_name": employee.name,
+        "personnummer": employee.personnummer,
+        "bank_account": employee.bank_account,
+        "tax_rate": employee.tax_rate,
+        "lines": [{"kind": l.kind, "description": l.description, "amount_ore": l.amount_ore} for l in payslip.lines],
+    }
+
+
+def has_changes(payslip: Payslip) -> bool:
+    """Whether the payslip's lines or employee details differ from its latest version."""
+    current = payslip.current_version
+    if current is None:
+        return True
+    snapshot = _snapshot(payslip)
+    return any(getattr(current, key) != value for key, value in snapshot.items())
+
+
+def new_version(payslip: Payslip) -> PayslipVersion:
+    """Freeze the payslip as it is now; its PDF is made from this snapshot alone."""
+    company = db.session.get(Company, payslip.run.company_id)
+    totals = payslip_totals(payslip)
+    version = PayslipVersion(
+        number=len(payslip.versions) + 1,
+        created_at=utcnow().replace(microsecond=0),
+        company_name=company.name,
+        orgnr=company.orgnr,
+        gross_ore=totals.gross_ore,
+        tax_ore=totals.tax_ore,
+        net_ore=totals.net_ore,
+        contributions_ore=totals.contributions_ore,
+        **_snapshot(payslip),
+    )
+    payslip.versions.append(version)
+    return version
+
+
+def as_utc(moment: datetime) -> datetime:
+    """SQLite returns stored UTC times without a zone; PostgreSQL with one. Same instant either way."""
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
+def render_pdf(version: PayslipVersion) -> bytes:
+    """The version's PDF: a pure function of the frozen version, so the same bytes every time."""
+    run = version.payslip.run
+    return pdf.render(pdf.PayslipDocument(
+        company_name=version.company_name,
+        orgnr=version.orgnr,
+        employee_name=version.employee_name,
+        personnummer=version.personnummer,
+        bank_account=version.bank_account,
+        period=run.period,
+        payout_date=run.payout_date,
+        tax_rate=version.tax_rate,
+        lines=version.lines,
+        gross_ore=version.gross_ore,
+        tax_ore=version.tax_ore,
+        net_ore=version.net_ore,
+        contributions_ore=version.contributions_ore,
+        version=version.number,
+        created_at=as_utc(version.created_at),
+    ))
+
+
+def version_pdf(version: PayslipVersion) -> bytes:
+    """The stored PDF; rendered and stored the first time it is needed, never again after that."""
+    if version.pdf is None:
+        content = render_pdf(version)
+        db.session.execute(
+            update(PayslipVersion)
+            .where(PayslipVersion.id == version.id, PayslipVersion.pdf.is_(None))
+            .values(pdf=content, pdf_sha256=hashlib.sha256(content).hexdigest())
+        )
+        db.session.commit()
+        db.session.refresh(version)
+    return version.pdf
+
+
+def calculate_run(run: PayrollRun) -> None:
+    """Draft → calculated: every payslip gets its first version. Raises NegativeGrossError on a bad payslip."""
+    for payslip in run.payslips:
+        payslip_totals(payslip)  # refuse before rendering anything
+    for payslip in run.payslips:
+        new_version(payslip)
+    run.status = "calculated"
+    db.session.commit()
+
+
+def correct(payslip: Payslip) -> PayslipVersion | None:
+    """A corrected version, if anything changed since the latest one."""
+    if not has_changes(payslip):
+        return None
+    payslip_totals(payslip)
+    version = new_version(payslip)
+    db.session.commit()
+    return version
+
+
+def current_totals(run: PayrollRun) -> list[Totals]:
+    return [
+        Totals(v.gross_ore, v.tax_ore, v.net_ore, v.contributions_ore)
+        for v in (p.current_version for p in run.payslips)
+        if v is not None
+    ]
+
+
+def posted_rows(run: PayrollRun) -> list[Row]:
+    return [Row(r.account, r.amount_ore) for v in run.vouchers for r in v.rows]
+
+
+def rows_to_post(run: PayrollRun) -> list[Row]:
+    """The run's voucher rows, less whatever earlier vouchers already posted."""
+    return difference(rows_for(current_totals(run)), posted_rows(run))
+
+
+def post_voucher(run: PayrollRun, user: User) -> Voucher:
+    """Post the run (or its corrections) as a balanced voucher; refuse when nothing is left to post."""
+    rows = rows_to_post(run)
+    if not rows:
+        raise NothingToPostError(run.id)
+    assert is_balanced(rows), rows
+    last_number = db.session.scalar(
+        select(func.max(Voucher.number)).where(
+            Voucher.company_id == run.company_id, Voucher.series == VOUCHER_SERIES
+        )
+    )
+    voucher = Voucher(
+        company_id=run.company_id,
+        run=run,
+        series=VOUCHER_SERIES,
+        number=(last_number or 0) + 1,
+        sequence=len(run.vouchers) + 1,
+        voucher_date=run.payout_date,
+        posted_by_id=user.id,
+        rows=[VoucherRow(account=r.account, amount_ore=r.amount_ore) for r in rows],
+    )
+    db.session.add(voucher)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # Another request posted at the same moment; the unique constraints let only one through.
+        db.session.rollback()
+        raise NothingToPostError(run.id) from None
+    return voucher

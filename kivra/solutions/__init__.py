@@ -1,0 +1,1 @@
+"""Fler lösningar: the solutions a company can add, Kivra among them."""

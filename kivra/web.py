@@ -1,0 +1,44 @@
+"""What every view shares: sign-in by default, htmx-aware rendering, `Vary: HX-Request`."""
+from flask import render_template, request, url_for
+from flask_login import current_user
+from jinja2_fragments.flask import render_block
+
+from kivra.extensions import login_manager
+
+PUBLIC_ENDPOINTS = {"static", "accounts.login", "accounts.set_language"}
+
+
+def is_htmx() -> bool:
+    """An htmx request wants a fragment, except when htmx restores history from the server."""
+    return request.headers.get("HX-Request") == "true" and not request.headers.get("HX-History-Restore-Request")
+
+
+def render(template: str, block: str | None = None, status: int = 200, **context):
+    """The named block for htmx, the whole page otherwise."""
+    if block and is_htmx():
+        return render_block(template, block, **context), status
+    return render_template(template, **context), status
+
+
+def _require_login():
+    if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:
+        return None
+    if not current_user.is_authenticated:
+        if is_htmx():  # a fragment must not swap the login page into itself
+            return "", 401, {"HX-Redirect": url_for("accounts.login")}
+        return login_manager.unauthorized()
+    return None
+
+
+def _vary(response):
+    response.vary.add("HX-Request")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
+
+
+def init_app(app) -> None:
+    app.before_request(_require_login)
+    app.after_request(_vary)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = None
