@@ -26,8 +26,11 @@ def init_app(app) -> None:
     def update():
         """Extract messages and merge them into translations/sv."""
         pybabel("extract", "-F", "babel.cfg", "-k", "_l", "--no-location", "--sort-output",
-                "-o", "messages.pot", "kivra", "templates")
-        pybabel("update", "-i", "messages.pot", "-d", "translations", "-l", "sv", "--no-wrap", "--ignore-obsolete")
+                "-o", "messages.pot", ".")
+        if (ROOT / "translations/sv/LC_MESSAGES/messages.po").exists():
+            pybabel("update", "-i", "messages.pot", "-d", "translations", "-l", "sv", "--no-wrap", "--ignore-obsolete")
+        else:
+            pybabel("init", "-i", "messages.pot", "-d", "translations", "-l", "sv", "--no-wrap")
 
     @translations.command()
     def compile():

@@ -22,6 +22,8 @@ def money(ore: int | None) -> str:
     """Öre as the locale's currency text: `32 500,00 kr` in Swedish, `SEK 32,500.00` in English."""
     if ore is None:
         return ""
+    if current_locale() == "en":  # CLDR's English glues the code to the number: SEK32,500.00
+        return format_currency(Decimal(ore) / 100, "SEK", format="¤\u00a0#,##0.00")
     return format_currency(Decimal(ore) / 100, "SEK")
 
 

@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, PasswordField, SelectField
+from wtforms import EmailField, HiddenField, PasswordField, SelectChoice, SelectField
 from wtforms.validators import DataRequired
 
 from kivra.i18n import LOCALE_NAMES
@@ -13,5 +13,5 @@ class LoginForm(FlaskForm):
 
 
 class LanguageForm(FlaskForm):
-    locale = SelectField(_l("Language"), choices=list(LOCALE_NAMES.items()))
+    locale = SelectField(_l("Language"), choices=[SelectChoice(code, name) for code, name in LOCALE_NAMES.items()])
     next = HiddenField()

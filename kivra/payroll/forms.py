@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, MonthField, SelectField, StringField, ValidationError
+from wtforms import DateField, MonthField, SelectChoice, SelectField, StringField, ValidationError
 from wtforms.validators import DataRequired, Length
 
 from kivra.payroll.calculation import parse_amount
@@ -22,7 +22,7 @@ class RunForm(FlaskForm):
 class LineForm(FlaskForm):
     kind = SelectField(
         _l("Type"),
-        choices=[("addition", _l("Addition")), ("deduction", _l("Deduction"))],
+        choices=[SelectChoice("addition", _l("Addition")), SelectChoice("deduction", _l("Deduction"))],
         validators=[DataRequired()],
     )
     description = StringField(

@@ -1,0 +1,150 @@
+"""Fixtures: a fresh database per test, two companies, and clients that speak CSRF and htmx."""
+import html
+import os
+import re
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from flask.testing import FlaskClient
+from werkzeug.security import generate_password_hash
+
+os.environ["APP_ENV"] = "testing"
+
+from kivra import create_app  # noqa: E402
+from kivra.accounts.models import Company, User  # noqa: E402
+from kivra.employees.models import Employee  # noqa: E402
+from kivra.extensions import db  # noqa: E402
+
+PASSWORD = "correct horse battery"
+# Production hashes with scrypt; tests sign in hundreds of times, so one cheap hash is made once here.
+PASSWORD_HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
+CSRF_INPUT = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
+
+
+class RequestPerContextClient(FlaskClient):
+    """Each request gets its own app context, as in production: a fresh `g`, a fresh database session."""
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
+@pytest.fixture
+def app(tmp_path):
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.db'}"})
+    app.test_client_class = RequestPerContextClient
+    with app.app_context():
+        db.create_all()
+        yield app
+        db.session.remove()
+        db.drop_all()
+
+
+def make_company(name="Demo AB", orgnr="5568402266") -> Company:
+    company = Company(name=name, orgnr=orgnr, employer_contribution_rate=Decimal("31.42"))
+    db.session.add(company)
+    db.session.commit()
+    return company
+
+
+def make_user(company: Company, role="admin", email=None, locale="sv") -> User:
+    user = User(company=company, role=role, email=email or f"{role}@{company.orgnr}.se", name=f"{role.title()} User", locale=locale)
+    user.password_hash = PASSWORD_HASH
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def make_employee(company: Company, **fields) -> Employee:
+    values = dict(
+        name="Astrid Lindqvist",
+        personnummer="191212121212",
+        email="astrid@example.se",
+        employment_start=date(2020, 1, 1),
+        monthly_salary_ore=3_250_000,
+        tax_rate=Decimal("30"),
+    )
+    values.update(fields)
+    employee = Employee(company_id=company.id, **values)
+    db.session.add(employee)
+    db.session.commit()
+    return employee
+
+
+@pytest.fixture
+def company(app):
+    return make_company()
+
+
+@pytest.fixture
+def other_company(app):
+    return make_company("Annat AB", "5560360793")
+
+
+@pytest.fixture(params=["sv", "en"])
+def lang(request):
+    return request.param
+
+
+class Client:
+    """The test client as a person's browser: signed in, with a CSRF token, full page or htmx."""
+
+    def __init__(self, flask_client):
+        self.raw = flask_client
+        self.token = None
+
+    def login(self, user: User, password=PASSWORD):
+        self.token = self.csrf_from(self.raw.get("/login"))
+        response = self.raw.post("/login", data={"email": user.email, "password": password, "csrf_token": self.token})
+        assert response.status_code == 303, response.status_code
+        self.token = self.csrf_from(self.raw.get("/runs"))
+        return self
+
+    @staticmethod
+    def csrf_from(response) -> str:
+        return CSRF_INPUT.search(response.get_data(as_text=True)).group(1)
+
+    def get(self, url, htmx=False, **kwargs):
+        return self.raw.get(url, headers=self._headers(htmx), **kwargs)
+
+    def post(self, url, data=None, htmx=False, csrf=True, **kwargs):
+        data = dict(data or {})
+        if csrf:
+            data.setdefault("csrf_token", self.token)
+        return self.raw.post(url, data=data, headers=self._headers(htmx), **kwargs)
+
+    @staticmethod
+    def _headers(htmx):
+        return {"HX-Request": "true"} if htmx else {}
+
+
+@pytest.fixture
+def client(app):
+    return Client(app.test_client())
+
+
+@pytest.fixture
+def admin(company, lang):
+    return make_user(company, "admin", locale=lang)
+
+
+@pytest.fixture
+def payroll_user(company, lang):
+    return make_user(company, "payroll", locale=lang)
+
+
+@pytest.fixture
+def as_admin(client, admin):
+    return client.login(admin)
+
+
+@pytest.fixture
+def as_payroll(client, payroll_user):
+    return client.login(payroll_user)
+
+
+def text(response) -> str:
+    """The response body as one line of text, tags dropped: what a person reads."""
+    body = html.unescape(re.sub(r"<[^>]+>", " ", response.get_data(as_text=True)))
+    return re.sub(r"\s+", " ", body.replace("&nbsp;", " ").replace("\xa0", " "))

@@ -1,0 +1,38 @@
+import pytest
+
+from kivra.config import ConfigError, load_config
+
+
+def test_production_without_secret_key_refuses_to_start(tmp_path):
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        load_config(str(tmp_path), {"APP_ENV": "production"})
+
+
+def test_production_is_the_default_environment(tmp_path):
+    with pytest.raises(ConfigError):
+        load_config(str(tmp_path), {})
+
+
+def test_development_has_safe_local_defaults(tmp_path):
+    config = load_config(str(tmp_path), {"APP_ENV": "development"})
+    assert config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path}/payroll.db"
+    assert config["KIVRA_API_URL"].startswith("http://127.0.0.1:")
+    assert config["SESSION_COOKIE_SECURE"] is False
+
+
+def test_environment_variables_are_read(tmp_path):
+    config = load_config(str(tmp_path), {
+        "APP_ENV": "production", "SECRET_KEY": "s3cret", "DATABASE_URL": "postgresql+psycopg://db/payroll",
+        "KIVRA_API_URL": "https://kivra.example", "KIVRA_CLIENT_ID": "id", "KIVRA_CLIENT_SECRET": "secret",
+        "EMPLOYER_CONTRIBUTION_RATE": "10.21",
+    })
+    assert config["SECRET_KEY"] == "s3cret"
+    assert config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://db/payroll"
+    assert (config["KIVRA_API_URL"], config["KIVRA_CLIENT_ID"], config["KIVRA_CLIENT_SECRET"]) == ("https://kivra.example", "id", "secret")
+    assert str(config["EMPLOYER_CONTRIBUTION_RATE"]) == "10.21"
+    assert config["SESSION_COOKIE_SECURE"] is True
+
+
+def test_unknown_environment_is_an_error(tmp_path):
+    with pytest.raises(ConfigError, match="APP_ENV"):
+        load_config(str(tmp_path), {"APP_ENV": "staging", "SECRET_KEY": "x"})
