@@ -31,7 +31,7 @@ def with_check_digit(first_eleven: str) -> str:
 
 
 def employee_numbers() -> list[str]:
-    numbers = [with_check_digit(f"19{70 + i % 30:02d}{1 + i % 12:02d}{10 + i:02d}{200 + i * 7:03d}") for i in range(24)]
+    numbers = [with_check_digit(f"19{70 + i % 30:02d}{1 + i % 12:02d}{1 + i * 3 % 28:02d}{200 + i * 7:03d}") for i in range(24)]
     numbers.append(with_check_digit("19850374123"))  # day 14 + 60: a samordningsnummer
     return numbers
 

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from kivra.accounts.forms import LanguageForm, LoginForm
 from kivra.accounts.models import User
 from kivra.extensions import db, login_manager
+from kivra.i18n import LOCALES
 from kivra.web import render
 
 bp = Blueprint("accounts", __name__)
@@ -39,6 +40,9 @@ def login():
     if form.validate_on_submit():
         user = db.session.scalar(select(User).where(func.lower(User.email) == form.email.data.strip().lower()))
         if user and user.check_password(form.password.data):
+            if session.get("locale") in LOCALES:  # chosen on the login page: keep it
+                user.locale = session["locale"]
+                db.session.commit()
             login_user(user)
             return redirect(safe_next(form.next.data), code=303)
         form.password.errors.append(_("Wrong e-mail address or password."))

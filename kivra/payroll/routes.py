@@ -108,6 +108,7 @@ def _send_and_post_page(run: PayrollRun, status: int = 200):
         voucher_rows=rows_for(service.current_totals(run)),
         to_post=service.rows_to_post(run),
         accounts=ACCOUNTS,
+        fragment=is_htmx(),  # the fragment also updates the run's status badge out of band
     )
 
 

@@ -1,0 +1,89 @@
+"""Every flow of the foundation in a real browser, in Swedish and in English."""
+import io
+import re
+
+from playwright.sync_api import expect
+from pypdf import PdfReader
+
+SCREENSHOTS = "test-artifacts"
+
+
+def test_add_employee_with_a_bad_personnummer_then_fix_it(signed_in, words, lang):
+    page = signed_in
+    page.get_by_role("link", name=words["employees"], exact=True).click()
+    page.get_by_role("link", name=words["add_employee"]).click()
+    page.get_by_label(words["name"], exact=True).fill('Zoë "Zed" <b>Öström</b>')
+    page.get_by_label(words["personnummer"]).fill("19770103-2381")
+    page.get_by_label(words["start"]).fill("2024-02-01")
+    page.get_by_label(words["salary"]).fill("31 250,50")
+    page.get_by_label(words["tax"]).fill("31")
+    page.get_by_role("button", name=words["save"]).click()
+
+    error = page.locator("#personnummer-error")
+    expect(error).to_contain_text(words["check_digit"])
+    expect(page.get_by_label(words["personnummer"])).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_label(words["name"], exact=True)).to_have_value('Zoë "Zed" <b>Öström</b>')  # nothing lost
+    page.screenshot(path=f"{SCREENSHOTS}/employee-error-{lang}.png", full_page=True)
+
+    page.get_by_label(words["personnummer"]).fill("19770103-2380")
+    page.get_by_role("button", name=words["save"]).click()
+    expect(page.get_by_text(words["saved"])).to_be_visible()
+    row = page.get_by_role("row").filter(has_text='Zoë "Zed" <b>Öström</b>')
+    expect(row).to_contain_text("19770103-****")
+    expect(row).to_contain_text({"sv": "31 250,50 kr", "en": "SEK 31,250.50"}[lang])
+    page.screenshot(path=f"{SCREENSHOTS}/employees-{lang}.png", full_page=True)
+
+
+def test_create_run_open_payslip_pdf_and_post_the_voucher(signed_in, words, lang, live_url):
+    page = signed_in
+    page.get_by_label(words["month"]).fill("2030-01")
+    page.get_by_label(words["payout"]).fill("2030-01-25")
+    page.get_by_role("button", name=words["create_run"]).click()
+    page.wait_for_url(re.compile(r"/runs/\d+$"))
+    expect(page.get_by_role("heading", level=1)).to_contain_text({"sv": "januari 2030", "en": "January 2030"}[lang])
+
+    page.get_by_role("link", name="Astrid Lindqvist").click()
+    page.get_by_label(words["description"]).fill("Övertid")
+    page.get_by_label(words["amount"]).fill("1 000")
+    page.get_by_role("button", name=words["add_line"]).click()
+    expect(page.locator("#payslip_lines")).to_contain_text("Övertid")
+    net = page.get_by_test_id("net").inner_text()
+    page.screenshot(path=f"{SCREENSHOTS}/payslip-{lang}.png", full_page=True)
+
+    page.get_by_role("link", name=re.compile("2030", re.I)).first.click()
+    page.get_by_role("button", name=words["calculate"]).click()
+    page.wait_for_url(re.compile(r"/send-and-post$"))
+    expect(page.get_by_role("button", name=words["send"])).to_be_disabled()
+    page.get_by_role("button", name=words["post"]).click()
+    expect(page.locator("#voucher")).to_contain_text(words["posted"])
+    expect(page.get_by_role("button", name=words["post"])).to_have_count(0)
+    expect(page.locator("#run_status")).to_contain_text({"sv": "Bokförd", "en": "Posted"}[lang])
+    expect(page.get_by_role("link", name=words["sie"])).to_be_visible()
+    page.screenshot(path=f"{SCREENSHOTS}/send-and-post-{lang}.png", full_page=True)
+
+    page.get_by_role("link", name="1. ").click()
+    page.get_by_role("link", name="Astrid Lindqvist").click()
+    link = page.get_by_role("link", name=words["pdf"])
+    with page.context.expect_page() as opened:
+        link.click()
+    pdf_page = opened.value
+    response = page.request.get(live_url + link.get_attribute("href"))
+    assert response.headers["content-type"] == "application/pdf"
+    text = PdfReader(io.BytesIO(response.body())).pages[0].extract_text().replace("\xa0", " ")
+    swedish_net = net.replace("SEK", "").replace(",", " ").replace(".", ",").strip() + " kr" if lang == "en" else net
+    assert swedish_net.replace("\xa0", " ") in text
+    pdf_page.close()
+
+
+def test_language_switch_persists_and_navigation_works(signed_in, words, lang, live_url):
+    page = signed_in
+    expect(page.locator("html")).to_have_attribute("lang", lang)
+    page.get_by_role("link", name=words["more"]).click()
+    expect(page.get_by_role("heading", name="Kivra")).to_be_visible()
+    page.screenshot(path=f"{SCREENSHOTS}/solutions-{lang}.png", full_page=True)
+    other = "en" if lang == "sv" else "sv"
+    page.get_by_role("button", name={"sv": "Svenska", "en": "English"}[other]).click()
+    expect(page.locator("html")).to_have_attribute("lang", other)
+    expect(page).to_have_url(re.compile(r"/solutions$"))
+    page.goto(f"{live_url}/runs")
+    expect(page.locator("html")).to_have_attribute("lang", other)
