@@ -29,6 +29,7 @@ def urls(ids):
             f"/runs/{ids['run']}/voucher.se",
             f"/payslips/{ids['payslip']}",
             f"/payslips/{ids['payslip']}/v1.pdf",
+            f"/payslips/{ids['payslip']}/v1",
         ],
         "post": [
             (f"/employees/{ids['employee']}/edit", {"name": "Changed", "personnummer": "191212121212",

@@ -164,3 +164,12 @@ def test_correction_creates_a_new_version_and_keeps_the_old(as_admin, run, lang)
     new = PdfReader(io.BytesIO(as_admin.get(f"/payslips/{payslip_id}/v2.pdf").data)).pages[0].extract_text()
     assert "Bonus" not in old and "Bonus" in new and "Rättelse" in new
     assert as_admin.get(f"/payslips/{payslip_id}/v3.pdf").status_code == 404
+
+
+def test_version_has_an_html_document_view(as_admin, run, lang):
+    as_admin.post(f"/runs/{run.id}/calculate")
+    page = text(as_admin.get(f"/payslips/{astrid(run).id}/v1"))
+    assert "Astrid Lindqvist" in page and "Demo AB (556840-2266)" in page and "19121212-1212" in page
+    assert {"sv": "Nettolön 22 750,00 kr", "en": "Net pay SEK 22,750.00"}[lang] in page
+    assert {"sv": "25 november 2026", "en": "November 25, 2026"}[lang] in page
+    assert as_admin.get(f"/payslips/{astrid(run).id}/v2").status_code == 404

@@ -93,12 +93,24 @@ def correct(payslip_id: int):
     return redirect(url_for("payroll.payslip", payslip_id=payslip.id), code=303)
 
 
-@bp.get("/payslips/<int:payslip_id>/v<int:number>.pdf")
-def pdf(payslip_id: int, number: int):
-    payslip = get_payslip(payslip_id)
+def get_version(payslip: Payslip, number: int):
     version = next((v for v in payslip.versions if v.number == number), None)
     if version is None:
         abort(404)
+    return version
+
+
+@bp.get("/payslips/<int:payslip_id>/v<int:number>")
+def version(payslip_id: int, number: int):
+    """The payslip document of one version, as HTML."""
+    payslip = get_payslip(payslip_id)
+    return render("payroll/payslip_version.html", payslip=payslip, run=payslip.run, version=get_version(payslip, number))
+
+
+@bp.get("/payslips/<int:payslip_id>/v<int:number>.pdf")
+def pdf(payslip_id: int, number: int):
+    payslip = get_payslip(payslip_id)
+    version = get_version(payslip, number)
     filename = f"lonebesked-{payslip.run.period:%Y-%m}-{payslip.id}-v{number}.pdf"
     return Response(
         service.version_pdf(version),
