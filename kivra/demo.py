@@ -44,6 +44,11 @@ def seed() -> bool:
         name="Demo AB",
         orgnr=DEMO_ORGNR,
         employer_contribution_rate=current_app.config["EMPLOYER_CONTRIBUTION_RATE"],
+        street_address="Storgatan 1",
+        postal_code="111 22",
+        city="Stockholm",
+        email="lon@demo.se",
+        phone="08-123 456 00",
     )
     db.session.add(company)
     for email, name, role, password in USERS:

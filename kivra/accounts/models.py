@@ -22,6 +22,12 @@ class Company(db.Model):
     orgnr: Mapped[str] = mapped_column(String(10), unique=True)  # 10 digits, no hyphen
     employer_contribution_rate: Mapped[Decimal] = mapped_column(Numeric(5, 2))  # per cent
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The employer's contact details; Kivra's salaryslip object requires them.
+    street_address: Mapped[str | None] = mapped_column(String(200))
+    postal_code: Mapped[str | None] = mapped_column(String(10))
+    city: Mapped[str | None] = mapped_column(String(100))
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(30))
 
     users: Mapped[list["User"]] = relationship(back_populates="company")
 

@@ -77,6 +77,7 @@ class PayslipVersion(db.Model):
     orgnr: Mapped[str] = mapped_column(String(10))
     employee_name: Mapped[str] = mapped_column(String(200))
     personnummer: Mapped[str] = mapped_column(String(12))
+    employment_start: Mapped[date | None]
     bank_account: Mapped[str | None] = mapped_column(String(40))
     tax_rate: Mapped[Decimal] = mapped_column(Numeric(5, 2))
     lines: Mapped[list] = mapped_column(JSON)  # [{"kind", "description", "amount_ore"}]

@@ -69,6 +69,7 @@ def _snapshot(payslip: Payslip) -> dict:
     return {
         "employee_name": employee.name,
         "personnummer": employee.personnummer,
+        "employment_start": employee.employment_start,
         "bank_account": employee.bank_account,
         "tax_rate": employee.tax_rate,
         "lines": [{"kind": l.kind, "description": l.description, "amount_ore": l.amount_ore} for l in payslip.lines],

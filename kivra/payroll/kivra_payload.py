@@ -1,0 +1,113 @@
+"""A payslip version as a Kivra `salaryslip` content: subject, structured object, PDF and HTML part."""
+import calendar
+from datetime import timezone
+
+from flask import render_template
+from flask_babel import force_locale, format_date, gettext as _, lazy_gettext
+
+from kivra.accounts.models import Company
+from kivra.payroll.models import PayslipVersion
+from kivra.payroll.pdf import both, kr
+from kivra.payroll.service import as_utc, version_pdf
+from kivra.sender_api.client import vat_number
+from kivra.sender_api.content import PayloadError, salaryslip_content
+
+SOURCE_SYSTEM = "Lön (kivra-payroll 0.1)"
+
+
+def amount(ore: int) -> str:
+    """Öre as Kivra's amount text: `32500`, `32500.50`, `-1000`."""
+    sign = "-" if ore < 0 else ""
+    kronor, rest = divmod(abs(ore), 100)
+    return f"{sign}{kronor}.{rest:02d}" if rest else f"{sign}{kronor}"
+
+
+def money(ore: int) -> dict:
+    return {"monetary_amount": amount(ore), "currency": "SEK"}
+
+
+def subject(version: PayslipVersion) -> str:
+    """`Lönebesked november 2026`; a correction says so. Never a name or a personnummer."""
+    period = version.payslip.run.period
+    with force_locale("sv"):
+        month = format_date(period, "LLLL yyyy")
+        if version.is_correction:
+            return _("Corrected payslip %(month)s", month=month)
+        return _("Payslip %(month)s", month=month)
+
+
+def salaryslip(version: PayslipVersion, company: Company) -> dict:
+    run = version.payslip.run
+    missing = [f for f in ("street_address", "postal_code", "city", "email", "phone") if not getattr(company, f)]
+    if missing:
+        raise PayloadError(f"the employer's {', '.join(missing)} must be filled in: Kivra requires them")
+    salary = sum(l["amount_ore"] for l in version.lines if l["kind"] == "salary")
+    extra = [
+        {"type": l["description"], **money(-l["amount_ore"] if l["kind"] == "deduction" else l["amount_ore"])}
+        for l in version.lines
+        if l["kind"] != "salary"
+    ]
+    employment = {
+        "employer": {
+            "legal_name": version.company_name,
+            "legal_identifiers": {"vat_number": vat_number(version.orgnr), "org_number": f"{version.orgnr[:6]}-{version.orgnr[6:]}"},
+            "contact_information": {
+                "address": {
+                    "street_address": company.street_address,
+                    "postal_code": company.postal_code,
+                    "city": company.city,
+                    "country": "Sweden",
+                },
+                "email_address": company.email,
+                "telephone_number": company.phone,
+            },
+        }
+    }
+    if version.employment_start:
+        employment["start_date"] = version.employment_start.isoformat()
+    pay_period = {
+        "start_date": run.period.isoformat(),
+        "end_date": run.period.replace(day=calendar.monthrange(run.period.year, run.period.month)[1]).isoformat(),
+        "payout_date": run.payout_date.isoformat(),
+        "basic_contractual_salary": money(salary),
+        "gross_pay": money(version.gross_ore),
+        "tax_deducted": money(version.tax_ore),
+        "net_pay": money(version.net_ore),
+        "effective_tax_rate_percentage": f"{version.tax_rate:.2f}",
+    }
+    if extra:
+        pay_period["additional_payments"] = extra
+    document = {
+        "document_metadata": {
+            "creation_timestamp": as_utc(version.created_at).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "source_system": SOURCE_SYSTEM,
+        },
+        "employment": employment,
+        "pay_period": pay_period,
+    }
+    if version.bank_account:
+        document["recipient_account"] = {"identifier": version.bank_account}
+    return document
+
+
+def html_part(version: PayslipVersion) -> str:
+    """The responsive part: the figures that matter on a phone, inline CSS, no script, no links."""
+    return render_template(
+        "kivra/payslip_part.html", version=version, run=version.payslip.run, both=both, kr=kr, _l=lazy_gettext
+    )
+
+
+def payslip_content(version: PayslipVersion, company: Company, retain: bool = False, retention_days: int = 390) -> bytes:
+    """The whole content body, made once per version; store these bytes and resend them unchanged."""
+    return salaryslip_content(
+        ssn=version.personnummer,
+        subject=subject(version),
+        generated_at=as_utc(version.created_at).date(),
+        pdf=version_pdf(version),
+        salaryslip=salaryslip(version, company),
+        html=html_part(version),
+        retain=retain,
+        retention_days=retention_days,
+        personal=(version.employee_name,),
+        file_name=f"lonebesked-{version.payslip.run.period:%Y-%m}.pdf",
+    )

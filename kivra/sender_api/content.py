@@ -1,0 +1,99 @@
+"""A content for Kivra, checked against Kivra's rules before it leaves and serialised once, byte for byte."""
+import base64
+import json
+import re
+from datetime import date
+
+from jsonschema import Draft6Validator, FormatChecker
+
+from kivra.contract import salaryslip_schema
+
+SUBJECT_MAX = 35
+RETAINABLE = frozenset({"salaryslip", "letter.salary", "letter.creditnotice", "letter.signed", "invite.sign"})
+RETENTION_DAYS = (30, 390)
+_SSN = re.compile(r"^\d{12}$")
+_DIGIT_RUN = re.compile(r"\d{6,}")
+_EXTERNAL = re.compile(r"""(?:src|href|action)\s*=\s*["']?\s*(?:https?:)?//|url\(\s*["']?\s*(?:https?:)?//|@import""", re.I)
+_TRACKING = re.compile(r"utm_[a-z]+=|[?&](?:fbclid|gclid|mc_eid)=", re.I)
+
+
+class PayloadError(ValueError):
+    """We refuse to send this: it breaks one of Kivra's rules (or ours about personal data)."""
+
+
+def _validator() -> Draft6Validator:
+    return Draft6Validator(salaryslip_schema(), format_checker=FormatChecker())
+
+
+def check_salaryslip(salaryslip: dict) -> None:
+    error = next(iter(sorted(_validator().iter_errors(salaryslip), key=lambda e: list(e.absolute_path))), None)
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "salaryslip"
+        raise PayloadError(f"salaryslip does not follow Kivra's schema at {where}: {error.message}")
+
+
+def check_subject(subject: str, personal: tuple[str, ...] = ()) -> None:
+    """At most 35 characters, and nothing that identifies the person: no personnummer, no name."""
+    if not subject or not subject.strip():
+        raise PayloadError("subject is empty")
+    if len(subject) > SUBJECT_MAX:
+        raise PayloadError(f"subject is longer than {SUBJECT_MAX} characters")
+    if _DIGIT_RUN.search(subject.replace("-", "")):
+        raise PayloadError("subject contains a long number; it may be a personnummer")
+    lowered = subject.lower()
+    if any(part and part.lower() in lowered for text in personal for part in text.split() if len(part) > 1):
+        raise PayloadError("subject contains the recipient's name")
+
+
+def check_html(html: str) -> None:
+    """Kivra's rules for the responsive part: no JavaScript, everything inline, no tracking links."""
+    if re.search(r"<script|\son\w+\s*=|javascript:", html, re.I):
+        raise PayloadError("the HTML part contains script")
+    if _EXTERNAL.search(html):
+        raise PayloadError("the HTML part loads something from outside; embed it inline")
+    if _TRACKING.search(html):
+        raise PayloadError("the HTML part contains a tracking link")
+
+
+def salaryslip_content(
+    *,
+    ssn: str,
+    subject: str,
+    generated_at: date,
+    pdf: bytes,
+    salaryslip: dict,
+    html: str | None = None,
+    retain: bool = False,
+    retention_days: int = 30,
+    personal: tuple[str, ...] = (),
+    file_name: str = "lonebesked.pdf",
+) -> bytes:
+    """The JSON body of a `salaryslip` content. Same arguments, same bytes: store them and resend them as they are."""
+    if not _SSN.match(ssn):
+        raise PayloadError("ssn must be 12 digits")
+    check_subject(subject, personal)
+    check_salaryslip(salaryslip)
+    if not pdf.startswith(b"%PDF-"):
+        raise PayloadError("the PDF part is not a PDF")
+    if retention_days not in RETENTION_DAYS:
+        raise PayloadError("retention is 30 or 390 days")
+    part = {"name": file_name, "data": base64.b64encode(pdf).decode("ascii"), "content_type": "application/pdf"}
+    if html is not None:
+        check_html(html)
+        part["responsive_part"] = {
+            "name": file_name.rsplit(".", 1)[0] + ".html",
+            "data": base64.b64encode(html.encode("utf-8")).decode("ascii"),
+            "content_type": "text/html",
+        }
+    payload = {
+        "ssn": ssn,
+        "subject": subject,
+        "type": "salaryslip",
+        "generated_at": generated_at.isoformat(),
+        "parts": [part],
+        "salaryslip": salaryslip,
+    }
+    if retain:
+        payload["retain"] = True
+        payload["retention_time"] = str(retention_days)
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode("utf-8")
