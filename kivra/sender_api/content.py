@@ -13,7 +13,8 @@ RETAINABLE = frozenset({"salaryslip", "letter.salary", "letter.creditnotice", "l
 RETENTION_DAYS = (30, 390)
 _SSN = re.compile(r"^\d{12}$")
 _DIGIT_RUN = re.compile(r"\d{6,}")
-_EXTERNAL = re.compile(r"""(?:src|href|action)\s*=\s*["']?\s*(?:https?:)?//|url\(\s*["']?\s*(?:https?:)?//|@import""", re.I)
+# Plain links are allowed; anything the page would load from elsewhere is not.
+_EXTERNAL = re.compile(r"""\ssrc\s*=\s*["']?\s*(?:https?:)?//|<link\b|url\(\s*["']?\s*(?:https?:)?//|@import""", re.I)
 _TRACKING = re.compile(r"utm_[a-z]+=|[?&](?:fbclid|gclid|mc_eid)=", re.I)
 
 

@@ -1,0 +1,92 @@
+"""What we refuse to send, before it leaves: Kivra's rules on subjects, the salaryslip schema and the HTML part."""
+import base64
+import json
+from datetime import date
+
+import pytest
+
+from kivra.sender_api.content import PayloadError, check_html, check_subject, salaryslip_content
+
+PDF = b"%PDF-1.4 test"
+SLIP = {
+    "document_metadata": {"creation_timestamp": "2026-11-24T10:00:00Z", "source_system": "test"},
+    "employment": {"employer": {
+        "legal_name": "Demo AB",
+        "legal_identifiers": {"vat_number": "SE556840226601", "org_number": "556840-2266"},
+        "contact_information": {
+            "address": {"street_address": "Storgatan 1", "postal_code": "111 22", "city": "Stockholm", "country": "Sweden"},
+            "email_address": "lon@demo.se", "telephone_number": "08-123 456 00"},
+    }},
+    "pay_period": {"start_date": "2026-11-01", "end_date": "2026-11-30", "payout_date": "2026-11-25",
+                   "gross_pay": {"monetary_amount": "32500", "currency": "SEK"},
+                   "tax_deducted": {"monetary_amount": "9750", "currency": "SEK"},
+                   "net_pay": {"monetary_amount": "22750", "currency": "SEK"}},
+}
+
+
+def content(**overrides):
+    args = dict(ssn="191212121212", subject="Lönebesked november 2026", generated_at=date(2026, 11, 24), pdf=PDF,
+                salaryslip=SLIP, personal=("Astrid Lindqvist",))
+    args.update(overrides)
+    return salaryslip_content(**args)
+
+
+def test_content_has_kivras_shape():
+    body = json.loads(content(html="<p>Nettolön</p>"))
+    assert body["type"] == "salaryslip" and body["ssn"] == "191212121212"
+    assert body["generated_at"] == "2026-11-24"
+    part = body["parts"][0]
+    assert base64.b64decode(part["data"]) == PDF and part["content_type"] == "application/pdf"
+    assert part["responsive_part"]["content_type"] == "text/html"
+    assert "retain" not in body
+
+
+def test_same_input_gives_the_same_bytes():
+    assert content(html="<p>x</p>") == content(html="<p>x</p>")
+
+
+def test_retain_sets_the_retention_time():
+    body = json.loads(content(retain=True, retention_days=390))
+    assert body["retain"] is True and body["retention_time"] == "390"
+    with pytest.raises(PayloadError):
+        content(retain=True, retention_days=60)
+
+
+@pytest.mark.parametrize("subject", ["", "   ", "x" * 36, "Lönebesked 19121212-1212", "Lönebesked 191212121212",
+                                     "Lönebesked för Astrid", "lindqvist lön"])
+def test_bad_subjects_are_refused(subject):
+    with pytest.raises(PayloadError):
+        check_subject(subject, ("Astrid Lindqvist",))
+
+
+def test_a_35_character_subject_is_fine():
+    check_subject("Rättat lönebesked september 2026 x", ())
+    assert len("Rättat lönebesked september 2026 x") <= 35
+
+
+def test_salaryslip_is_checked_against_kivras_schema():
+    broken = json.loads(json.dumps(SLIP))
+    broken["pay_period"]["net_pay"]["monetary_amount"] = "22 750,00"
+    with pytest.raises(PayloadError, match="pay_period/net_pay/monetary_amount"):
+        content(salaryslip=broken)
+    extra = {**SLIP, "employee_name": "Astrid"}  # additionalProperties: false
+    with pytest.raises(PayloadError):
+        content(salaryslip=extra)
+
+
+@pytest.mark.parametrize("html", ["<script>alert(1)</script>", '<img src="https://cdn.example/x.png">',
+                                  '<a href="https://x.example/?utm_source=mail">x</a>', '<p onclick="x()">',
+                                  "<style>@import url(//x.example/a.css)</style>", '<a href="javascript:x()">'])
+def test_html_part_must_be_inline_and_script_free(html):
+    with pytest.raises(PayloadError):
+        check_html(html)
+
+
+def test_plain_links_and_inline_css_are_allowed():
+    check_html('<style>p{color:#123}</style><p>Se <a href="https://www.kivra.com/">Kivra</a></p>')
+
+
+@pytest.mark.parametrize("overrides", [{"ssn": "19121212-1212"}, {"pdf": b"not a pdf"}])
+def test_malformed_recipient_or_pdf(overrides):
+    with pytest.raises(PayloadError):
+        content(**overrides)
