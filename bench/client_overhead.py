@@ -6,6 +6,7 @@ Both loops run in this process against one sandbox with no added latency, interl
 hits both alike.
 """
 import argparse
+import logging
 import statistics
 import sys
 import time
@@ -29,6 +30,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--limit", type=float, default=1.3)
     args = parser.parse_args()
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per request would drown the figures
 
     config = SandboxConfig(duplicate_control=True, rate_limit_per_recipient_per_minute=10**9)
     with start_in_thread(config) as sandbox, KivraClient(sandbox.url, "sandbox-client", "sandbox-secret") as client:
