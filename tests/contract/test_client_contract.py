@@ -99,6 +99,17 @@ def test_not_a_kivra_user_without_retain_is_not_eligible(client, tenant, admin):
     assert admin.ledger()["contents"] == []
 
 
+def test_retain_does_not_reach_someone_who_opted_out(client, tenant):
+    with pytest.raises(RecipientNotEligible):
+        client.send_content(tenant, payslip(OPTED_OUT, retain=True))
+
+
+def test_a_dormant_user_still_receives(client, tenant):
+    # Kivra: dormant users are left out of matching, "but the Tenant can still send Content which the Recipient
+    # will receive".
+    assert not client.send_content(tenant, payslip(DORMANT)).retained
+
+
 def test_retain_lets_kivra_hold_the_payslip_of_someone_not_yet_in_kivra(client, tenant, admin):
     assert client.send_content(tenant, payslip(NOT_USER, retain=True, retention_days=390)).retained
     [content] = admin.ledger()["contents"]

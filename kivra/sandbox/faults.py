@@ -1,0 +1,56 @@
+"""Injected trouble: latency, 5xx, timeouts before and after storing, 429 bursts, tokens that expire early.
+
+All dice come from the state's one seeded `random.Random`, thrown under its lock, so a run can be replayed.
+"""
+import time
+
+from flask import Flask, current_app, request
+
+from kivra.sandbox.errors import KivraApiError, error_response
+from kivra.sandbox.state import SandboxState
+
+
+def _state() -> SandboxState:
+    return current_app.extensions["kivra_sandbox"]
+
+
+def _roll(rate: float) -> bool:
+    """One throw of the dice; no throw at all when the rate is zero, so unrelated settings keep their sequence."""
+    if rate <= 0:
+        return False
+    sandbox = _state()
+    with sandbox.lock:
+        return sandbox.random.random() < rate
+
+
+def init_app(app: Flask) -> None:
+    @app.before_request
+    def latency_and_server_errors():
+        if request.path.startswith("/_sandbox"):
+            return None
+        faults = _state().faults
+        if faults.latency_ms:
+            time.sleep(faults.latency_ms / 1000)
+        if _roll(faults.error_rate):
+            return error_response(50000) if _roll(0.5) else error_response(50301)
+        return None
+
+
+def token_expires_early() -> bool:
+    return _roll(_state().faults.early_token_expiry_rate)
+
+
+def before_content() -> float:
+    """Faults of the content endpoint that strike before processing; returns how long to hang after storing."""
+    sandbox = _state()
+    with sandbox.lock:
+        faults = sandbox.faults
+        position = sandbox.content_requests
+        sandbox.content_requests += 1
+    cycle = faults.burst_429_every + faults.burst_429_length
+    if faults.burst_429_every and faults.burst_429_length and position % cycle >= faults.burst_429_every:
+        raise KivraApiError(42900)
+    if _roll(faults.timeout_before_rate):
+        time.sleep(faults.hang_seconds)  # nothing is stored: the client's retry is the only copy
+        raise KivraApiError(50400)
+    return faults.hang_seconds if _roll(faults.timeout_after_rate) else 0.0
