@@ -35,11 +35,13 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from kivra import cli, errors, web
     from kivra.accounts.routes import bp as accounts_bp
+    from kivra.dispatch.routes import bp as dispatch_bp
+    from kivra.legacy.routes import bp as legacy_bp
     from kivra.employees.routes import bp as employees_bp
     from kivra.payroll.routes import bp as payroll_bp
     from kivra.solutions.routes import bp as solutions_bp
 
-    for blueprint in (accounts_bp, employees_bp, payroll_bp, solutions_bp):
+    for blueprint in (accounts_bp, employees_bp, payroll_bp, dispatch_bp, solutions_bp, legacy_bp):
         app.register_blueprint(blueprint)
     errors.init_app(app)
     web.init_app(app)

@@ -6,6 +6,7 @@ from pathlib import Path
 import click
 
 from kivra import ROOT, demo
+from kivra.solutions import tasks as kivra_tasks
 
 
 def init_app(app) -> None:
@@ -14,6 +15,28 @@ def init_app(app) -> None:
         """Create Demo AB with users, employees and a calculated payroll run (once)."""
         created = demo.seed()
         click.echo("Demo data created." if created else "Demo data already present.")
+
+    @app.cli.group("kivra")
+    def kivra_group():
+        """Kivra: the periodic access check and the import of web payroll (VLA) agreements."""
+
+    @kivra_group.command("check-access")
+    def check_access():
+        """Follow pending Kivra access requests; release or reroute the payslips waiting for them."""
+        click.echo(f"{kivra_tasks.check_access()} waiting send(s) released.")
+
+    @kivra_group.command("import-vla")
+    @click.argument("orgnr")
+    @click.option("--approver", required=True, help="Who approved Kivra's agreement in the web payroll.")
+    @click.option("--approved", "approved_on", required=True, type=click.DateTime(["%Y-%m-%d"]), help="YYYY-MM-DD")
+    @click.option("--scope", type=click.Choice(["payslips", "invoices", "both"]), default="payslips")
+    def import_vla(orgnr, approver, approved_on, scope):
+        """Take over a company's Kivra agreement from the web payroll (VLA)."""
+        try:
+            kivra_tasks.import_vla(orgnr.replace("-", ""), approver, approved_on, scope)
+        except LookupError:
+            raise click.ClickException(f"no company with org.nr {orgnr}") from None
+        click.echo("Imported; the company's Kivra status page is now in Payroll.")
 
     @app.cli.group()
     def translations():

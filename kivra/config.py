@@ -1,5 +1,6 @@
 """Configuration from environment variables, with safe local defaults."""
 import os
+from datetime import date
 from decimal import Decimal
 
 
@@ -19,8 +20,8 @@ def load_config(instance_path: str, environ=None) -> dict:
         raise ConfigError(f"APP_ENV must be development, testing or production, not {app_env!r}")
     secret_key = env.get("SECRET_KEY")
     if not secret_key:
-        if app_env == "production":
-            raise ConfigError("SECRET_KEY must be set when APP_ENV is production")
+        if app_env != "development":
+            raise ConfigError(f"SECRET_KEY must be set when APP_ENV is {app_env}")
         secret_key = "dev-only-not-secret"
     return {
         "APP_ENV": app_env,
@@ -30,6 +31,8 @@ def load_config(instance_path: str, environ=None) -> dict:
         "KIVRA_CLIENT_ID": env.get("KIVRA_CLIENT_ID", "sandbox-client"),
         "KIVRA_CLIENT_SECRET": env.get("KIVRA_CLIENT_SECRET", "sandbox-secret"),
         "EMPLOYER_CONTRIBUTION_RATE": Decimal(env.get("EMPLOYER_CONTRIBUTION_RATE", "31.42")),
+        # Companies created on or after this date are new customers: Kivra is active from their start.
+        "KIVRA_NEW_CUSTOMERS_SINCE": date.fromisoformat(env.get("KIVRA_NEW_CUSTOMERS_SINCE", "2026-12-01")),
         "BABEL_DEFAULT_LOCALE": "sv",
         "BABEL_DEFAULT_TIMEZONE": "Europe/Stockholm",
         "SESSION_COOKIE_HTTPONLY": True,

@@ -10,6 +10,7 @@ from flask.testing import FlaskClient
 from werkzeug.security import generate_password_hash
 
 os.environ["APP_ENV"] = "testing"
+os.environ.setdefault("SECRET_KEY", "test-only-secret")
 
 from kivra import create_app  # noqa: E402
 from kivra.accounts.models import Company, User  # noqa: E402

@@ -35,13 +35,12 @@ def test_voucher_is_shown_balanced_with_bas_accounts(as_admin, run, lang):
     assert {"sv": "Löner till tjänstemän", "en": "Salaries to salaried employees"}[lang] in page
 
 
-def test_send_button_exists_disabled_with_an_explanation(as_admin, run, lang):
+def test_the_step_holds_the_send_button_and_the_kivra_entry(as_admin, run, lang):
     response = as_admin.get(f"/runs/{run.id}/send-and-post")
     body = response.get_data(as_text=True)
     label = {"sv": "Skicka lönebesked", "en": "Send payslips"}[lang]
-    assert f'disabled aria-describedby="send-unavailable">{label}</button>' in body
-    assert {"sv": "Inget har skickats", "en": "Nothing has been sent"}[lang] in text(response)
-    assert 'id="kivra_entry"' in body
+    assert f'action="/runs/{run.id}/send"' in body and f'class="primary">{label}</button>' in body
+    assert 'id="kivra_entry"' in body and f'href="/solutions/kivra?run={run.id}"' in body
 
 
 @pytest.mark.parametrize("htmx", [False, True])

@@ -3,7 +3,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Numeric, String
+from sqlalchemy import ForeignKey, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -28,6 +28,8 @@ class Company(db.Model):
     city: Mapped[str | None] = mapped_column(String(100))
     email: Mapped[str | None] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(30))
+    # Set when the company's Kivra agreement was imported from the web payroll (VLA).
+    moved_from_vla_at: Mapped[datetime | None]
 
     users: Mapped[list["User"]] = relationship(back_populates="company")
 
@@ -39,6 +41,17 @@ class Company(db.Model):
     @property
     def orgnr_formatted(self) -> str:
         return f"{self.orgnr[:6]}-{self.orgnr[6:]}"
+
+
+class DismissedNotice(db.Model):
+    """A one-time message a user has closed, e.g. "the Kivra status page has moved here"."""
+
+    __table_args__ = (UniqueConstraint("user_id", "notice"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    notice: Mapped[str] = mapped_column(String(40))
+    dismissed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class User(UserMixin, db.Model):

@@ -3,7 +3,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-_PATTERN = re.compile(r"^(?P<century>\d{2})?(?P<yymmdd>\d{6})(?P<sep>[-+]?)(?P<serial>\d{3})(?P<check>\d)$")
+_PATTERN = re.compile(r"^(?P<century>\d{2})?(?P<yymmdd>\d{6})(?P<sep>[-+]?)(?P<serial>\d{3})(?P<check>\d)$", re.ASCII)
 
 
 class PersonnummerError(ValueError):
@@ -58,8 +58,8 @@ def parse(text: str, today: date | None = None) -> Personnummer:
     else:
         year = _year_from_two_digits(int(yymmdd[:2]), today, centenarian=sep == "+")
     number = _build(year, yymmdd, match["serial"] + match["check"])
-    if number.birth_date > today and not match["century"]:
-        # YYMMDD names the last hundred years: 271231 in 2026 is 1927, not a future date.
+    if not match["century"] and (number.birth_date > today or (sep == "+" and _age(number.birth_date, today) < 100)):
+        # YYMMDD names the last hundred years (271231 in 2026 is 1927); with `+` the person is 100 or older.
         number = _build(year - 100, yymmdd, match["serial"] + match["check"])
     if number.birth_date > today:
         raise PersonnummerError("date")
@@ -67,6 +67,10 @@ def parse(text: str, today: date | None = None) -> Personnummer:
     if not luhn_valid(digits[2:]):
         raise PersonnummerError("checksum")
     return number
+
+
+def _age(born: date, today: date) -> int:
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
 def _build(year: int, yymmdd: str, last_four: str) -> Personnummer:

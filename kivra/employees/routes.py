@@ -40,7 +40,8 @@ def edit(employee_id: int):
     form = EmployeeForm(obj=employee)
     if not form.is_submitted():
         form.personnummer.data = employee.pnr.formatted()
-        form.monthly_salary.data = f"{employee.monthly_salary_ore / 100:.2f}".replace(".", ",")
+        kronor, ore = divmod(employee.monthly_salary_ore, 100)
+        form.monthly_salary.data = f"{kronor},{ore:02d}"
         form.tax_rate.data = str(employee.tax_rate).replace(".", ",")
     return _edit(employee, form)
 

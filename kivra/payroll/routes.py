@@ -7,6 +7,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from kivra.accounts.models import Company
+from kivra.dispatch import service as dispatch
 from kivra.extensions import db
 from kivra.i18n import period_name
 from kivra.payroll import service, sie
@@ -14,6 +15,7 @@ from kivra.payroll.calculation import NegativeGrossError
 from kivra.payroll.forms import RunForm
 from kivra.payroll.models import PayrollRun
 from kivra.payroll.voucher import ACCOUNTS, rows_for
+from kivra.solutions import agreement, notices, onboarding
 from kivra.web import is_htmx, render
 
 bp = Blueprint("payroll", __name__)
@@ -82,6 +84,9 @@ def calculate(run_id: int):
     else:
         try:
             service.calculate_run(run)
+        except service.AlreadyCalculatedError:
+            flash(_("The payroll run is already calculated."), "info")
+            return _redirect(url_for("payroll.send_and_post", run_id=run.id))
         except NegativeGrossError:
             db.session.rollback()
             flash(_("A payslip has deductions larger than its pay. Correct it before calculating."), "error")
@@ -96,19 +101,25 @@ def send_and_post(run_id: int):
     if run.is_draft:
         flash(_("Calculate the payroll run before sending and posting it."), "info")
         return redirect(url_for("payroll.run", run_id=run.id))
-    return _send_and_post_page(run)
+    return send_and_post_page(run)
 
 
-def _send_and_post_page(run: PayrollRun, status: int = 200):
+def send_and_post_page(run: PayrollRun, block: str = "voucher", status: int = 200, prompt: bool = False):
+    """The step page, or one of its regions for htmx: the send area or the voucher."""
     return render(
         "payroll/send_and_post.html",
-        "voucher",
+        block,
         status=status,
         run=run,
         voucher_rows=rows_for(service.current_totals(run)),
         to_post=service.rows_to_post(run),
         accounts=ACCOUNTS,
-        fragment=is_htmx(),  # the fragment also updates the run's status badge out of band
+        fragment=is_htmx(),  # the voucher fragment also updates the run's status badge out of band
+        send=dispatch.send_of(run),
+        prompt=prompt,
+        agreement=agreement.in_force(run.company_id),
+        sender=onboarding.sender_of(run.company_id),
+        vla_notice=notices.show_vla_moved(current_user),
     )
 
 
@@ -121,10 +132,10 @@ def post_voucher(run_id: int):
         voucher = service.post_voucher(run, current_user)
     except service.NothingToPostError:
         flash(_("The payroll run is already posted; there is nothing new to post."), "error")
-        return _send_and_post_page(run, status=409)
+        return send_and_post_page(run, status=409)
     flash(_("Posted as voucher %(series)s%(number)d.", series=voucher.series, number=voucher.number), "success")
     db.session.refresh(run)
-    return _send_and_post_page(run) if is_htmx() else redirect(url_for("payroll.send_and_post", run_id=run.id), 303)
+    return send_and_post_page(run) if is_htmx() else redirect(url_for("payroll.send_and_post", run_id=run.id), 303)
 
 
 @bp.get("/runs/<int:run_id>/voucher.se")
@@ -145,8 +156,8 @@ def voucher_sie(run_id: int):
     filename = f"verifikation-{run.period:%Y-%m}.se"
     return Response(
         body,
-        mimetype="text/plain",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Content-Type": "text/plain; charset=cp437"},
+        content_type="text/plain; charset=IBM437",  # SIE's #FORMAT PC8 is code page 437
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
 
 

@@ -21,6 +21,10 @@ class RunExistsError(ValueError):
     """The company already has a payroll run for that month."""
 
 
+class AlreadyCalculatedError(ValueError):
+    """The run was calculated already."""
+
+
 class NothingToPostError(ValueError):
     """Everything in the run is already posted."""
 
@@ -148,11 +152,17 @@ def version_pdf(version: PayslipVersion) -> bytes:
 def calculate_run(run: PayrollRun) -> None:
     """Draft → calculated: every payslip gets its first version. Raises NegativeGrossError on a bad payslip."""
     for payslip in run.payslips:
-        payslip_totals(payslip)  # refuse before rendering anything
+        payslip_totals(payslip)  # refuse before freezing anything
+    claimed = db.session.execute(
+        update(PayrollRun).where(PayrollRun.id == run.id, PayrollRun.status == "draft").values(status="calculated")
+    ).rowcount
+    if not claimed:  # calculated meanwhile by another click or tab
+        db.session.rollback()
+        raise AlreadyCalculatedError(run.id)
     for payslip in run.payslips:
         new_version(payslip)
-    run.status = "calculated"
     db.session.commit()
+    db.session.refresh(run)
 
 
 def correct(payslip: Payslip) -> PayslipVersion | None:
@@ -182,32 +192,34 @@ def rows_to_post(run: PayrollRun) -> list[Row]:
     return difference(rows_for(current_totals(run)), posted_rows(run))
 
 
-def post_voucher(run: PayrollRun, user: User) -> Voucher:
-    """Post the run (or its corrections) as a balanced voucher; refuse when nothing is left to post."""
-    rows = rows_to_post(run)
-    if not rows:
-        raise NothingToPostError(run.id)
-    assert is_balanced(rows), rows
-    last_number = db.session.scalar(
-        select(func.max(Voucher.number)).where(
-            Voucher.company_id == run.company_id, Voucher.series == VOUCHER_SERIES
+def post_voucher(run: PayrollRun, user: User, attempts: int = 3) -> Voucher:
+    """Post the run (or its corrections) as a balanced voucher; refuse when nothing is left to post.
+
+    The unique constraints decide races: posting the same run twice at once lets one through; two runs taking the
+    same verifikationsnummer at once make the loser try again with the next number."""
+    for _ in range(attempts):
+        rows = rows_to_post(run)
+        if not rows:
+            raise NothingToPostError(run.id)
+        assert is_balanced(rows), rows
+        last_number = db.session.scalar(
+            select(func.max(Voucher.number)).where(Voucher.company_id == run.company_id, Voucher.series == VOUCHER_SERIES)
         )
-    )
-    voucher = Voucher(
-        company_id=run.company_id,
-        run=run,
-        series=VOUCHER_SERIES,
-        number=(last_number or 0) + 1,
-        sequence=len(run.vouchers) + 1,
-        voucher_date=run.payout_date,
-        posted_by_id=user.id,
-        rows=[VoucherRow(account=r.account, amount_ore=r.amount_ore) for r in rows],
-    )
-    db.session.add(voucher)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        # Another request posted at the same moment; the unique constraints let only one through.
-        db.session.rollback()
-        raise NothingToPostError(run.id) from None
-    return voucher
+        voucher = Voucher(
+            company_id=run.company_id,
+            run=run,
+            series=VOUCHER_SERIES,
+            number=(last_number or 0) + 1,
+            sequence=len(run.vouchers) + 1,
+            voucher_date=run.payout_date,
+            posted_by_id=user.id,
+            rows=[VoucherRow(account=r.account, amount_ore=r.amount_ore) for r in rows],
+        )
+        db.session.add(voucher)
+        try:
+            db.session.commit()
+            return voucher
+        except IntegrityError:
+            db.session.rollback()
+            db.session.refresh(run)
+    raise NothingToPostError(run.id)

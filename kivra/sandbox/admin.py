@@ -23,10 +23,10 @@ def ledger():
     sandbox = state()
     with sandbox.lock:
         contents = [stored.as_ledger_entry() for stored in sandbox.contents.values()]
-    return jsonify(
-        contents=contents,
-        deliveries_per_recipient=dict(Counter(entry["recipient"] for entry in contents)),
-    )
+    deliveries = Counter()
+    for entry in contents:
+        deliveries[entry["recipient"]] += entry["delivered_count"]
+    return jsonify(contents=contents, deliveries_per_recipient=dict(deliveries))
 
 
 @bp.post("/reset")
@@ -65,7 +65,7 @@ def update_recipients():
         released = [stored for stored in sandbox.contents.values()
                     if stored.retained and stored.recipient_type == "ssn" and changes.get(stored.recipient) == "user"]
         for stored in released:
-            stored.retained = False
+            stored.release()
     return jsonify(updated=len(changes), released=len(released))
 
 

@@ -17,7 +17,7 @@ bp = Blueprint("auth", __name__)
 
 METHODS = frozenset({"get", "post", "put", "patch", "delete"})
 _SCOPE = re.compile(r"^(?:(?P<methods>[a-z]+(?:,[a-z]+)*):)?kivra\.v\d+\.(?P<path>[A-Za-z0-9_*.{}-]+)$")
-_TENANT_KEY = re.compile(r"^\d{10}[0-9a-f]{32}$")
+_TENANT_KEY = re.compile(r"^[0-9]{10}[0-9a-f]{32}$")
 
 
 def state() -> SandboxState:

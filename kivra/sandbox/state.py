@@ -93,7 +93,18 @@ class StoredContent:
     pdf: bytes | None
     html: bytes | None
     received_at: str = field(default_factory=utc_now)
-    received_count: int = 1
+    received_count: int = 1  # every arrival of this payload, duplicates included
+    delivered_count: int = 0  # deliveries into a mailbox: 1 once delivered, 0 while Kivra holds it
+
+    def __post_init__(self):
+        if not self.retained:
+            self.delivered_count = 1
+
+    def release(self) -> None:
+        """The person became a Kivra user: the held content is delivered now."""
+        if self.retained:
+            self.retained = False
+            self.delivered_count += 1
 
     def as_ledger_entry(self) -> dict:
         return {
@@ -106,7 +117,7 @@ class StoredContent:
             "retained": self.retained,
             "retention_days": self.retention_days,
             "received_count": self.received_count,
-            "delivered_count": 1,  # a duplicate is answered OK but never stored or delivered again
+            "delivered_count": self.delivered_count,
             "received_at": self.received_at,
         }
 

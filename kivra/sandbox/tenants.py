@@ -1,5 +1,4 @@
 """Tenant management: create, list and read tenants; ask for access to a tenant another client owns."""
-import re
 import time
 
 from flask import Blueprint, jsonify, request, url_for
@@ -8,10 +7,10 @@ from kivra.sandbox.auth import authorize, state
 from kivra.sandbox.errors import KivraApiError, error_response
 from kivra.sandbox.payload import read_object
 from kivra.sandbox.state import FOREIGN_CLIENT_ID, FOREIGN_CLIENT_NAME, AccessRequest, Tenant, object_key
+from kivra.sandbox.validation import VAT_NUMBER
 
 bp = Blueprint("tenants", __name__)
 
-VAT_NUMBER = re.compile(r"^SE\d{10}01$")
 
 
 def _with_location(body, status: int, key: str, location: str):

@@ -26,7 +26,7 @@ COMPANY_TYPES = frozenset({
 })
 RETAINABLE = frozenset({"salaryslip", "letter.salary", "letter.creditnotice", "letter.signed", "invite.sign"})
 RETENTION_DAYS = {"30": 30, "390": 390}
-VAT_NUMBER = re.compile(r"^SE\d{10}01$")
+VAT_NUMBER = re.compile(r"^SE[0-9]{10}01$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 SCRIPT = re.compile(rb"<script|\son[a-z]+\s*=|javascript:", re.I)
 # Resources must be inline; plain links (<a href>) are allowed by Kivra.
@@ -52,7 +52,7 @@ class Content:
 
 def ssn_problem(ssn: str) -> str | None:
     """Why Kivra refuses this SSN, or None: 12 digits, a real date, the check digit, no samordningsnummer."""
-    if not isinstance(ssn, str) or not re.fullmatch(r"\d{12}", ssn):
+    if not isinstance(ssn, str) or not re.fullmatch(r"[0-9]{12}", ssn):
         return "The SSN must be 12 digits, YYYYMMDDNNNN"
     try:
         number = parse(ssn)

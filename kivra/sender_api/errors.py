@@ -89,7 +89,6 @@ BY_CODE = {
     40105: RecipientNotEligible, 40300: Forbidden, 40400: NotFound, 40915: TenantConflict, 41300: TooLarge,
     42221: RetainNotAllowed, 42900: RateLimited,
 }
-TOKEN_CODES = frozenset({40100, 40015})
 
 
 def error_from(response: httpx.Response) -> KivraError:
@@ -104,9 +103,12 @@ def error_from(response: httpx.Response) -> KivraError:
         code = int(body.get("code") or response.headers.get("x-error-code") or response.status_code * 100)
     except (TypeError, ValueError):
         code = response.status_code * 100
-    kind = BY_CODE.get(code)
-    if kind is None:
-        kind = ServerError if response.status_code >= 500 else InvalidRequest
+    if response.status_code >= 500:  # whatever the code says, Kivra documents 5xx as safe to retry
+        kind = ServerError
+    elif response.status_code == 429:
+        kind = RateLimited
+    else:
+        kind = BY_CODE.get(code, InvalidRequest)
     return kind(
         response.status_code,
         code,

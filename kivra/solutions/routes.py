@@ -1,11 +1,137 @@
-"""The More Solutions page."""
-from flask import Blueprint
+"""Fler lösningar, and Kivra's agreement: approve, change scope, status entry, discontinue."""
+from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
 
-from kivra.web import render
+from kivra.accounts.models import Company
+from kivra.accounts.routes import safe_next
+from kivra.dispatch import service as dispatch
+from kivra.extensions import db
+from kivra.payroll.models import PayrollRun
+from kivra.sender_api import KivraError
+from kivra.sender_api.app import kivra_client
+from kivra.solutions import agreement, notices, onboarding
+from kivra.web import is_htmx, render
 
 bp = Blueprint("solutions", __name__, url_prefix="/solutions")
 
 
+def _company() -> Company:
+    return db.session.get(Company, current_user.company_id)
+
+
+def _run_from(value) -> PayrollRun | None:
+    """The payroll run an approval came from, if it is one of this company's."""
+    if not value or not str(value).isdigit():
+        return None
+    run = db.session.get(PayrollRun, int(value))
+    if run is None or run.company_id != current_user.company_id:
+        abort(404)
+    return run
+
+
+def _context(**extra) -> dict:
+    company = _company()
+    return dict(
+        company=company,
+        agreement=agreement.in_force(company.id),
+        history=agreement.history(company.id),
+        admins=agreement.admins(company.id),
+        sender=onboarding.sender_of(company.id),
+        version=agreement.VERSION,
+        version_date=agreement.VERSION_DATE,
+        **extra,
+    )
+
+
 @bp.get("")
 def index():
-    return render("solutions/index.html")
+    return render("solutions/index.html", "kivra_card", **_context())
+
+
+@bp.get("/kivra")
+def kivra():
+    """From the run's Kivra link: the agreement to approve, or (with one in force) the Kivra status page."""
+    context = _context(run=_run_from(request.args.get("run")))
+    if context["agreement"] is None:
+        return render("solutions/agreement.html", "agreement", **context)
+    sender = context["sender"]
+    if sender is not None and sender.state in ("pending", "failed"):
+        context["sender"] = _refresh(context["company"])
+    return render("solutions/kivra.html", sends=dispatch.sends_of(context["company"].id), **context)
+
+
+@bp.get("/kivra/agreement")
+def show_agreement():
+    return render("solutions/agreement.html", "agreement", **_context(run=_run_from(request.args.get("run"))))
+
+
+@bp.post("/kivra/agreement")
+def approve():
+    run = _run_from(request.form.get("run"))
+    if not current_user.is_admin:
+        abort(403)
+    payslips, invoices = bool(request.form.get("payslips")), bool(request.form.get("invoices"))
+    if not (payslips or invoices):
+        flash(_("Choose what Kivra may be used for: payslips, invoices or both."), "error")
+        return render("solutions/agreement.html", "agreement", status=422, **_context(run=run))
+    company = _company()
+    try:
+        agreement.approve(company, current_user, payslips=payslips, invoices=invoices)
+    except agreement.AgreementConflict:
+        flash(_("The agreement was changed at the same time somewhere else. Check it and try again."), "error")
+        return render("solutions/agreement.html", "agreement", status=409, **_context(run=run))
+    sender = onboarding.register(company, kivra_client())
+    flash(_("The Kivra agreement is approved."), "success")
+    if sender.state == "pending":
+        flash(_("Waiting for Kivra: contact with Kivra may be required. Payslips wait and are sent when Kivra grants access."), "info")
+    if run is not None and payslips and dispatch.send_of(run) is None and not run.is_draft:
+        try:
+            dispatch.request_send(run, current_user)
+        except dispatch.AlreadySent:
+            pass  # the other tab's click already sent them
+        target = url_for("payroll.send_and_post", run_id=run.id)
+    else:
+        target = url_for("solutions.kivra")
+    if is_htmx():
+        return "", 204, {"HX-Redirect": target}
+    return redirect(target, code=303)
+
+
+@bp.get("/kivra/discontinue")
+def confirm_discontinue():
+    if not current_user.is_admin:
+        abort(403)
+    context = _context()
+    if context["agreement"] is None:
+        return redirect(url_for("solutions.kivra"))
+    return render("solutions/discontinue.html", **context)
+
+
+@bp.post("/kivra/discontinue")
+def discontinue():
+    if not current_user.is_admin:
+        abort(403)
+    try:
+        agreement.discontinue(_company(), current_user)
+    except agreement.AgreementConflict:
+        flash(_("Kivra is not active for the company."), "info")
+    else:
+        flash(_("Kivra is discontinued. Later payslips go to Min lön; the history stays here."), "success")
+    return redirect(url_for("solutions.index"), code=303)
+
+
+@bp.post("/notices/vla-moved")
+def dismiss_vla_moved():
+    notices.dismiss(current_user, notices.VLA_MOVED)
+    if is_htmx():
+        return ""
+    return redirect(safe_next(request.form.get("next")), code=303)
+
+
+def _refresh(company: Company):
+    try:
+        return onboarding.refresh(company, kivra_client())
+    except KivraError:  # Kivra unreachable: show what we knew; the next look or the periodic check tries again
+        db.session.rollback()
+        return onboarding.sender_of(company.id)

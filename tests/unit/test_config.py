@@ -36,3 +36,8 @@ def test_environment_variables_are_read(tmp_path):
 def test_unknown_environment_is_an_error(tmp_path):
     with pytest.raises(ConfigError, match="APP_ENV"):
         load_config(str(tmp_path), {"APP_ENV": "staging", "SECRET_KEY": "x"})
+
+
+def test_testing_without_secret_key_refuses_too(tmp_path):
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        load_config(str(tmp_path), {"APP_ENV": "testing"})

@@ -1,0 +1,1 @@
+"""Sending a run's payslips: to Kivra, or to Min lön for everyone Kivra cannot reach."""

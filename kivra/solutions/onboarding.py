@@ -1,0 +1,47 @@
+"""Registering the company with Kivra as a sender (tenant), and following an access request Kivra must grant."""
+from sqlalchemy import select
+
+from kivra.accounts.models import Company
+from kivra.extensions import db
+from kivra.sender_api import KivraClient, KivraError
+from kivra.sender_api.errors import TenantConflict
+from kivra.solutions.models import KivraSender
+
+
+def sender_of(company_id: int) -> KivraSender | None:
+    return db.session.scalar(select(KivraSender).where(KivraSender.company_id == company_id))
+
+
+def register(company: Company, client: KivraClient) -> KivraSender:
+    """Create the tenant by org.nr; if another sender owns it, ask Kivra for access and wait."""
+    sender = sender_of(company.id) or KivraSender(company_id=company.id, state="pending")
+    if sender.state == "active":
+        return sender
+    db.session.add(sender)
+    try:
+        tenant = client.create_tenant(company.name, company.orgnr)
+    except TenantConflict:
+        request = client.request_access(company.orgnr)
+        sender.state, sender.access_request_key, sender.error = "pending", request.key, None
+    except KivraError as error:
+        sender.state, sender.error = "failed", f"{error.code} {error.correlation_id or ''}".strip()
+    else:
+        sender.state, sender.tenant_key, sender.error = "active", tenant.key, None
+    db.session.commit()
+    return sender
+
+
+def refresh(company: Company, client: KivraClient) -> KivraSender | None:
+    """Try a failed registration again, or ask Kivra how a pending access request stands."""
+    sender = sender_of(company.id)
+    if sender is None or sender.state in ("active", "rejected"):
+        return sender
+    if sender.state == "failed" or not sender.access_request_key:
+        return register(company, client)
+    request = client.access_request(sender.access_request_key)
+    if request.status == "accepted":
+        sender.state, sender.tenant_key = "active", request.tenant_key
+    elif request.status == "rejected":
+        sender.state = "rejected"
+    db.session.commit()
+    return sender

@@ -1,0 +1,256 @@
+"""First send, the activation prompt, the agreement, onboarding with Kivra, new customers, VLA, discontinue."""
+from datetime import date, datetime, timezone
+
+import pytest
+from sqlalchemy import select
+
+from kivra.dispatch import service as dispatch
+from kivra.dispatch.models import PayslipSend
+from kivra.extensions import db
+from kivra.payroll import service
+from kivra.sandbox.config import SandboxConfig
+from kivra.sandbox.server import start_in_thread
+from kivra.solutions import agreement, tasks
+from kivra.solutions.models import KivraAgreement, KivraSender
+from tests.conftest import make_employee, make_user, text
+
+WORDS = {
+    "prompt": {"sv": "Aktivera Kivra?", "en": "Activate Kivra?"},
+    "minlon_queued": {"sv": "köad för Min lön", "en": "queued for Min lön"},
+    "kivra_queued": {"sv": "köade för Kivra", "en": "queued for Kivra"},
+    "waiting": {"sv": "Väntar på Kivra", "en": "Waiting for Kivra"},
+    "contact": {"sv": "det kan krävas kontakt med Kivra", "en": "contact with Kivra may be required"},
+    "ask_admin": {"sv": "Anna Admin", "en": "Anna Admin"},
+    "already": {"sv": "redan skickats", "en": "already been sent"},
+}
+
+
+@pytest.fixture
+def kivra(app):
+    """A Kivra sandbox over HTTP for this test, with short access-request times; the app points at it."""
+    with start_in_thread(SandboxConfig(request_access_pending_seconds=0.0, token_ttl=60)) as sandbox:
+        app.config["KIVRA_API_URL"] = sandbox.url
+        yield sandbox
+        client = app.extensions.pop("kivra_client", None)
+        if client:
+            client.close()
+
+
+@pytest.fixture
+def run(company):
+    make_employee(company)
+    run = service.create_run(company, date(2026, 11, 1), date(2026, 11, 25))
+    service.calculate_run(run)
+    return run
+
+
+def other_run(company, month=12):
+    run = service.create_run(company, date(2026, month, 1), date(2026, month, 23))
+    service.calculate_run(run)
+    return run
+
+
+def the_send(run):
+    return db.session.scalar(select(PayslipSend).where(PayslipSend.run_id == run.id))
+
+
+def send_url(run):
+    return f"/runs/{run.id}/send"
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_first_send_shows_the_activation_prompt_and_sends_nothing(as_admin, run, lang, htmx):
+    response = as_admin.post(send_url(run), htmx=htmx)
+    assert response.status_code == 200
+    body = response.get_data(as_text=True)
+    assert WORDS["prompt"][lang] in text(response)
+    assert 'id="send_payslips"' in body and ("<html" in body) is not htmx
+    assert the_send(run) is None
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_not_now_sends_to_min_lon_only(as_admin, run, lang, htmx):
+    response = as_admin.post(f"/runs/{run.id}/send/min-lon", htmx=htmx)
+    send = the_send(run)
+    assert (send.channel, send.state, send.note) == ("minlon", "queued", "not_now")
+    page = text(response if htmx else as_admin.get(response.location))
+    assert WORDS["minlon_queued"][lang] in page
+
+
+def test_pressing_send_twice_or_from_two_tabs_sends_once(as_admin, admin, run, lang):
+    assert as_admin.post(f"/runs/{run.id}/send/min-lon").status_code == 303
+    again = as_admin.post(f"/runs/{run.id}/send/min-lon", htmx=True)  # the second tab
+    assert again.status_code == 409 and WORDS["already"][lang] in text(again)
+    assert db.session.query(PayslipSend).count() == 1
+    with pytest.raises(dispatch.AlreadySent):  # the database refuses, whatever a page showed
+        dispatch.request_send(run, admin)
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_activate_shows_the_agreement_in_the_run(as_admin, run, lang, htmx):
+    response = as_admin.get(f"/solutions/kivra/agreement?run={run.id}", htmx=htmx)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200 and 'id="agreement"' in body and ("<html" in body) is not htmx
+    assert agreement.VERSION in body
+    assert {"sv": "Godkänn avtalet", "en": "Approve agreement"}[lang] in text(response)
+    assert f'name="run" value="{run.id}"' in body
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_admin_approval_registers_with_kivra_and_sends_without_a_second_click(as_admin, admin, run, kivra, lang, htmx):
+    response = as_admin.post("/solutions/kivra/agreement", {"payslips": "1", "run": run.id}, htmx=htmx)
+    target = f"/runs/{run.id}/send-and-post"
+    assert (response.headers.get("HX-Redirect") if htmx else response.location) == target
+    current = agreement.in_force(run.company_id)
+    assert (current.approved_by_id, current.version, current.scope) == (admin.id, agreement.VERSION, ("payslips",))
+    sender = db.session.scalar(select(KivraSender))
+    assert sender.state == "active" and sender.tenant_key
+    send = the_send(run)
+    assert (send.channel, send.state) == ("kivra", "queued")
+    assert WORDS["kivra_queued"][lang] in text(as_admin.get(target))
+
+
+def test_payroll_user_sees_the_agreement_read_only_naming_the_admins(app, client, company, run, lang):
+    make_user(company, "admin", email="anna@demo.se").name = "Anna Admin"
+    db.session.commit()
+    payroll = make_user(company, "payroll", locale=lang)
+    client.login(payroll)
+    page = client.get(f"/solutions/kivra/agreement?run={run.id}")
+    assert WORDS["ask_admin"][lang] in text(page)
+    assert 'action="/solutions/kivra/agreement"' not in page.get_data(as_text=True)
+    assert client.post("/solutions/kivra/agreement", {"payslips": "1", "run": run.id}).status_code == 403
+    assert agreement.in_force(company.id) is None and the_send(run) is None
+
+
+def test_approval_needs_a_scope(as_admin, run, lang):
+    response = as_admin.post("/solutions/kivra/agreement", {"run": run.id})
+    assert response.status_code == 422
+    assert {"sv": "lönebesked, fakturor eller båda", "en": "payslips, invoices or both"}[lang] in text(response)
+
+
+def test_an_org_number_kivra_must_grant_waits_and_then_goes_out(as_admin, company, run, kivra, lang):
+    company.orgnr = "5560360793"  # owned by another sender in the sandbox; access is granted
+    db.session.commit()
+    as_admin.post("/solutions/kivra/agreement", {"payslips": "1", "run": run.id})
+    assert db.session.scalar(select(KivraSender)).state == "pending"
+    assert the_send(run).state == "waiting_for_kivra"
+    page = text(as_admin.get(f"/runs/{run.id}/send-and-post"))
+    assert WORDS["waiting"][lang] in page and WORDS["contact"][lang] in page
+    assert tasks.check_access() == 1  # the periodic check
+    db.session.expire_all()
+    assert db.session.scalar(select(KivraSender)).state == "active"
+    assert (the_send(run).channel, the_send(run).state) == ("kivra", "queued")
+
+
+def test_a_refused_access_request_routes_to_min_lon_with_the_reason(as_admin, company, run, kivra, lang):
+    company.orgnr = "5567037485"  # the sandbox rejects access to this one
+    db.session.commit()
+    as_admin.post("/solutions/kivra/agreement", {"payslips": "1", "run": run.id})
+    tasks.check_access()
+    db.session.expire_all()
+    send = the_send(run)
+    assert (send.channel, send.state, send.note) == ("minlon", "queued", "kivra_rejected")
+    assert {"sv": "Kivra nekade", "en": "Kivra refused"}[lang] in text(as_admin.get(f"/runs/{run.id}/send-and-post"))
+
+
+def test_a_company_that_sent_before_gets_no_prompt(as_admin, company, run):
+    as_admin.post(f"/runs/{run.id}/send/min-lon")
+    december = other_run(company)
+    response = as_admin.post(send_url(december))
+    assert response.status_code == 303
+    assert the_send(december).channel == "minlon"
+
+
+def test_a_new_customer_has_kivra_from_the_start(app, as_admin, company, run, kivra):
+    company.created_at = datetime(2027, 1, 10, tzinfo=timezone.utc)
+    db.session.commit()
+    as_admin.post(send_url(run))
+    current = agreement.in_force(company.id)
+    assert current.source == "signup" and current.covers_payslips
+    assert (the_send(run).channel, the_send(run).state) == ("kivra", "queued")
+
+
+def test_vla_company_gets_no_prompt_and_a_moved_message_once_per_user(app, as_admin, admin, company, run, kivra, lang):
+    tasks.import_vla(company.orgnr, "Vera VLA", datetime(2024, 5, 1), "both")
+    legacy = as_admin.get("/vla/kivra/agreement")
+    assert legacy.status_code == 200 and "Vera VLA" in text(legacy)
+    page = as_admin.get(f"/runs/{run.id}/send-and-post").get_data(as_text=True)
+    assert 'id="vla_notice"' in page
+    as_admin.post(send_url(run))
+    assert the_send(run).channel == "kivra"  # the imported agreement is in force
+    as_admin.post("/solutions/notices/vla-moved", {"next": f"/runs/{run.id}/send-and-post"})
+    assert 'id="vla_notice"' not in as_admin.get(f"/runs/{run.id}/send-and-post").get_data(as_text=True)
+    for url in ("/vla/kivra/agreement", "/vla/kivra/status"):
+        moved = as_admin.get(url)
+        assert moved.status_code == 410 and "Vera VLA" not in text(moved)
+        assert "/solutions/kivra" in moved.get_data(as_text=True)
+
+
+def test_discontinue_needs_confirmation_and_an_admin(as_admin, admin, company, run, kivra, lang):
+    agreement.approve(company, admin)
+    assert as_admin.get("/solutions/kivra/discontinue").status_code == 200
+    assert agreement.in_force(company.id) is not None  # looking at the confirmation changes nothing
+    response = as_admin.post("/solutions/kivra/discontinue")
+    assert response.status_code == 303
+    ended = db.session.scalar(select(KivraAgreement))
+    assert ended.ended_by_id == admin.id and ended.end_reason == "discontinued"
+    as_admin.post(send_url(run))
+    assert the_send(run).channel == "minlon"  # later payslips go to Min lön
+    reopened = as_admin.get("/solutions/kivra")  # re-activation shows the agreement again, with its history
+    assert 'id="agreement"' in reopened.get_data(as_text=True)
+    assert {"sv": "Avslutat av", "en": "Discontinued by"}[lang] in text(reopened)
+
+
+def test_payroll_user_cannot_discontinue(client, company, run, kivra, lang):
+    admin = make_user(company, "admin")
+    agreement.approve(company, admin)
+    client.login(make_user(company, "payroll", locale=lang))
+    assert client.get("/solutions/kivra/discontinue").status_code == 403
+    assert client.post("/solutions/kivra/discontinue").status_code == 403
+    assert agreement.in_force(company.id) is not None
+
+
+def test_more_solutions_activates_and_changes_scope(as_admin, admin, company, kivra, lang):
+    page = as_admin.get("/solutions")
+    assert {"sv": "Inte aktiv", "en": "Not active"}[lang] in text(page)
+    as_admin.post("/solutions/kivra/agreement", {"payslips": "1"})
+    as_admin.post("/solutions/kivra/agreement", {"payslips": "1", "invoices": "1"})
+    agreements = db.session.scalars(select(KivraAgreement).order_by(KivraAgreement.id)).all()
+    assert [a.scope for a in agreements] == [("payslips",), ("payslips", "invoices")]
+    assert agreements[0].end_reason == "scope_changed" and agreements[1].in_force
+    card = as_admin.get("/solutions", htmx=True)
+    assert 'id="kivra_card"' in card.get_data(as_text=True) and "<html" not in card.get_data(as_text=True)
+    assert {"sv": "lönebesked och fakturor", "en": "payslips and invoices"}[lang] in text(card)
+
+
+def test_status_entry_from_the_run(as_admin, admin, company, run, kivra, lang):
+    assert 'id="agreement"' in as_admin.get(f"/solutions/kivra?run={run.id}").get_data(as_text=True)
+    agreement.approve(company, admin)
+    status = text(as_admin.get(f"/solutions/kivra?run={run.id}"))
+    assert {"sv": "Status för Kivra", "en": "Kivra status"}[lang] in status or "Kivra" in status
+    assert admin.name in status
+
+
+def test_a_run_of_another_company_cannot_be_sent_or_used(as_admin, other_company, kivra):
+    make_employee(other_company)
+    theirs = service.create_run(other_company, date(2026, 11, 1), date(2026, 11, 25))
+    service.calculate_run(theirs)
+    for url in (f"/runs/{theirs.id}/send", f"/runs/{theirs.id}/send/min-lon"):
+        assert as_admin.post(url).status_code == 404
+        assert as_admin.post(url, htmx=True).status_code == 404
+    assert as_admin.get(f"/solutions/kivra/agreement?run={theirs.id}").status_code == 404
+    assert as_admin.post("/solutions/kivra/agreement", {"payslips": "1", "run": theirs.id}).status_code == 404
+    assert the_send(theirs) is None
+
+
+@pytest.mark.parametrize("url", ["/runs/{run}/send", "/runs/{run}/send/min-lon", "/solutions/kivra/agreement",
+                                 "/solutions/kivra/discontinue", "/solutions/notices/vla-moved"])
+def test_state_changes_refuse_a_missing_csrf_token(as_admin, run, url):
+    response = as_admin.post(url.format(run=run.id), {"payslips": "1"}, csrf=False)
+    assert response.status_code == 400
+    assert the_send(run) is None and agreement.in_force(run.company_id) is None
+
+
+@pytest.mark.parametrize("url", ["/runs/{run}/send", "/runs/{run}/send/min-lon", "/solutions/notices/vla-moved"])
+def test_state_changes_refuse_get(as_admin, run, url):
+    assert as_admin.get(url.format(run=run.id)).status_code == 405
