@@ -188,14 +188,17 @@ def test_vla_company_gets_no_prompt_and_a_moved_message_once_per_user(app, as_ad
 
 def test_discontinue_needs_confirmation_and_an_admin(as_admin, admin, company, run, kivra, lang):
     agreement.approve(company, admin)
+    as_admin.post(send_url(run))
+    assert the_send(run).channel == "kivra"
     assert as_admin.get("/solutions/kivra/discontinue").status_code == 200
     assert agreement.in_force(company.id) is not None  # looking at the confirmation changes nothing
     response = as_admin.post("/solutions/kivra/discontinue")
     assert response.status_code == 303
     ended = db.session.scalar(select(KivraAgreement))
     assert ended.ended_by_id == admin.id and ended.end_reason == "discontinued"
-    as_admin.post(send_url(run))
-    assert the_send(run).channel == "minlon"  # later payslips go to Min lön
+    december = other_run(company)
+    as_admin.post(send_url(december))
+    assert the_send(december).channel == "minlon"  # later payslips go to Min lön
     reopened = as_admin.get("/solutions/kivra")  # re-activation shows the agreement again, with its history
     assert 'id="agreement"' in reopened.get_data(as_text=True)
     assert {"sv": "Avslutat av", "en": "Discontinued by"}[lang] in text(reopened)

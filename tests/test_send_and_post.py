@@ -79,6 +79,7 @@ def test_sie_download_after_posting(as_admin, run):
     response = as_admin.get(f"/runs/{run.id}/voucher.se")
     assert response.status_code == 200
     assert 'filename="verifikation-2026-11.se"' in response.headers["Content-Disposition"]
+    assert response.headers["Content-Type"] == "text/plain; charset=IBM437"
     content = response.data.decode("cp437")
     assert "#SIETYP 4" in content and '#VER L 1 20261125 "Lön 2026-11"' in content
     assert "#TRANS 7210 {} 60623.45" in content

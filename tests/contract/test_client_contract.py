@@ -8,7 +8,7 @@ import pytest
 from kivra.sender_api import KivraClient
 from kivra.sender_api.errors import (
     Forbidden, InvalidClient, InvalidRequest, InvalidSSN, NotFound, RateLimited, RecipientNotEligible,
-    RetainNotAllowed, SchemaViolation, TenantConflict, TooLarge,
+    RetainNotAllowed, SchemaViolation, ServerError, TenantConflict, TokenRejected, TooLarge,
 )
 from kivra.demo import employee_numbers
 from tests.contract.conftest import DEMO_ORGNR
@@ -184,21 +184,33 @@ def test_the_rate_limit_is_retried_and_then_reported(sandbox, tenant, admin):
     assert raised.value.code == 42900
 
 
-def test_expired_token_is_renewed_transparently(sandbox, client, tenant, admin):
-    admin.faults(early_token_expiry_rate=1.0)
-    with pytest.raises(Exception):
-        client.usermatch(tenant, [USER])  # every token refused: one re-authentication, then the error
-    admin.faults(early_token_expiry_rate=0.0)
-    assert client.usermatch(tenant, [USER]) == {USER}
-
-
-def test_server_errors_are_retried_until_they_pass(client, tenant, admin):
-    admin.faults(error_rate=1.0)
-    with pytest.raises(Exception) as raised:
+def test_an_expired_token_is_renewed_once_transparently(sandbox, tenant):
+    with KivraClient(sandbox.url, "sandbox-client", "sandbox-secret") as client:
         client.usermatch(tenant, [USER])
-    assert raised.value.status in (500, 503)
-    admin.faults(error_rate=0.0)
-    assert client.usermatch(tenant, [USER]) == {USER}
+        with sandbox.state.lock:
+            sandbox.state.tokens.clear()  # Kivra ends every token early
+        assert client.usermatch(tenant, [USER]) == {USER}
+
+
+def test_a_token_refused_again_after_renewal_is_an_error(client, tenant, admin):
+    admin.faults(early_token_expiry_rate=1.0)
+    with pytest.raises(TokenRejected) as raised:
+        client.usermatch(tenant, [USER])  # every token refused: one re-authentication, then the error
+    assert raised.value.code == 40100
+
+
+def test_server_errors_are_retried_until_they_pass(sandbox, tenant, admin):
+    admin.faults(error_rate=0.5)
+    with KivraClient(sandbox.url, "sandbox-client", "sandbox-secret", max_attempts=30, backoff=0.001) as client:
+        keys = {client.send_content(tenant, payslip(USER, subject=f"Lönebesked {n}")).key for n in range(10)}
+    assert len(keys) == 10 and len(admin.ledger()["contents"]) == 10
+
+
+def test_server_errors_that_persist_are_reported(client, tenant, admin):
+    admin.faults(error_rate=1.0)
+    with pytest.raises(ServerError) as raised:
+        client.usermatch(tenant, [USER])
+    assert raised.value.status in (500, 503) and raised.value.code in (50000, 50301)
 
 
 def test_a_lost_answer_after_delivery_is_resent_and_not_delivered_twice(sandbox, tenant, admin):

@@ -2,6 +2,7 @@
 import json
 import logging
 import threading
+import time
 
 import httpx
 import pytest
@@ -32,6 +33,8 @@ class Kivra:
         self.lock = threading.Lock()
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v1/auth":
+            time.sleep(0.05)  # a slow Kivra: senders arriving meanwhile must wait for this token, not fetch their own
         with self.lock:
             if request.url.path == "/v1/auth":
                 self.auth_calls += 1
@@ -77,7 +80,8 @@ def test_token_is_renewed_shortly_before_it_expires():
 def test_concurrent_senders_share_one_authentication():
     kivra = Kivra()
     client = client_for(kivra)
-    threads = [threading.Thread(target=client.send_content, args=("t", b"{}")) for _ in range(16)]
+    start = threading.Barrier(16)
+    threads = [threading.Thread(target=lambda: (start.wait(), client.send_content("t", b"{}"))) for _ in range(16)]
     for t in threads:
         t.start()
     for t in threads:
@@ -110,7 +114,8 @@ def test_recipient_not_eligible_is_not_a_token_problem():
     assert raised.value.correlation_id == "corr-40105" and raised.value.status == 401
 
 
-@pytest.mark.parametrize("answer", [error(500, 50000), error(503, 50301), error(429, 42900),
+@pytest.mark.parametrize("answer", [error(500, 50000), error(503, 50301), error(429, 42900), error(429, 40000),
+                                    error(502, 40001),
                                     httpx.ReadTimeout("slow"), httpx.ConnectError("refused")])
 def test_retryable_failures_are_retried_with_the_identical_bytes(answer):
     kivra = Kivra(answer, answer)

@@ -76,3 +76,21 @@ def test_plain_links_and_inline_css_are_allowed():
 def test_malformed_recipient_or_pdf(overrides):
     with pytest.raises(PayloadError):
         content(**overrides)
+
+
+@pytest.mark.parametrize("subject, name", [("Lönebesked januari 2027", "Jan Olsson"), ("Lönebesked juli 2026", "Li Wang"),
+                                           ("Lönebesked maj 2026", "Maj Persson"), ("Rättat lönebesked mars 2026", "Ed Berg")])
+def test_a_name_that_is_part_of_a_word_or_a_month_is_not_a_leak(subject, name):
+    check_subject(subject, (name,))
+
+
+def test_the_recipients_name_as_a_word_is_a_leak():
+    with pytest.raises(PayloadError):
+        check_subject("Lön till Olsson", ("Jan Olsson",))
+
+
+@pytest.mark.parametrize("html", ['<img srcset="https://cdn.example/x.png 2x">', '<video poster="//x.example/p.jpg">',
+                                  '<object data="https://x.example/a.swf"></object>', '<iframe src="x"></iframe>'])
+def test_other_ways_of_loading_from_outside_are_refused(html):
+    with pytest.raises(PayloadError):
+        check_html(html)

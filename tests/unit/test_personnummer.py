@@ -63,3 +63,13 @@ def test_masked_hides_the_last_four():
     assert number.masked() == "19121212-****"
     assert "1212" not in number.masked()[9:]
     assert number.formatted() == "19121212-1212"
+
+
+def test_plus_means_a_hundred_or_older():
+    number = "261231+000" + next(d for d in "0123456789" if luhn_valid("261231000" + d))
+    assert parse(number, TODAY).digits.startswith("1826")  # 1926 would make a 99-year-old
+
+
+def test_only_ascii_digits_are_digits():
+    with pytest.raises(PersonnummerError):
+        parse("١٩١٢١٢١٢١٢١٢", TODAY)  # Arabic-Indic digits
