@@ -16,6 +16,15 @@ def init_app(app) -> None:
         created = demo.seed()
         click.echo("Demo data created." if created else "Demo data already present.")
 
+    @app.cli.command("serve")
+    @click.option("--host", default="127.0.0.1", show_default=True)
+    @click.option("--port", default=5000, show_default=True)
+    def serve_command(host, port):
+        """Serve with the embedded defaults: Kivra sandbox in-process (unless KIVRA_API_URL is set), access checks."""
+        from kivra.serve import serve
+
+        serve(app, host, port)
+
     @app.cli.group("kivra")
     def kivra_group():
         """Kivra: the periodic access check and the import of web payroll (VLA) agreements."""

@@ -37,7 +37,9 @@ def long_date(value: date | None) -> str:
 
 
 def percent(rate: Decimal) -> str:
-    return f"{format_decimal(rate, '#,##0.##')} %"
+    """`31,42 %` in Swedish, `31.42%` in English."""
+    number = format_decimal(rate, "#,##0.##")
+    return f"{number}\u00a0%" if current_locale() == "sv" else f"{number}%"
 
 
 def datetime_text(value) -> str:
@@ -67,4 +69,7 @@ def init_app(app) -> None:
         datetime=datetime_text,
     )
     app.jinja_env.add_extension("jinja2.ext.do")
-    app.jinja_env.globals.update(current_locale=current_locale, LOCALE_NAMES=LOCALE_NAMES)
+    from kivra.web import is_htmx
+
+    # Flash messages belong to the page; a fragment shows them only when it is swapped in on its own.
+    app.jinja_env.globals.update(current_locale=current_locale, LOCALE_NAMES=LOCALE_NAMES, htmx_request=is_htmx)

@@ -144,3 +144,11 @@ def test_names_with_markup_render_as_text(as_admin, company):
 
 def test_payroll_user_may_manage_employees(as_payroll):
     assert as_payroll.post("/employees/new", VALID).status_code == 303
+
+
+def test_employment_end_is_optional_and_not_before_the_start(as_admin, lang):
+    response = as_admin.post("/employees/new", {**VALID, "employment_end": "2020-01-01"})
+    assert response.status_code == 422
+    assert {"sv": "kan inte sluta innan den börjar", "en": "cannot end before it starts"}[lang] in text(response)
+    assert as_admin.post("/employees/new", {**VALID, "employment_end": "2026-12-31"}).status_code == 303
+    assert str(stored("Björn Åkesson").employment_end) == "2026-12-31"

@@ -6,6 +6,7 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
+from kivra.demo import with_check_digit
 from kivra.extensions import db
 from kivra.payroll import service
 from kivra.payroll.models import PayrollRun, Payslip
@@ -173,3 +174,40 @@ def test_version_has_an_html_document_view(as_admin, run, lang):
     assert {"sv": "Nettolön 22 750,00 kr", "en": "Net pay SEK 22,750.00"}[lang] in page
     assert {"sv": "25 november 2026", "en": "November 25, 2026"}[lang] in page
     assert as_admin.get(f"/payslips/{astrid(run).id}/v2").status_code == 404
+
+
+def test_a_draft_follows_the_register_until_it_is_calculated(as_admin, company, run, lang):
+    astrid_employee = astrid(run).employee
+    astrid_employee.monthly_salary_ore = 3_400_000
+    late = make_employee(company, name="Cecilia Sen", personnummer=with_check_digit("19900101123"),
+                         employment_start=date(2026, 11, 15))
+    db.session.commit()
+    response = as_admin.post(f"/runs/{run.id}/sync", follow_redirects=True)
+    assert {"sv": "uppdaterad från personalregistret", "en": "follows the employee register"}[lang] in text(response)
+    db.session.expire_all()
+    assert service.payslip_totals(astrid(run)).gross_ore == 3_400_000
+    assert "Cecilia Sen" in [p.employee.name for p in run.payslips]
+    as_admin.post(f"/runs/{run.id}/calculate")
+    astrid_employee.monthly_salary_ore = 9_900_000  # after calculation the versions stay as they were
+    db.session.commit()
+    db.session.expire_all()
+    assert astrid(run).versions[0].gross_ore == 3_400_000
+    assert late.id in [p.employee_id for p in run.payslips]
+
+
+def test_someone_who_left_before_the_month_gets_no_payslip(as_admin, company):
+    make_employee(company, name="Kvar Kvist", personnummer="191212121212")
+    make_employee(company, name="Slutat Sten", personnummer="197701032380", employment_end=date(2026, 10, 31))
+    make_employee(company, name="Sista Dag", personnummer="198112172385", employment_end=date(2026, 11, 1))
+    run = service.create_run(company, date(2026, 11, 1), date(2026, 11, 25))
+    assert sorted(p.employee.name for p in run.payslips) == ["Kvar Kvist", "Sista Dag"]
+
+
+def test_two_calculations_at_once_make_one_set_of_versions(as_admin, run):
+    service.calculate_run(run)
+    with pytest.raises(service.AlreadyCalculatedError):
+        service.calculate_run(run)
+    response = as_admin.post(f"/runs/{run.id}/calculate")
+    assert response.location == f"/runs/{run.id}/send-and-post"
+    db.session.expire_all()
+    assert all(len(p.versions) == 1 for p in run.payslips)

@@ -32,6 +32,7 @@ class EmployeeForm(FlaskForm):
         _l("Employment start date"),
         validators=[DataRequired(message=_l("Enter the employment start date as YYYY-MM-DD."))],
     )
+    employment_end = DateField(_l("Employment end date (optional)"), validators=[Optional()])
     monthly_salary = StringField(
         _l("Monthly salary (kr)"), validators=[DataRequired(message=_l("Enter the monthly salary."))]
     )
@@ -45,6 +46,10 @@ class EmployeeForm(FlaskForm):
             self.parsed_personnummer = personnummer.parse(field.data)
         except personnummer.PersonnummerError as error:
             raise ValidationError(PNR_MESSAGES[error.reason]) from None
+
+    def validate_employment_end(self, field):
+        if field.data and self.employment_start.data and field.data < self.employment_start.data:
+            raise ValidationError(_l("The employment cannot end before it starts."))
 
     def validate_monthly_salary(self, field):
         try:

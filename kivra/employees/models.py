@@ -18,6 +18,7 @@ class Employee(db.Model):
     personnummer: Mapped[str] = mapped_column(String(12))  # 12 digits, YYYYMMDDNNNN
     email: Mapped[str | None] = mapped_column(String(254))
     employment_start: Mapped[date]
+    employment_end: Mapped[date | None]  # last day employed; none while employed
     monthly_salary_ore: Mapped[int]
     tax_rate: Mapped[Decimal] = mapped_column(Numeric(5, 2))  # preliminary tax, per cent
     bank_account: Mapped[str | None] = mapped_column(String(40))
@@ -25,6 +26,9 @@ class Employee(db.Model):
     @property
     def pnr(self) -> Personnummer:
         return Personnummer(self.personnummer)
+
+    def employed_during(self, first: date, last: date) -> bool:
+        return self.employment_start <= last and (self.employment_end is None or self.employment_end >= first)
 
     @property
     def kivra_accepts_id(self) -> bool:

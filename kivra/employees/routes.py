@@ -82,6 +82,7 @@ def _fill(employee: Employee, form: EmployeeForm) -> None:
     employee.personnummer = form.parsed_personnummer.digits
     employee.email = (form.email.data or "").strip() or None
     employee.employment_start = form.employment_start.data
+    employee.employment_end = form.employment_end.data
     employee.monthly_salary_ore = form.salary_ore
     employee.tax_rate = form.parsed_tax_rate
     employee.bank_account = (form.bank_account.data or "").strip() or None

@@ -1,5 +1,4 @@
 """A payslip version as a Kivra `salaryslip` content: subject, structured object, PDF and HTML part."""
-import calendar
 from datetime import timezone
 
 from flask import render_template
@@ -8,7 +7,7 @@ from flask_babel import force_locale, format_date, gettext as _, lazy_gettext
 from kivra.accounts.models import Company
 from kivra.payroll.models import PayslipVersion
 from kivra.payroll.pdf import both, kr
-from kivra.payroll.service import as_utc, version_pdf
+from kivra.payroll.service import as_utc, last_day, version_pdf
 from kivra.sender_api.client import vat_number
 from kivra.sender_api.content import PayloadError, salaryslip_content
 
@@ -67,7 +66,7 @@ def salaryslip(version: PayslipVersion, company: Company) -> dict:
         employment["start_date"] = version.employment_start.isoformat()
     pay_period = {
         "start_date": run.period.isoformat(),
-        "end_date": run.period.replace(day=calendar.monthrange(run.period.year, run.period.month)[1]).isoformat(),
+        "end_date": last_day(run.period).isoformat(),
         "payout_date": run.payout_date.isoformat(),
         "basic_contractual_salary": money(salary),
         "gross_pay": money(version.gross_ore),

@@ -61,7 +61,7 @@ def delete_line(payslip_id: int, line_id: int):
     if line is None:
         abort(404)
     if line.kind == "salary":
-        flash(_("The monthly salary line cannot be removed; change the salary in the employee register."), "error")
+        flash(_("The monthly salary line cannot be removed; a draft run takes the salary from the employee register."), "error")
     else:
         payslip.lines.remove(line)
         db.session.commit()

@@ -5,7 +5,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from babel.dates import format_date
-from babel.numbers import format_currency
+from babel.numbers import format_currency, format_decimal
 from flask_babel import force_locale, lazy_gettext as _l
 from fpdf import FPDF
 
@@ -65,7 +65,7 @@ def render(doc: PayslipDocument) -> bytes:
         (both(_l("Personal identity number")), f"{doc.personnummer[:8]}-{doc.personnummer[8:]}"),
         (both(_l("Period")), format_date(doc.period, "LLLL yyyy", locale="sv_SE")),
         (both(_l("Payout date")), doc.payout_date.isoformat()),
-        (both(_l("Tax rate")), f"{doc.tax_rate} %"),
+        (both(_l("Tax rate")), f"{format_decimal(doc.tax_rate, '#,##0.##', locale='sv_SE')} %"),
     ]
     if doc.bank_account:
         facts.append((both(_l("Bank account")), doc.bank_account))

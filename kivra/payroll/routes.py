@@ -76,6 +76,17 @@ def run(run_id: int):
     return render("payroll/run.html", run=run, rows=rows)
 
 
+@bp.post("/runs/<int:run_id>/sync")
+def sync(run_id: int):
+    """Bring a draft up to date with the employee register: salaries, new and departed employees."""
+    run = get_run(run_id)
+    if run.is_draft:
+        service.sync_draft(run)
+        db.session.commit()
+        flash(_("The payroll run follows the employee register again."), "success")
+    return _redirect(url_for("payroll.run", run_id=run.id))
+
+
 @bp.post("/runs/<int:run_id>/calculate")
 def calculate(run_id: int):
     run = get_run(run_id)
@@ -91,7 +102,7 @@ def calculate(run_id: int):
             db.session.rollback()
             flash(_("A payslip has deductions larger than its pay. Correct it before calculating."), "error")
             return _redirect(url_for("payroll.run", run_id=run.id))
-        flash(_("The payroll run is calculated: every payslip has a version with its PDF."), "success")
+        flash(_("The payroll run is calculated: every payslip is frozen as a version."), "success")
     return _redirect(url_for("payroll.send_and_post", run_id=run.id))
 
 

@@ -33,6 +33,14 @@ def last_day(period: date) -> date:
     return period.replace(day=calendar.monthrange(period.year, period.month)[1])
 
 
+def employed_in(company_id: int, period: date) -> list[Employee]:
+    first, last = period, last_day(period)
+    employees = db.session.scalars(
+        select(Employee).where(Employee.company_id == company_id, Employee.employment_start <= last).order_by(Employee.name)
+    )
+    return [e for e in employees if e.employed_during(first, last)]
+
+
 def create_run(company: Company, period: date, payout_date: date) -> PayrollRun:
     """A draft run with a payslip per employee employed in the period, each starting with the monthly salary."""
     period = period.replace(day=1)
@@ -42,15 +50,7 @@ def create_run(company: Company, period: date, payout_date: date) -> PayrollRun:
         payout_date=payout_date,
         employer_contribution_rate=company.employer_contribution_rate,
     )
-    employees = db.session.scalars(
-        select(Employee)
-        .where(Employee.company_id == company.id, Employee.employment_start <= last_day(period))
-        .order_by(Employee.name)
-    )
-    for employee in employees:
-        payslip = Payslip(employee=employee)
-        payslip.lines.append(PayslipLine(kind="salary", description="", amount_ore=employee.monthly_salary_ore))
-        run.payslips.append(payslip)
+    sync_draft(run)
     db.session.add(run)
     try:
         db.session.commit()
@@ -58,6 +58,25 @@ def create_run(company: Company, period: date, payout_date: date) -> PayrollRun:
         db.session.rollback()
         raise RunExistsError(period) from None
     return run
+
+
+def sync_draft(run: PayrollRun) -> None:
+    """While a run is a draft it follows the register: today's salaries, and everyone employed in the month."""
+    with db.session.no_autoflush:
+        employed = {e.id: e for e in employed_in(run.company_id, run.period)}
+    for payslip in list(run.payslips):
+        if payslip.employee_id not in employed:
+            run.payslips.remove(payslip)
+    present = {p.employee_id for p in run.payslips}
+    for employee in employed.values():
+        if employee.id not in present:
+            payslip = Payslip(employee=employee)
+            payslip.lines.append(PayslipLine(kind="salary", description="", amount_ore=employee.monthly_salary_ore))
+            run.payslips.append(payslip)
+    for payslip in run.payslips:
+        for line in payslip.lines:
+            if line.kind == "salary":
+                line.amount_ore = payslip.employee.monthly_salary_ore
 
 
 def payslip_lines(payslip: Payslip) -> list[Line]:
@@ -151,6 +170,7 @@ def version_pdf(version: PayslipVersion) -> bytes:
 
 def calculate_run(run: PayrollRun) -> None:
     """Draft → calculated: every payslip gets its first version. Raises NegativeGrossError on a bad payslip."""
+    sync_draft(run)
     for payslip in run.payslips:
         payslip_totals(payslip)  # refuse before freezing anything
     claimed = db.session.execute(

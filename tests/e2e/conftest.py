@@ -1,11 +1,14 @@
-"""A live app on a free loopback port with Demo AB, and Debian's Chromium driven by Playwright."""
+"""A live app on a free loopback port with Demo AB and its own Kivra sandbox, and Debian's Chromium."""
 import threading
+from datetime import date
 
 import pytest
 from werkzeug.serving import make_server
 
 from kivra import create_app, demo
 from kivra.extensions import db
+from kivra.sandbox.config import SandboxConfig
+from kivra.sandbox.server import start_in_thread
 
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -25,8 +28,22 @@ def base_url():
 
 
 @pytest.fixture
-def live_app(tmp_path):
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'e2e.db'}"})
+def sandbox():
+    """A fresh Kivra sandbox per test that grants access requests at once."""
+    with start_in_thread(SandboxConfig(request_access_pending_seconds=0.0)) as running:
+        yield running
+
+
+@pytest.fixture
+def live_app(tmp_path, sandbox):
+    app = create_app({
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'e2e.db'}",
+        # Read when the app first makes its Kivra client, so it must be set before the first request.
+        "KIVRA_API_URL": sandbox.url,
+        # Demo AB, created today, is an existing customer whatever today is: its first send asks about Kivra.
+        "KIVRA_NEW_CUSTOMERS_SINCE": date.max,
+    })
     with app.app_context():
         db.create_all()
         demo.seed()
@@ -62,6 +79,16 @@ WORDS = {
         "post": "Bokför till verifikation", "posted": "Bokförd som verifikation", "send": "Skicka lönebesked",
         "pdf": "Version 1 (PDF)", "add_line": "Lägg till rad", "description": "Beskrivning", "amount": "Belopp (kr)",
         "more": "Fler lösningar", "sie": "Ladda ned SIE-fil",
+        "activate_prompt": "Aktivera Kivra?", "activate": "Aktivera Kivra", "not_now": "Inte nu",
+        "agreement": "Avtal med Kivra", "approve": "Godkänn avtalet", "payslips": "Lönebesked", "invoices": "Fakturor",
+        "queued_kivra": "Antal lönebesked köade för Kivra: 25.", "queued_min_lon": "köad för Min lön: 25 lönebesked",
+        "ask_admin": "Be en administratör att godkänna det: Anna Admin.",
+        "activate_approve": "Godkänn avtalet och aktivera", "active": "Aktiv", "not_active": "Inte aktiv",
+        "for_both": "För lönebesked och fakturor.", "status_link": "Status och avtal för Kivra",
+        "status": "Status för Kivra", "approved_by": "Godkänt av", "discontinue": "Avsluta Kivra",
+        "discontinue_q": "Avsluta Kivra?", "discontinue_yes": "Ja, avsluta Kivra",
+        "discontinued": "Kivra är avslutat.", "vla_moved": "Status-sidan för Kivra har flyttat till Lön.",
+        "dismiss": "OK, visa inte igen",
     },
     "en": {
         "email": "E-mail", "password": "Password", "login": "Log in", "employees": "Employees",
@@ -73,6 +100,16 @@ WORDS = {
         "post": "Post to voucher", "posted": "Posted as voucher", "send": "Send payslips",
         "pdf": "Version 1 (PDF)", "add_line": "Add line", "description": "Description", "amount": "Amount (kr)",
         "more": "More Solutions", "sie": "Download SIE file",
+        "activate_prompt": "Activate Kivra?", "activate": "Activate Kivra", "not_now": "Not now",
+        "agreement": "Kivra agreement", "approve": "Approve agreement", "payslips": "Payslips", "invoices": "Invoices",
+        "queued_kivra": "25 payslips are queued for Kivra;", "queued_min_lon": "25 payslips are queued for Min lön.",
+        "ask_admin": "Ask an administrator to approve: Anna Admin.",
+        "activate_approve": "Approve agreement and activate", "active": "Active", "not_active": "Not active",
+        "for_both": "For payslips and invoices.", "status_link": "Kivra status and agreement",
+        "status": "Kivra status", "approved_by": "Approved by", "discontinue": "Discontinue Kivra",
+        "discontinue_q": "Discontinue Kivra?", "discontinue_yes": "Yes, discontinue Kivra",
+        "discontinued": "Kivra is discontinued.", "vla_moved": "The Kivra status page has moved to Payroll.",
+        "dismiss": "OK, don't show again",
     },
 }
 
@@ -82,14 +119,24 @@ def words(lang):
     return WORDS[lang]
 
 
-@pytest.fixture
-def signed_in(page, live_url, lang, words):
-    """The demo admin, signed in, with the interface in `lang`."""
+def sign_in(page, live_url, lang, words, email, password):
     page.goto(f"{live_url}/login")
     if lang == "en":
         page.get_by_role("button", name="English").click()
-    page.get_by_label(words["email"]).fill("admin@demo.se")
-    page.get_by_label(words["password"]).fill("demo-admin")
+    page.get_by_label(words["email"]).fill(email)
+    page.get_by_label(words["password"]).fill(password)
     page.get_by_role("button", name=words["login"]).click()
     page.wait_for_url(f"{live_url}/runs")
     return page
+
+
+@pytest.fixture
+def signed_in(page, live_url, lang, words):
+    """The demo admin, signed in, with the interface in `lang`."""
+    return sign_in(page, live_url, lang, words, "admin@demo.se", "demo-admin")
+
+
+@pytest.fixture
+def signed_in_payroll(page, live_url, lang, words):
+    """The demo payroll user (not an admin), signed in, with the interface in `lang`."""
+    return sign_in(page, live_url, lang, words, "lon@demo.se", "demo-lon")

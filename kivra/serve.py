@@ -1,0 +1,46 @@
+"""`flask serve`: the app with its embedded defaults — the Kivra sandbox in-process and the periodic Kivra check."""
+import logging
+import os
+import threading
+
+from werkzeug.serving import run_simple
+
+from kivra.sandbox.server import start_in_thread
+from kivra.solutions import tasks
+
+log = logging.getLogger(__name__)
+
+
+def embedded_sandbox(app, port: int):
+    """Start the Kivra sandbox in this process on its own loopback port and point the app at it."""
+    sandbox = start_in_thread(port=port)
+    app.config["KIVRA_API_URL"] = sandbox.url
+    return sandbox
+
+
+def start_access_checks(app, every_seconds: float) -> threading.Event:
+    """Follow pending Kivra access requests in the background, so waiting payslips go out by themselves."""
+    stop = threading.Event()
+
+    def loop():
+        while not stop.wait(every_seconds):
+            with app.app_context():
+                try:
+                    released = tasks.check_access()
+                except Exception:  # noqa: BLE001 - keep checking; the next round tries again
+                    log.exception("Kivra access check failed")
+                    continue
+            if released:
+                log.info("Kivra access check released %d waiting send(s)", released)
+
+    threading.Thread(target=loop, name="kivra-access-check", daemon=True).start()
+    return stop
+
+
+def serve(app, host: str, port: int) -> None:
+    if not os.environ.get("KIVRA_API_URL"):
+        sandbox = embedded_sandbox(app, int(os.environ.get("KIVRA_SANDBOX_PORT", "8765")))
+        print(f"Kivra sandbox (in-process) at {sandbox.url}/_sandbox/inbox")
+    start_access_checks(app, float(os.environ.get("KIVRA_ACCESS_CHECK_SECONDS", "60")))
+    print(f"Payroll at http://{host}:{port}/  (admin@demo.se / demo-admin, lon@demo.se / demo-lon)")
+    run_simple(host, port, app, threaded=True, use_reloader=False)

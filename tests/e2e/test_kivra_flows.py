@@ -1,0 +1,153 @@
+"""Activating Kivra, "Not now", the agreement, discontinuing, and the VLA notice, in Swedish and in English."""
+import re
+from datetime import datetime
+
+import pytest
+from playwright.sync_api import expect
+
+from kivra.demo import DEMO_ORGNR
+from kivra.extensions import db
+from kivra.solutions import tasks
+
+SCREENSHOTS = "test-artifacts"
+
+
+def open_step_page(page, words):
+    """From the runs list to the demo run's "Send and Post to Voucher" step."""
+    page.get_by_role("link", name=re.compile(r"\d{4}")).first.click()
+    page.get_by_role("link", name=f"2. {words['send_and_post']}").click()
+    page.wait_for_url(re.compile(r"/runs/\d+/send-and-post$"))
+    return page.locator("#send_payslips")
+
+
+def mark_page(page):
+    """A flag on `window` that a full page load would wipe out: proof that htmx swapped in place."""
+    page.evaluate("window.__still_this_page = true")
+
+
+def assert_same_page(page):
+    assert page.evaluate("window.__still_this_page === true"), "expected an htmx swap, got a page load"
+
+
+def open_activation_prompt(page, words):
+    send_area = open_step_page(page, words)
+    mark_page(page)
+    send_area.get_by_role("button", name=words["send"]).click()
+    prompt = page.get_by_role("dialog", name=words["activate_prompt"])
+    expect(prompt).to_be_visible()
+    assert_same_page(page)
+    return prompt
+
+
+def open_agreement_from_prompt(page, words):
+    prompt = open_activation_prompt(page, words)
+    prompt.get_by_role("link", name=words["activate"]).click()
+    agreement = page.get_by_role("region", name=words["agreement"])
+    expect(agreement).to_contain_text("2026.1")
+    expect(prompt).to_have_count(0)
+    assert_same_page(page)
+    expect(page).to_have_url(re.compile(r"/send-and-post$"))
+    return agreement
+
+
+def test_first_send_activates_kivra_and_queues_the_run(signed_in, words, lang):
+    page = signed_in
+    agreement = open_agreement_from_prompt(page, words)
+    expect(agreement.get_by_role("checkbox", name=words["payslips"])).to_be_checked()
+    page.screenshot(path=f"{SCREENSHOTS}/kivra-agreement-from-run-{lang}.png", full_page=True)
+
+    agreement.get_by_role("button", name=words["approve"]).click()
+    expect(page.locator("#send_payslips")).to_contain_text(words["queued_kivra"])
+    expect(page).to_have_url(re.compile(r"/runs/\d+/send-and-post$"))
+    expect(page.get_by_role("button", name=words["send"])).to_have_count(0)  # no second click needed, or possible
+    page.screenshot(path=f"{SCREENSHOTS}/kivra-queued-{lang}.png", full_page=True)
+
+
+def test_not_now_queues_the_run_for_min_lon(signed_in, words, lang):
+    page = signed_in
+    prompt = open_activation_prompt(page, words)
+    page.screenshot(path=f"{SCREENSHOTS}/kivra-prompt-{lang}.png", full_page=True)
+
+    prompt.get_by_role("button", name=words["not_now"]).click()
+    send_area = page.locator("#send_payslips")
+    expect(send_area).to_contain_text(words["queued_min_lon"])
+    expect(prompt).to_have_count(0)
+    expect(send_area.get_by_role("button", name=words["send"])).to_have_count(0)
+    assert_same_page(page)
+    page.screenshot(path=f"{SCREENSHOTS}/min-lon-queued-{lang}.png", full_page=True)
+
+
+def test_payroll_user_sees_a_read_only_agreement_naming_the_admin(signed_in_payroll, words, lang):
+    page = signed_in_payroll
+    agreement = open_agreement_from_prompt(page, words)
+    expect(agreement.get_by_role("note")).to_contain_text(words["ask_admin"])
+    expect(agreement.get_by_role("button", name=words["approve"])).to_have_count(0)
+    expect(agreement.get_by_role("checkbox")).to_have_count(0)
+    page.screenshot(path=f"{SCREENSHOTS}/kivra-agreement-read-only-{lang}.png", full_page=True)
+
+
+def test_activate_from_more_solutions_then_discontinue(signed_in, words, lang):
+    page = signed_in
+    page.get_by_role("link", name=words["more"]).click()
+    card = page.get_by_role("article", name="Kivra")
+    expect(card.get_by_text(words["not_active"], exact=True)).to_be_visible()
+    card.get_by_role("checkbox", name=words["invoices"]).check()
+    expect(card.get_by_role("checkbox", name=words["payslips"])).to_be_checked()
+    card.get_by_role("button", name=words["activate_approve"]).click()
+    expect(page.get_by_role("heading", level=1, name=words["status"])).to_be_visible()
+    page.screenshot(path=f"{SCREENSHOTS}/kivra-approved-{lang}.png", full_page=True)
+
+    page.get_by_role("link", name=words["more"]).first.click()
+    expect(card.get_by_text(words["active"], exact=True)).to_be_visible()
+    expect(card).to_contain_text(words["for_both"])
+    expect(card.get_by_text(words["not_active"], exact=True)).to_have_count(0)
+    page.screenshot(path=f"{SCREENSHOTS}/kivra-card-active-{lang}.png", full_page=True)
+
+    card.get_by_role("link", name=words["status_link"]).click()
+    expect(page.get_by_role("heading", level=1, name=words["status"])).to_be_visible()
+    approved_by = page.get_by_role("term").get_by_text(words["approved_by"], exact=True)
+    expect(approved_by.locator("xpath=following-sibling::dd[1]")).to_have_text("Anna Admin")
+    page.screenshot(path=f"{SCREENSHOTS}/kivra-status-{lang}.png", full_page=True)
+
+    page.get_by_role("link", name=words["discontinue"]).click()
+    expect(page.get_by_role("heading", name=words["discontinue_q"])).to_be_visible()
+    page.screenshot(path=f"{SCREENSHOTS}/kivra-discontinue-{lang}.png", full_page=True)
+    page.get_by_role("button", name=words["discontinue_yes"]).click()
+    expect(page).to_have_url(re.compile(r"/solutions$"))
+    expect(page.get_by_text(words["discontinued"])).to_be_visible()
+    expect(card.get_by_text(words["not_active"], exact=True)).to_be_visible()
+    expect(card.get_by_role("button", name=words["activate_approve"])).to_be_visible()
+
+    page.get_by_role("navigation").get_by_role("link", name=words["runs"]).click()
+    send_area = open_step_page(page, words)
+    send_area.get_by_role("link", name=words["agreement"]).click()
+    agreement = page.get_by_role("region", name=words["agreement"])
+    expect(agreement).to_contain_text("2026.1")
+    expect(agreement.get_by_role("button", name=words["approve"])).to_be_enabled()
+    page.screenshot(path=f"{SCREENSHOTS}/kivra-agreement-again-{lang}.png", full_page=True)
+
+
+@pytest.fixture
+def vla_agreement(live_app):
+    """Demo AB as a web payroll (VLA) customer whose Kivra agreement was imported."""
+    app = live_app[0]
+    with app.app_context():
+        tasks.import_vla(DEMO_ORGNR, "Vera VLA", datetime(2024, 5, 1), "payslips")
+        db.session.remove()
+
+
+def test_vla_moved_notice_can_be_dismissed_for_good(vla_agreement, signed_in, words, lang):
+    page = signed_in
+    open_step_page(page, words)
+    notice = page.get_by_role("status").filter(has_text=words["vla_moved"])
+    expect(notice).to_be_visible()
+    page.screenshot(path=f"{SCREENSHOTS}/vla-moved-{lang}.png", full_page=True)
+
+    mark_page(page)
+    notice.get_by_role("button", name=words["dismiss"]).click()
+    expect(notice).to_have_count(0)
+    assert_same_page(page)
+
+    page.reload()
+    expect(page.get_by_role("heading", level=2, name=words["send"])).to_be_visible()
+    expect(page.get_by_text(words["vla_moved"])).to_have_count(0)
