@@ -8,7 +8,7 @@ from tests.conftest import make_employee, text
 
 STATE_CHANGES = [
     "/logout", "/language", "/employees/new", "/employees/{employee}/edit", "/runs", "/runs/{run}/calculate",
-    "/runs/{run}/post", "/payslips/{payslip}/lines", "/payslips/{payslip}/lines/{line}/delete",
+    "/runs/{run}/post", "/runs/{run}/sync", "/payslips/{payslip}/lines", "/payslips/{payslip}/lines/{line}/delete",
     "/payslips/{payslip}/correct",
 ]
 

@@ -202,6 +202,9 @@ def test_discontinue_needs_confirmation_and_an_admin(as_admin, admin, company, r
     reopened = as_admin.get("/solutions/kivra")  # re-activation shows the agreement again, with its history
     assert 'id="agreement"' in reopened.get_data(as_text=True)
     assert {"sv": "Avslutat av", "en": "Discontinued by"}[lang] in text(reopened)
+    as_admin.post("/solutions/kivra/agreement", {"payslips": "1"})  # re-activated
+    assert agreement.in_force(company.id).approved_by_id == admin.id
+    assert len(agreement.history(company.id)) == 2
 
 
 def test_payroll_user_cannot_discontinue(client, company, run, kivra, lang):
@@ -257,3 +260,43 @@ def test_state_changes_refuse_a_missing_csrf_token(as_admin, run, url):
 @pytest.mark.parametrize("url", ["/runs/{run}/send", "/runs/{run}/send/min-lon", "/solutions/notices/vla-moved"])
 def test_state_changes_refuse_get(as_admin, run, url):
     assert as_admin.get(url.format(run=run.id)).status_code == 405
+
+
+def test_two_tabs_pressing_send_at_the_same_moment_start_one_send(app, admin, run):
+    """Two browsers' worth of requests, truly at once, against a threaded server: the database lets one through."""
+    import re
+    import threading
+
+    import httpx
+    from werkzeug.serving import make_server
+
+    from tests.conftest import PASSWORD
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+
+    def token_of(response):
+        return re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', response.text).group(1)
+
+    try:
+        browser = httpx.Client(base_url=base)
+        browser.post("/login", data={"email": admin.email, "password": PASSWORD,
+                                     "csrf_token": token_of(browser.get("/login"))})
+        token = token_of(browser.get(f"/runs/{run.id}/send-and-post"))
+        tabs = [httpx.Client(base_url=base, cookies=browser.cookies) for _ in range(2)]
+        start, answers = threading.Barrier(2), []
+
+        def press(tab):
+            start.wait()
+            answers.append(tab.post(f"/runs/{run.id}/send/min-lon", data={"csrf_token": token}).status_code)
+
+        threads = [threading.Thread(target=press, args=(tab,)) for tab in tabs]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        server.shutdown()
+    assert sorted(answers) == [303, 409]
+    assert db.session.query(PayslipSend).count() == 1
