@@ -31,7 +31,7 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 SCRIPT = re.compile(rb"<script|\son[a-z]+\s*=|javascript:", re.I)
 # Resources must be inline; plain links (<a href>) are allowed by Kivra.
 EXTERNAL_RESOURCE = re.compile(
-    rb"""\ssrc\s*=\s*["']?\s*(?:https?:)?//"""
+    rb"""\s(?:src|srcset|poster|background|data|codebase)\s*=\s*["']?\s*(?:https?:)?//"""
     rb"""|<link\b[^>]*\bhref\s*=\s*["']?\s*(?:https?:)?//"""
     rb"""|url\(\s*["']?\s*(?:https?:)?//|@import""",
     re.I,
