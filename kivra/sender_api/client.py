@@ -207,17 +207,15 @@ class KivraClient:
 
     def usermatch(self, tenant_key: str, ssns: Iterable[str]) -> set[str]:
         """The personnummer that can receive content from this tenant, asked in batches under 10 MB."""
-        eligible: set[str] = set()
-        for batch in _batches(list(ssns), USERMATCH_LIMIT_BYTES):
-            response = self._call("POST", f"/v2/tenant/{tenant_key}/usermatch/ssn", self._json({"list": batch}))
-            eligible.update(response.json()["list"])
-        return eligible
+        return self._match(f"/v2/tenant/{tenant_key}/usermatch/ssn", ssns)
 
     def companymatch(self, tenant_key: str, vat_numbers: Iterable[str]) -> set[str]:
+        return self._match(f"/v2/tenant/{tenant_key}/companymatch/vatnr", vat_numbers)
+
+    def _match(self, path: str, items: Iterable[str]) -> set[str]:
         eligible: set[str] = set()
-        for batch in _batches(list(vat_numbers), USERMATCH_LIMIT_BYTES):
-            response = self._call("POST", f"/v2/tenant/{tenant_key}/companymatch/vatnr", self._json({"list": batch}))
-            eligible.update(response.json()["list"])
+        for batch in _batches(list(items), USERMATCH_LIMIT_BYTES):
+            eligible.update(self._call("POST", path, self._json({"list": batch})).json()["list"])
         return eligible
 
     def send_content(self, tenant_key: str, payload: bytes) -> SentContent:
