@@ -45,6 +45,8 @@ def init_app(app) -> None:
             kivra_tasks.import_vla(orgnr.replace("-", ""), approver, approved_on, scope)
         except LookupError:
             raise click.ClickException(f"no company with org.nr {orgnr}") from None
+        except kivra_tasks.AlreadyImported:
+            raise click.ClickException("the company already has a Kivra agreement; nothing was imported") from None
         click.echo("Imported; the company's Kivra status page is now in Payroll.")
 
     @app.cli.group()

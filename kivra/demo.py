@@ -1,5 +1,5 @@
 """Demo AB: an admin, a payroll user, 25 employees and a calculated payroll run."""
-from datetime import date
+from datetime import date, datetime, timezone
 from decimal import Decimal
 
 from flask import current_app
@@ -41,6 +41,7 @@ def seed() -> bool:
     if db.session.scalar(select(Company).where(Company.orgnr == DEMO_ORGNR)):
         return False
     company = Company(
+        created_at=datetime(2025, 1, 2, tzinfo=timezone.utc),  # an existing customer: its first send asks about Kivra
         name="Demo AB",
         orgnr=DEMO_ORGNR,
         employer_contribution_rate=current_app.config["EMPLOYER_CONTRIBUTION_RATE"],

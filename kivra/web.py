@@ -1,5 +1,5 @@
 """What every view shares: sign-in by default, htmx-aware rendering, `Vary: HX-Request`."""
-from flask import render_template, request, url_for
+from flask import redirect, render_template, request, url_for
 from flask_login import current_user
 from jinja2_fragments.flask import render_block
 
@@ -18,6 +18,21 @@ def render(template: str, block: str | None = None, status: int = 200, **context
     if block and is_htmx():
         return render_block(template, block, **context), status
     return render_template(template, **context), status
+
+
+def current_company():
+    """The signed-in user's company."""
+    from kivra.accounts.models import Company
+    from kivra.extensions import db
+
+    return db.session.get(Company, current_user.company_id)
+
+
+def redirect_to(target: str):
+    """After a POST: htmx follows `HX-Redirect`, a plain form follows a 303."""
+    if is_htmx():
+        return "", 204, {"HX-Redirect": target}
+    return redirect(target, code=303)
 
 
 def _require_login():

@@ -33,7 +33,12 @@ class RequestPerContextClient(FlaskClient):
 
 @pytest.fixture
 def app(tmp_path):
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.db'}"})
+    app = create_app({
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.db'}",
+        # Test companies are created today; they are existing customers unless a test says otherwise.
+        "KIVRA_NEW_CUSTOMERS_SINCE": date.max,
+    })
     app.test_client_class = RequestPerContextClient
     with app.app_context():
         db.create_all()

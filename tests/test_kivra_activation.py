@@ -161,29 +161,43 @@ def test_a_company_that_sent_before_gets_no_prompt(as_admin, company, run):
     assert the_send(december).channel == "minlon"
 
 
-def test_a_new_customer_has_kivra_from_the_start(app, as_admin, company, run, kivra):
-    company.created_at = datetime(2027, 1, 10, tzinfo=timezone.utc)
-    db.session.commit()
+def test_a_new_customer_has_kivra_from_the_start_and_can_end_it(app, as_admin, admin, company, run, kivra):
+    app.config["KIVRA_NEW_CUSTOMERS_SINCE"] = date(2026, 1, 1)
     as_admin.post(send_url(run))
     current = agreement.in_force(company.id)
     assert current.source == "signup" and current.covers_payslips
     assert (the_send(run).channel, the_send(run).state) == ("kivra", "queued")
+    as_admin.post("/solutions/kivra/discontinue")
+    december = other_run(company)
+    as_admin.post(send_url(december))
+    assert agreement.in_force(company.id) is None  # not switched on again behind the admin's back
+    assert the_send(december).channel == "minlon"
 
 
 def test_vla_company_gets_no_prompt_and_a_moved_message_once_per_user(app, as_admin, admin, company, run, kivra, lang):
-    tasks.import_vla(company.orgnr, "Vera VLA", datetime(2024, 5, 1), "both")
     legacy = as_admin.get("/vla/kivra/agreement")
-    assert legacy.status_code == 200 and "Vera VLA" in text(legacy)
-    page = as_admin.get(f"/runs/{run.id}/send-and-post").get_data(as_text=True)
-    assert 'id="vla_notice"' in page
-    as_admin.post(send_url(run))
-    assert the_send(run).channel == "kivra"  # the imported agreement is in force
-    as_admin.post("/solutions/notices/vla-moved", {"next": f"/runs/{run.id}/send-and-post"})
-    assert 'id="vla_notice"' not in as_admin.get(f"/runs/{run.id}/send-and-post").get_data(as_text=True)
+    assert legacy.status_code == 200 and {"sv": "Inget avtal med Kivra", "en": "No Kivra agreement"}[lang] in text(legacy)
+    tasks.import_vla(company.orgnr, "Vera VLA", datetime(2024, 5, 1), "both")
     for url in ("/vla/kivra/agreement", "/vla/kivra/status"):
         moved = as_admin.get(url)
-        assert moved.status_code == 410 and "Vera VLA" not in text(moved)
-        assert "/solutions/kivra" in moved.get_data(as_text=True)
+        assert moved.status_code == 410 and "/solutions/kivra" in moved.get_data(as_text=True)
+        assert {"sv": "har flyttat till Lön", "en": "have moved to Payroll"}[lang] in text(moved)
+    page = as_admin.get(f"/runs/{run.id}/send-and-post")
+    assert 'id="vla_notice"' in page.get_data(as_text=True)
+    assert {"sv": "har flyttat", "en": "has moved"}[lang] in text(page)
+    as_admin.post(send_url(run))
+    assert the_send(run).channel == "kivra"  # the imported agreement is in force; no prompt
+    assert "Vera VLA" in text(as_admin.get("/solutions/kivra"))  # the imported approval is on record
+    dismissed = as_admin.post("/solutions/notices/vla-moved", {"next": f"/runs/{run.id}/send-and-post"}, htmx=True)
+    assert dismissed.status_code == 200 and dismissed.get_data(as_text=True) == ""
+    assert 'id="vla_notice"' not in as_admin.get(f"/runs/{run.id}/send-and-post").get_data(as_text=True)
+
+
+def test_a_vla_import_never_overwrites_an_approval(company):
+    tasks.import_vla(company.orgnr, "Vera VLA", datetime(2024, 5, 1), "both")
+    with pytest.raises(tasks.AlreadyImported):
+        tasks.import_vla(company.orgnr, "Someone Else", datetime(2025, 1, 1), "payslips")
+    assert agreement.in_force(company.id).approved_by_name == "Vera VLA"
 
 
 def test_discontinue_needs_confirmation_and_an_admin(as_admin, admin, company, run, kivra, lang):
@@ -231,10 +245,12 @@ def test_more_solutions_activates_and_changes_scope(as_admin, admin, company, ki
 
 def test_status_entry_from_the_run(as_admin, admin, company, run, kivra, lang):
     assert 'id="agreement"' in as_admin.get(f"/solutions/kivra?run={run.id}").get_data(as_text=True)
+    admin.name = "Greta Godkännare"
+    db.session.commit()
     agreement.approve(company, admin)
-    status = text(as_admin.get(f"/solutions/kivra?run={run.id}"))
-    assert {"sv": "Status för Kivra", "en": "Kivra status"}[lang] in status or "Kivra" in status
-    assert admin.name in status
+    page = as_admin.get(f"/solutions/kivra?run={run.id}")
+    assert {"sv": "<h1>Status för Kivra</h1>", "en": "<h1>Kivra status</h1>"}[lang] in page.get_data(as_text=True)
+    assert {"sv": "Godkänt av Greta Godkännare", "en": "Approved by Greta Godkännare"}[lang] in text(page)
 
 
 def test_a_run_of_another_company_cannot_be_sent_or_used(as_admin, other_company, kivra):

@@ -1,21 +1,15 @@
-"""Skicka lönebesked: the send button, the activation prompt, and "Not now" (Min lön only)."""
-from flask import Blueprint, current_app, flash, redirect, url_for
+"""Skicka lönebesked: the send button, the activation prompt, "Not now" (Min lön only), "send when approved"."""
+from flask import Blueprint, abort, current_app, flash, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from kivra.accounts.models import Company
 from kivra.dispatch import service
-from kivra.extensions import db
 from kivra.payroll.routes import get_run, send_and_post_page
 from kivra.sender_api.app import kivra_client
-from kivra.solutions import agreement, onboarding
-from kivra.web import is_htmx
+from kivra.solutions import activation, agreement
+from kivra.web import current_company, is_htmx, redirect_to
 
 bp = Blueprint("dispatch", __name__)
-
-
-def _company() -> Company:
-    return db.session.get(Company, current_user.company_id)
 
 
 def _send(run, **options):
@@ -30,32 +24,41 @@ def _send(run, **options):
 def _after(run):
     if is_htmx():
         return send_and_post_page(run, block="send_payslips")
-    return redirect(url_for("payroll.send_and_post", run_id=run.id), code=303)
+    return redirect_to(url_for("payroll.send_and_post", run_id=run.id))
+
+
+def _sendable(run_id: int):
+    run = get_run(run_id)
+    if run.is_draft:
+        abort(409)
+    return run
 
 
 @bp.post("/runs/<int:run_id>/send")
 def send(run_id: int):
     """First send of a company without Kivra: ask first. Otherwise queue the payslips at once."""
-    run = get_run(run_id)
-    if run.is_draft:
-        flash(_("Calculate the payroll run before sending and posting it."), "info")
-        return _after(run)
-    company, since = _company(), current_app.config["KIVRA_NEW_CUSTOMERS_SINCE"]
+    run = _sendable(run_id)
+    company, since = current_company(), current_app.config["KIVRA_NEW_CUSTOMERS_SINCE"]
     if service.send_of(run) is None:
         if service.needs_activation_prompt(company, since):
             return send_and_post_page(run, block="send_payslips", prompt=True)
-        if service.is_new_customer(company, since) and agreement.in_force(company.id) is None:
-            agreement.activate_for_new_customer(company)
-        current = agreement.in_force(company.id)
-        if current and current.covers_payslips and onboarding.sender_of(company.id) is None:
-            onboarding.register(company, kivra_client())  # a new customer, or an agreement taken over from VLA
+        activation.prepare_send(company, kivra_client(), since)
     return _send(run)
 
 
 @bp.post("/runs/<int:run_id>/send/min-lon")
 def send_to_min_lon(run_id: int):
     """"Not now": this run's payslips go to Min lön only; Kivra can be activated later."""
-    run = get_run(run_id)
-    if run.is_draft:
+    run = _sendable(run_id)
+    if service.send_of(run) is None and agreement.in_force(run.company_id) is not None:
+        # The prompt is stale: an admin approved Kivra meanwhile. Let the user choose again.
+        flash(_("Kivra was activated meanwhile. Press Send payslips to send through Kivra."), "info")
         return _after(run)
     return _send(run, min_lon_only=True)
+
+
+@bp.post("/runs/<int:run_id>/send/when-approved")
+def send_when_approved(run_id: int):
+    """A payroll user cannot approve: the run waits and goes out when an administrator approves Kivra."""
+    run = _sendable(run_id)
+    return _send(run, awaiting_agreement=True)

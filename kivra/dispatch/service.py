@@ -13,13 +13,10 @@ class AlreadySent(ValueError):
     """The run's payslips were already sent (or are being sent)."""
 
 
-def has_sent_here(company: Company) -> bool:
-    return bool(db.session.scalar(select(exists().where(PayslipSend.company_id == company.id))))
-
-
 def has_sent_before(company: Company) -> bool:
     """Has the company ever sent payslips to Min lön/Kivra, here or from the web payroll?"""
-    return has_sent_here(company) or company.moved_from_vla_at is not None
+    sent_here = db.session.scalar(select(exists().where(PayslipSend.company_id == company.id)))
+    return bool(sent_here) or company.moved_from_vla_at is not None
 
 
 def is_new_customer(company: Company, new_customers_since) -> bool:
@@ -48,19 +45,31 @@ def send_of(run: PayrollRun) -> PayslipSend | None:
     return db.session.scalar(select(PayslipSend).where(PayslipSend.run_id == run.id))
 
 
-def request_send(run: PayrollRun, user: User, min_lon_only: bool = False, note: str | None = None) -> PayslipSend:
-    """Queue the run's payslips: Kivra with an agreement in force (waiting while Kivra grants access), else Min lön."""
-    company = db.session.get(Company, run.company_id)
+def _route(company: Company) -> tuple[str, str, str | None]:
+    """Channel, state and (for Min lön) the reason, for a send made now."""
     current = agreement.in_force(company.id)
+    if current is None:
+        return "minlon", "queued", "no_agreement"
+    if not current.covers_payslips:
+        return "minlon", "queued", "not_in_scope"
     sender = onboarding.sender_of(company.id)
-    if min_lon_only or current is None or not current.covers_payslips:
-        channel, state, note = "minlon", "queued", note or ("not_now" if min_lon_only else "no_agreement")
-    elif sender is not None and sender.state == "rejected":
-        channel, state, note = "minlon", "queued", "kivra_rejected"
-    elif sender is not None and sender.state == "active":
-        channel, state = "kivra", "queued"
+    if sender is not None and sender.state == "rejected":
+        return "minlon", "queued", "kivra_rejected"
+    if sender is not None and sender.state == "active":
+        return "kivra", "queued", None
+    return "kivra", "waiting_for_kivra", None
+
+
+def request_send(run: PayrollRun, user: User, min_lon_only: bool = False, awaiting_agreement: bool = False) -> PayslipSend:
+    """Queue the run's payslips: Kivra with an agreement in force (waiting while Kivra grants access), else Min lön.
+    `awaiting_agreement`: a payroll user asked to send once an admin approves Kivra's agreement."""
+    company = db.session.get(Company, run.company_id)
+    if min_lon_only:
+        channel, state, note = "minlon", "queued", "not_now"
+    elif awaiting_agreement and agreement.in_force(company.id) is None:
+        channel, state, note = "kivra", "awaiting_agreement", None
     else:
-        channel, state = "kivra", "waiting_for_kivra"
+        channel, state, note = _route(company)
     send = PayslipSend(company_id=company.id, run_id=run.id, channel=channel, state=state, note=note,
                        requested_by_id=user.id)
     db.session.add(send)
@@ -72,17 +81,42 @@ def request_send(run: PayrollRun, user: User, min_lon_only: bool = False, note: 
     return send
 
 
-def release_waiting(company: Company) -> int:
-    """Sends waiting for Kivra's access: queue them for Kivra once granted, or for Min lön if Kivra refused."""
-    sender = onboarding.sender_of(company.id)
-    if sender is None or sender.state not in ("active", "rejected"):
-        return 0
+def settle_waiting(company: Company) -> int:
+    """Sends waiting for the agreement or for Kivra's access: route them again now. Returns how many moved on."""
     waiting = db.session.scalars(
-        select(PayslipSend).where(PayslipSend.company_id == company.id, PayslipSend.state == "waiting_for_kivra")
+        select(PayslipSend).where(
+            PayslipSend.company_id == company.id,
+            PayslipSend.state.in_(("waiting_for_kivra", "awaiting_agreement")),
+        )
     ).all()
+    moved = 0
     for send in waiting:
-        send.state = "queued"
-        if sender.state == "rejected":
-            send.channel, send.note = "minlon", "kivra_rejected"
+        if send.state == "awaiting_agreement" and agreement.in_force(company.id) is None:
+            continue  # still waiting for an admin
+        channel, state, note = _route(company)
+        if (channel, state) != (send.channel, send.state):
+            send.channel, send.state, send.note = channel, state, note
+            moved += state == "queued"
     db.session.commit()
-    return len(waiting)
+    return moved
+
+
+def reroute_to_min_lon(company: Company) -> int:
+    """Kivra discontinued: payslips not yet on their way to Kivra go to Min lön instead."""
+    pending = db.session.scalars(
+        select(PayslipSend).where(
+            PayslipSend.company_id == company.id,
+            PayslipSend.channel == "kivra",
+            PayslipSend.state.in_(("queued", "waiting_for_kivra", "awaiting_agreement")),
+        )
+    ).all()
+    for send in pending:
+        send.channel, send.state, send.note = "minlon", "queued", "kivra_ended"
+    db.session.commit()
+    return len(pending)
+
+
+def waiting_companies() -> list[int]:
+    return list(db.session.scalars(
+        select(PayslipSend.company_id).where(PayslipSend.state == "waiting_for_kivra").distinct()
+    ))

@@ -1,26 +1,15 @@
-"""VLA's agreement and status endpoints: the imported agreement until the company sends from here, then a pointer."""
+"""VLA's agreement and status endpoints: once Payroll has taken the agreement over, a pointer here."""
 from flask import Blueprint
-from flask_login import current_user
 
-from kivra.accounts.models import Company
-from kivra.dispatch import service as dispatch
-from kivra.extensions import db
-from kivra.solutions import agreement
-from kivra.web import render
+from kivra.web import current_company, render
 
 bp = Blueprint("legacy", __name__, url_prefix="/vla/kivra")
 
 
 def _page(which: str):
-    company = db.session.get(Company, current_user.company_id)
-    moved = dispatch.has_sent_here(company)
-    return render(
-        "legacy/kivra.html",
-        which=which,
-        moved=moved,
-        agreement=None if moved else agreement.in_force(company.id),
-        status=410 if moved else 200,
-    )
+    company = current_company()
+    moved = company.moved_from_vla_at is not None  # the agreement was taken over by Payroll
+    return render("legacy/kivra.html", which=which, moved=moved, status=410 if moved else 200)
 
 
 @bp.get("/agreement")

@@ -12,6 +12,7 @@ from kivra.sender_api.client import vat_number
 from kivra.sender_api.content import PayloadError, salaryslip_content
 
 SOURCE_SYSTEM = "Lön (kivra-payroll 0.1)"
+EMPLOYER_DETAILS = ("street_address", "postal_code", "city", "email", "phone")
 
 
 def amount(ore: int) -> str:
@@ -35,9 +36,14 @@ def subject(version: PayslipVersion) -> str:
         return _("Payslip %(month)s", month=month)
 
 
+def missing_employer_details(company: Company) -> list[str]:
+    """The employer details Kivra's salaryslip requires that the company has not filled in."""
+    return [f for f in EMPLOYER_DETAILS if not getattr(company, f)]
+
+
 def salaryslip(version: PayslipVersion, company: Company) -> dict:
     run = version.payslip.run
-    missing = [f for f in ("street_address", "postal_code", "city", "email", "phone") if not getattr(company, f)]
+    missing = missing_employer_details(company)
     if missing:
         raise PayloadError(f"the employer's {', '.join(missing)} must be filled in: Kivra requires them")
     salary = sum(l["amount_ore"] for l in version.lines if l["kind"] == "salary")

@@ -13,10 +13,11 @@ from kivra.i18n import period_name
 from kivra.payroll import service, sie
 from kivra.payroll.calculation import NegativeGrossError
 from kivra.payroll.forms import RunForm
+from kivra.payroll.kivra_payload import missing_employer_details
 from kivra.payroll.models import PayrollRun
 from kivra.payroll.voucher import ACCOUNTS, rows_for
 from kivra.solutions import agreement, notices, onboarding
-from kivra.web import is_htmx, render
+from kivra.web import is_htmx, redirect_to, render
 
 bp = Blueprint("payroll", __name__)
 
@@ -26,12 +27,6 @@ def get_run(run_id: int) -> PayrollRun:
     if run is None or run.company_id != current_user.company_id:
         abort(404)
     return run
-
-
-def _redirect(target: str):
-    if is_htmx():
-        return "", 204, {"HX-Redirect": target}
-    return redirect(target, code=303)
 
 
 @bp.get("/runs")
@@ -59,7 +54,7 @@ def create_run():
             )
         else:
             flash(_("Payroll run for %(month)s created.", month=period_name(run.period)), "success")
-            return _redirect(url_for("payroll.run", run_id=run.id))
+            return redirect_to(url_for("payroll.run", run_id=run.id))
     return _runs_page(form, status=422)
 
 
@@ -84,7 +79,7 @@ def sync(run_id: int):
         service.sync_draft(run)
         db.session.commit()
         flash(_("The payroll run follows the employee register again."), "success")
-    return _redirect(url_for("payroll.run", run_id=run.id))
+    return redirect_to(url_for("payroll.run", run_id=run.id))
 
 
 @bp.post("/runs/<int:run_id>/calculate")
@@ -97,13 +92,13 @@ def calculate(run_id: int):
             service.calculate_run(run)
         except service.AlreadyCalculatedError:
             flash(_("The payroll run is already calculated."), "info")
-            return _redirect(url_for("payroll.send_and_post", run_id=run.id))
+            return redirect_to(url_for("payroll.send_and_post", run_id=run.id))
         except NegativeGrossError:
             db.session.rollback()
             flash(_("A payslip has deductions larger than its pay. Correct it before calculating."), "error")
-            return _redirect(url_for("payroll.run", run_id=run.id))
+            return redirect_to(url_for("payroll.run", run_id=run.id))
         flash(_("The payroll run is calculated: every payslip is frozen as a version."), "success")
-    return _redirect(url_for("payroll.send_and_post", run_id=run.id))
+    return redirect_to(url_for("payroll.send_and_post", run_id=run.id))
 
 
 @bp.get("/runs/<int:run_id>/send-and-post")
@@ -131,6 +126,7 @@ def send_and_post_page(run: PayrollRun, block: str = "voucher", status: int = 20
         agreement=agreement.in_force(run.company_id),
         sender=onboarding.sender_of(run.company_id),
         vla_notice=notices.show_vla_moved(current_user),
+        missing_details=missing_employer_details(db.session.get(Company, run.company_id)),
     )
 
 

@@ -1,7 +1,7 @@
 """Kivra's agreement for a company: approve, widen or narrow its scope, discontinue. Only admins may."""
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from kivra.accounts.models import Company, User, utcnow
@@ -66,10 +66,11 @@ def approve(company: Company, user: User, payslips: bool = True, invoices: bool 
     return agreement
 
 
-def activate_for_new_customer(company: Company) -> KivraAgreement:
-    """New customers have Kivra active from the start: their sign-up included Kivra's terms."""
+def activate_for_new_customer(company: Company) -> KivraAgreement | None:
+    """New customers have Kivra active from the start: their sign-up included Kivra's terms. Only once: a company
+    that has had an agreement (and perhaps discontinued it) is not given a new one."""
     current = in_force(company.id)
-    if current is not None:
+    if current is not None or history(company.id):
         return current
     agreement = KivraAgreement(
         company_id=company.id, version=VERSION, covers_payslips=True, covers_invoices=False,
@@ -95,8 +96,13 @@ def discontinue(company: Company, user: User) -> KivraAgreement:
 
 
 def _end(agreement: KivraAgreement, user: User, reason: str) -> None:
-    agreement.ended_at = utcnow()
-    agreement.ended_by_id = user.id
-    agreement.ended_by_name = user.name
-    agreement.end_reason = reason
-    db.session.flush()
+    """End it once: a conditional update, so a second ending at the same moment cannot rewrite who ended it."""
+    ended = db.session.execute(
+        update(KivraAgreement)
+        .where(KivraAgreement.id == agreement.id, KivraAgreement.ended_at.is_(None))
+        .values(ended_at=utcnow(), ended_by_id=user.id, ended_by_name=user.name, end_reason=reason)
+    ).rowcount
+    if not ended:
+        db.session.rollback()
+        raise AgreementConflict(agreement.company_id)
+    db.session.refresh(agreement)

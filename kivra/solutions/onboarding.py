@@ -18,15 +18,18 @@ def register(company: Company, client: KivraClient) -> KivraSender:
     if sender.state == "active":
         return sender
     db.session.add(sender)
+    if sender.state == "pending" and sender.access_request_key:
+        return sender  # already asked; the periodic check follows the request
     try:
-        tenant = client.create_tenant(company.name, company.orgnr)
-    except TenantConflict:
-        request = client.request_access(company.orgnr)
-        sender.state, sender.access_request_key, sender.error = "pending", request.key, None
-    except KivraError as error:
+        try:
+            tenant = client.create_tenant(company.name, company.orgnr)
+        except TenantConflict:
+            request = client.request_access(company.orgnr)
+            sender.state, sender.access_request_key, sender.error = "pending", request.key, None
+        else:
+            sender.state, sender.tenant_key, sender.error = "active", tenant.key, None
+    except KivraError as error:  # unreachable or refusing: kept as failed, tried again by the periodic check
         sender.state, sender.error = "failed", f"{error.code} {error.correlation_id or ''}".strip()
-    else:
-        sender.state, sender.tenant_key, sender.error = "active", tenant.key, None
     db.session.commit()
     return sender
 
@@ -38,7 +41,10 @@ def refresh(company: Company, client: KivraClient) -> KivraSender | None:
         return sender
     if sender.state == "failed" or not sender.access_request_key:
         return register(company, client)
-    request = client.access_request(sender.access_request_key)
+    try:
+        request = client.access_request(sender.access_request_key)
+    except KivraError:
+        return sender  # ask again next time
     if request.status == "accepted":
         sender.state, sender.tenant_key = "active", request.tenant_key
     elif request.status == "rejected":

@@ -3,21 +3,16 @@ from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from kivra.accounts.models import Company
 from kivra.accounts.routes import safe_next
 from kivra.dispatch import service as dispatch
 from kivra.extensions import db
 from kivra.payroll.models import PayrollRun
-from kivra.sender_api import KivraError
+from kivra.payroll.kivra_payload import missing_employer_details
 from kivra.sender_api.app import kivra_client
-from kivra.solutions import agreement, notices, onboarding
-from kivra.web import is_htmx, render
+from kivra.solutions import activation, agreement, notices, onboarding
+from kivra.web import current_company, is_htmx, redirect_to, render
 
 bp = Blueprint("solutions", __name__, url_prefix="/solutions")
-
-
-def _company() -> Company:
-    return db.session.get(Company, current_user.company_id)
 
 
 def _run_from(value) -> PayrollRun | None:
@@ -31,17 +26,23 @@ def _run_from(value) -> PayrollRun | None:
 
 
 def _context(**extra) -> dict:
-    company = _company()
+    company = current_company()
     return dict(
         company=company,
         agreement=agreement.in_force(company.id),
         history=agreement.history(company.id),
         admins=agreement.admins(company.id),
         sender=onboarding.sender_of(company.id),
+        missing_details=missing_employer_details(company),
         version=agreement.VERSION,
         version_date=agreement.VERSION_DATE,
         **extra,
     )
+
+
+def _require_admin() -> None:
+    if not current_user.is_admin:
+        abort(403)
 
 
 @bp.get("")
@@ -55,10 +56,16 @@ def kivra():
     context = _context(run=_run_from(request.args.get("run")))
     if context["agreement"] is None:
         return render("solutions/agreement.html", "agreement", **context)
-    sender = context["sender"]
-    if sender is not None and sender.state in ("pending", "failed"):
-        context["sender"] = _refresh(context["company"])
     return render("solutions/kivra.html", sends=dispatch.sends_of(context["company"].id), **context)
+
+
+@bp.post("/kivra/check")
+def check_now():
+    """Ask Kivra now about a pending or failed registration (the periodic check does the same)."""
+    moved = activation.check_access(current_company(), kivra_client())
+    if moved:
+        flash(_("Kivra has answered; the payslips that waited are queued."), "success")
+    return redirect_to(url_for("solutions.kivra"))
 
 
 @bp.get("/kivra/agreement")
@@ -69,39 +76,27 @@ def show_agreement():
 @bp.post("/kivra/agreement")
 def approve():
     run = _run_from(request.form.get("run"))
-    if not current_user.is_admin:
-        abort(403)
+    _require_admin()
     payslips, invoices = bool(request.form.get("payslips")), bool(request.form.get("invoices"))
     if not (payslips or invoices):
         flash(_("Choose what Kivra may be used for: payslips, invoices or both."), "error")
         return render("solutions/agreement.html", "agreement", status=422, **_context(run=run))
-    company = _company()
+    company = current_company()
     try:
-        agreement.approve(company, current_user, payslips=payslips, invoices=invoices)
+        activation.approve(company, current_user, kivra_client(), payslips, invoices, run=run)
     except agreement.AgreementConflict:
         flash(_("The agreement was changed at the same time somewhere else. Check it and try again."), "error")
         return render("solutions/agreement.html", "agreement", status=409, **_context(run=run))
-    sender = onboarding.register(company, kivra_client())
     flash(_("The Kivra agreement is approved."), "success")
-    if sender.state == "pending":
+    if payslips and onboarding.sender_of(company.id).state == "pending":
         flash(_("Waiting for Kivra: contact with Kivra may be required. Payslips wait and are sent when Kivra grants access."), "info")
-    if run is not None and payslips and dispatch.send_of(run) is None and not run.is_draft:
-        try:
-            dispatch.request_send(run, current_user)
-        except dispatch.AlreadySent:
-            pass  # the other tab's click already sent them
-        target = url_for("payroll.send_and_post", run_id=run.id)
-    else:
-        target = url_for("solutions.kivra")
-    if is_htmx():
-        return "", 204, {"HX-Redirect": target}
-    return redirect(target, code=303)
+    sent_from_run = run is not None and payslips and not run.is_draft
+    return redirect_to(url_for("payroll.send_and_post", run_id=run.id) if sent_from_run else url_for("solutions.kivra"))
 
 
 @bp.get("/kivra/discontinue")
 def confirm_discontinue():
-    if not current_user.is_admin:
-        abort(403)
+    _require_admin()
     context = _context()
     if context["agreement"] is None:
         return redirect(url_for("solutions.kivra"))
@@ -110,10 +105,9 @@ def confirm_discontinue():
 
 @bp.post("/kivra/discontinue")
 def discontinue():
-    if not current_user.is_admin:
-        abort(403)
+    _require_admin()
     try:
-        agreement.discontinue(_company(), current_user)
+        activation.discontinue(current_company(), current_user)
     except agreement.AgreementConflict:
         flash(_("Kivra is not active for the company."), "info")
     else:
@@ -127,11 +121,3 @@ def dismiss_vla_moved():
     if is_htmx():
         return ""
     return redirect(safe_next(request.form.get("next")), code=303)
-
-
-def _refresh(company: Company):
-    try:
-        return onboarding.refresh(company, kivra_client())
-    except KivraError:  # Kivra unreachable: show what we knew; the next look or the periodic check tries again
-        db.session.rollback()
-        return onboarding.sender_of(company.id)

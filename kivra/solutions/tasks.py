@@ -6,24 +6,22 @@ from sqlalchemy import select
 from kivra.accounts.models import Company, utcnow
 from kivra.dispatch import service as dispatch
 from kivra.extensions import db
-from kivra.sender_api import KivraError
 from kivra.sender_api.app import kivra_client
-from kivra.solutions import agreement, onboarding
+from kivra.solutions import activation, agreement
 from kivra.solutions.models import KivraAgreement, KivraSender
 
 
+class AlreadyImported(ValueError):
+    """The company already has an agreement in force or was imported before."""
+
+
 def check_access() -> int:
-    """For every company waiting for Kivra: ask again, then release or reroute its waiting payslips."""
+    """For every company waiting for Kivra: ask again, then send on or reroute its waiting payslips."""
+    unsettled = set(db.session.scalars(select(KivraSender.company_id).where(KivraSender.state.in_(("pending", "failed")))))
+    unsettled.update(dispatch.waiting_companies())
     released = 0
-    waiting = db.session.scalars(select(KivraSender).where(KivraSender.state.in_(("pending", "failed")))).all()
-    for sender in waiting:
-        company = db.session.get(Company, sender.company_id)
-        try:
-            onboarding.refresh(company, kivra_client())
-        except KivraError:
-            db.session.rollback()
-            continue
-        released += dispatch.release_waiting(company)
+    for company_id in sorted(unsettled):
+        released += activation.check_access(db.session.get(Company, company_id), kivra_client())
     return released
 
 
@@ -32,14 +30,14 @@ def import_vla(orgnr: str, approver: str, approved_on: datetime, scope: str) -> 
     company = db.session.scalar(select(Company).where(Company.orgnr == orgnr))
     if company is None:
         raise LookupError(orgnr)
-    current = agreement.in_force(company.id)
-    if current is None:
-        current = KivraAgreement(
-            company_id=company.id, version="VLA", covers_payslips=scope in ("payslips", "both"),
-            covers_invoices=scope in ("invoices", "both"), approved_by_name=approver,
-            approved_at=approved_on.replace(tzinfo=timezone.utc), source="vla",
-        )
-        db.session.add(current)
-    company.moved_from_vla_at = company.moved_from_vla_at or utcnow()
+    if company.moved_from_vla_at is not None or agreement.in_force(company.id) is not None:
+        raise AlreadyImported(orgnr)  # never overwrite an approval record
+    imported = KivraAgreement(
+        company_id=company.id, version="VLA", covers_payslips=scope in ("payslips", "both"),
+        covers_invoices=scope in ("invoices", "both"), approved_by_name=approver,
+        approved_at=approved_on.replace(tzinfo=timezone.utc), source="vla",
+    )
+    db.session.add(imported)
+    company.moved_from_vla_at = utcnow()
     db.session.commit()
-    return current
+    return imported

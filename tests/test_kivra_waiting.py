@@ -1,0 +1,140 @@
+"""Payslips that wait — for Kivra's access or for an administrator — go out by themselves, or to Min lön."""
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from kivra.dispatch.models import PayslipSend
+from kivra.extensions import db
+from kivra.payroll import service
+from kivra.sandbox.config import SandboxConfig
+from kivra.sandbox.server import start_in_thread
+from kivra.solutions import agreement, tasks
+from kivra.solutions.models import KivraAgreement, KivraSender
+from tests.conftest import Client, make_employee, make_user, text
+
+
+@pytest.fixture
+def kivra(app):
+    with start_in_thread(SandboxConfig(request_access_pending_seconds=0.0, token_ttl=60)) as sandbox:
+        app.config["KIVRA_API_URL"] = sandbox.url
+        yield sandbox
+        client = app.extensions.pop("kivra_client", None)
+        if client:
+            client.close()
+
+
+@pytest.fixture
+def run(company):
+    make_employee(company)
+    run = service.create_run(company, date(2026, 11, 1), date(2026, 11, 25))
+    service.calculate_run(run)
+    return run
+
+
+def the_send(run):
+    db.session.expire_all()
+    return db.session.scalar(select(PayslipSend).where(PayslipSend.run_id == run.id))
+
+
+def pending_company(company):
+    company.orgnr = "5560360793"  # the sandbox says another sender owns it; access is granted when asked about
+    db.session.commit()
+
+
+def test_looking_at_the_status_page_changes_nothing(as_admin, admin, company, run, kivra):
+    pending_company(company)
+    as_admin.post("/solutions/kivra/agreement", {"payslips": "1", "run": run.id})
+    assert as_admin.get("/solutions/kivra").status_code == 200
+    assert db.session.scalar(select(KivraSender)).state == "pending"  # a GET asked Kivra nothing
+    assert the_send(run).state == "waiting_for_kivra"
+
+
+def test_ask_kivra_now_releases_the_waiting_payslips(as_admin, company, run, kivra, lang):
+    pending_company(company)
+    as_admin.post("/solutions/kivra/agreement", {"payslips": "1", "run": run.id})
+    response = as_admin.post("/solutions/kivra/check", follow_redirects=True)
+    assert {"sv": "Kivra har svarat", "en": "Kivra has answered"}[lang] in text(response)
+    assert (the_send(run).channel, the_send(run).state) == ("kivra", "queued")
+
+
+def test_discontinuing_while_waiting_sends_to_min_lon_and_access_later_does_not_revive_kivra(as_admin, company, run, kivra, lang):
+    pending_company(company)
+    as_admin.post("/solutions/kivra/agreement", {"payslips": "1", "run": run.id})
+    as_admin.post("/solutions/kivra/discontinue")
+    assert (the_send(run).channel, the_send(run).note) == ("minlon", "kivra_ended")
+    tasks.check_access()
+    assert the_send(run).channel == "minlon"
+    page = text(as_admin.get(f"/runs/{run.id}/send-and-post"))
+    assert {"sv": "Kivra avslutades", "en": "Kivra was discontinued"}[lang] in page
+
+
+def test_narrowing_the_scope_to_invoices_sends_waiting_payslips_to_min_lon(as_admin, company, run, kivra):
+    pending_company(company)
+    as_admin.post("/solutions/kivra/agreement", {"payslips": "1", "run": run.id})
+    as_admin.post("/solutions/kivra/agreement", {"invoices": "1"})
+    tasks.check_access()
+    assert (the_send(run).channel, the_send(run).note) == ("minlon", "not_in_scope")
+
+
+def test_payroll_users_run_goes_out_when_an_admin_approves_elsewhere(app, client, company, run, kivra, lang):
+    admin = make_user(company, "admin")
+    client.login(make_user(company, "payroll", locale=lang))
+    page = client.get(f"/solutions/kivra/agreement?run={run.id}")
+    assert {"sv": "Skicka när en administratör godkänner", "en": "Send when an administrator approves"}[lang] in text(page)
+    client.post(f"/runs/{run.id}/send/when-approved")
+    assert the_send(run).state == "awaiting_agreement"
+    assert {"sv": "Väntar på att en administratör", "en": "Waiting for an administrator"}[lang] in text(
+        client.get(f"/runs/{run.id}/send-and-post"))
+    Client(app.test_client()).login(admin).post("/solutions/kivra/agreement", {"payslips": "1"})  # from More Solutions
+    assert (the_send(run).channel, the_send(run).state) == ("kivra", "queued")
+
+
+def test_a_stale_not_now_after_approval_sends_nothing_and_says_why(as_admin, admin, company, run, kivra, lang):
+    agreement.approve(company, admin)
+    response = as_admin.post(f"/runs/{run.id}/send/min-lon", follow_redirects=True)
+    assert the_send(run) is None
+    assert {"sv": "Kivra aktiverades", "en": "Kivra was activated meanwhile"}[lang] in text(response)
+
+
+def test_two_endings_at_once_keep_the_first_on_record(company):
+    first, second = make_user(company, "admin", email="a@x.se"), make_user(company, "admin", email="b@x.se")
+    approved = agreement.approve(company, first)
+    stale = db.session.get(KivraAgreement, approved.id)
+    agreement.discontinue(company, first)
+    with pytest.raises(agreement.AgreementConflict):
+        agreement._end(stale, second, "discontinued")  # the other tab's ending arrives late
+    db.session.expire_all()
+    assert db.session.get(KivraAgreement, approved.id).ended_by_id == first.id
+
+
+def test_kivra_failing_during_the_access_request_is_kept_as_failed(as_admin, company, run, kivra):
+    pending_company(company)
+    kivra.state.config.faults.error_rate = 0.0
+    from kivra.sender_api.app import kivra_client
+
+    client = kivra_client()
+    original = client.request_access
+
+    def broken(orgnr):
+        from kivra.sender_api.errors import ServerError
+
+        raise ServerError(503, 50301, "Service Temporarily Unavailable", "", "corr")
+
+    client.request_access = broken
+    try:
+        response = as_admin.post("/solutions/kivra/agreement", {"payslips": "1", "run": run.id})
+    finally:
+        client.request_access = original
+    assert response.status_code == 303  # no 500: the approval stands, Kivra is asked again later
+    assert db.session.scalar(select(KivraSender)).state == "failed"
+    assert the_send(run).state == "waiting_for_kivra"
+    tasks.check_access()  # registers again: Kivra now takes the access request
+    tasks.check_access()  # the next round finds it granted
+    assert the_send(run).state == "queued"
+
+
+def test_missing_employer_details_are_warned_about(as_admin, admin, company, run, kivra, lang):
+    agreement.approve(company, admin)
+    page = text(as_admin.get(f"/runs/{run.id}/send-and-post"))
+    assert {"sv": "adress, e-post och telefon", "en": "address, e-mail and telephone"}[lang] in page
