@@ -110,12 +110,14 @@ def test_admin_approval_registers_with_kivra_and_sends_without_a_second_click(as
     assert WORDS["kivra_queued"][lang] in text(as_admin.get(target))
 
 
-def test_payroll_user_sees_the_agreement_read_only_naming_the_admins(app, client, company, run, lang):
+@pytest.mark.parametrize("htmx", [False, True])
+def test_payroll_user_sees_the_agreement_read_only_naming_the_admins(app, client, company, run, lang, htmx):
     make_user(company, "admin", email="anna@demo.se").name = "Anna Admin"
     db.session.commit()
     payroll = make_user(company, "payroll", locale=lang)
     client.login(payroll)
-    page = client.get(f"/solutions/kivra/agreement?run={run.id}")
+    page = client.get(f"/solutions/kivra/agreement?run={run.id}", htmx=htmx)
+    assert ("<html" in page.get_data(as_text=True)) is not htmx
     assert WORDS["ask_admin"][lang] in text(page)
     assert 'action="/solutions/kivra/agreement"' not in page.get_data(as_text=True)
     assert client.post("/solutions/kivra/agreement", {"payslips": "1", "run": run.id}).status_code == 403
@@ -128,14 +130,18 @@ def test_approval_needs_a_scope(as_admin, run, lang):
     assert {"sv": "lönebesked, fakturor eller båda", "en": "payslips, invoices or both"}[lang] in text(response)
 
 
-def test_an_org_number_kivra_must_grant_waits_and_then_goes_out(as_admin, company, run, kivra, lang):
+@pytest.mark.parametrize("htmx", [False, True])
+def test_an_org_number_kivra_must_grant_waits_and_then_goes_out(as_admin, company, run, kivra, lang, htmx):
     company.orgnr = "5560360793"  # owned by another sender in the sandbox; access is granted
     db.session.commit()
-    as_admin.post("/solutions/kivra/agreement", {"payslips": "1", "run": run.id})
+    approved = as_admin.post("/solutions/kivra/agreement", {"payslips": "1", "run": run.id}, htmx=htmx)
+    assert (approved.headers.get("HX-Redirect") if htmx else approved.location) == f"/runs/{run.id}/send-and-post"
     assert db.session.scalar(select(KivraSender)).state == "pending"
     assert the_send(run).state == "waiting_for_kivra"
     page = text(as_admin.get(f"/runs/{run.id}/send-and-post"))
     assert WORDS["waiting"][lang] in page and WORDS["contact"][lang] in page
+    card = as_admin.get("/solutions", htmx=True)
+    assert WORDS["waiting"][lang] in text(card) and "<html" not in card.get_data(as_text=True)
     assert tasks.check_access() == 1  # the periodic check
     db.session.expire_all()
     assert db.session.scalar(select(KivraSender)).state == "active"

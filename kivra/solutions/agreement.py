@@ -8,6 +8,7 @@ from kivra.accounts.models import Company, User, utcnow
 from kivra.extensions import db
 from kivra.solutions.models import KivraAgreement
 
+# The texts are templates/solutions/agreement_texts/<VERSION>.<locale>.html; a new version gets new files.
 VERSION = "2026.1"
 VERSION_DATE = date(2026, 10, 1)
 

@@ -2,9 +2,9 @@
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, String, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column
 
-from kivra.accounts.models import User, utcnow
+from kivra.accounts.models import utcnow
 from kivra.extensions import db
 
 SCOPES = ("payslips", "invoices")
@@ -33,8 +33,6 @@ class KivraAgreement(db.Model):
     ended_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     ended_by_name: Mapped[str | None] = mapped_column(String(200))
     end_reason: Mapped[str | None] = mapped_column(String(20))  # discontinued | scope_changed
-
-    approved_by: Mapped[User | None] = relationship(foreign_keys=[approved_by_id])
 
     @property
     def in_force(self) -> bool:
