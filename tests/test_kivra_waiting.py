@@ -138,3 +138,48 @@ def test_missing_employer_details_are_warned_about(as_admin, admin, company, run
     agreement.approve(company, admin)
     page = text(as_admin.get(f"/runs/{run.id}/send-and-post"))
     assert {"sv": "adress, e-post och telefon", "en": "address, e-mail and telephone"}[lang] in page
+
+
+def test_narrowing_the_scope_also_moves_sends_already_queued_for_kivra(as_admin, company, run, kivra):
+    as_admin.post("/solutions/kivra/agreement", {"payslips": "1", "run": run.id})
+    assert (the_send(run).channel, the_send(run).state) == ("kivra", "queued")
+    as_admin.post("/solutions/kivra/agreement", {"invoices": "1"})
+    assert (the_send(run).channel, the_send(run).note) == ("minlon", "not_in_scope")
+
+
+def test_two_requests_registering_at_once_share_one_sender(app, company, kivra):
+    """An approval and a send (or a double submit) both reaching Kivra registration at the same moment."""
+    import threading
+
+    from kivra.sender_api.app import kivra_client
+    from kivra.solutions import onboarding
+
+    client = kivra_client()
+    original = client.create_tenant
+    both_inside = threading.Barrier(2)
+
+    def slow_create(name, orgnr):
+        tenant = original(name, orgnr)
+        both_inside.wait(timeout=5)  # both requests are between "no sender yet" and saving it
+        return tenant
+
+    client.create_tenant = slow_create
+    errors = []
+
+    def register():
+        with app.app_context():
+            try:
+                onboarding.register(db.session.get(type(company), company.id), client)
+            except Exception as error:  # noqa: BLE001 - the test reports any
+                errors.append(error)
+
+    threads = [threading.Thread(target=register) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    client.create_tenant = original
+    assert errors == []
+    db.session.expire_all()
+    senders = db.session.scalars(select(KivraSender)).all()
+    assert len(senders) == 1 and senders[0].state == "active"

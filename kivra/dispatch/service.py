@@ -101,8 +101,8 @@ def settle_waiting(company: Company) -> int:
     return moved
 
 
-def reroute_to_min_lon(company: Company) -> int:
-    """Kivra discontinued: payslips not yet on their way to Kivra go to Min lön instead."""
+def reroute_to_min_lon(company: Company, note: str = "kivra_ended") -> int:
+    """Kivra discontinued, or no longer for payslips: payslips not yet on their way to Kivra go to Min lön."""
     pending = db.session.scalars(
         select(PayslipSend).where(
             PayslipSend.company_id == company.id,
@@ -111,7 +111,7 @@ def reroute_to_min_lon(company: Company) -> int:
         )
     ).all()
     for send in pending:
-        send.channel, send.state, send.note = "minlon", "queued", "kivra_ended"
+        send.channel, send.state, send.note = "minlon", "queued", note
     db.session.commit()
     return len(pending)
 

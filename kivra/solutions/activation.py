@@ -13,6 +13,8 @@ def approve(company: Company, user: User, client: KivraClient, payslips: bool, i
     approved = agreement.approve(company, user, payslips=payslips, invoices=invoices)
     if payslips:
         onboarding.register(company, client)
+    else:
+        dispatch.reroute_to_min_lon(company, note="not_in_scope")
     dispatch.settle_waiting(company)
     if run is not None and payslips and not run.is_draft and dispatch.send_of(run) is None:
         try:
@@ -40,5 +42,9 @@ def prepare_send(company: Company, client: KivraClient, new_customers_since) -> 
 
 def check_access(company: Company, client: KivraClient) -> int:
     """Ask Kivra again about a pending or failed registration, then route the sends that waited for it."""
-    onboarding.refresh(company, client)
+    current = agreement.in_force(company.id)
+    if onboarding.sender_of(company.id) is None and current is not None and current.covers_payslips:
+        onboarding.register(company, client)  # e.g. an agreement taken over from the web payroll
+    else:
+        onboarding.refresh(company, client)
     return dispatch.settle_waiting(company)

@@ -1,5 +1,6 @@
 """Registering the company with Kivra as a sender (tenant), and following an access request Kivra must grant."""
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from kivra.accounts.models import Company
 from kivra.extensions import db
@@ -12,12 +13,24 @@ def sender_of(company_id: int) -> KivraSender | None:
     return db.session.scalar(select(KivraSender).where(KivraSender.company_id == company_id))
 
 
+def _sender_row(company: Company) -> KivraSender:
+    """The company's sender row, created first: two requests registering at once share one row."""
+    sender = sender_of(company.id)
+    if sender is not None:
+        return sender
+    db.session.add(KivraSender(company_id=company.id, state="pending"))
+    try:
+        db.session.commit()
+    except IntegrityError:  # the other request created it a moment ago
+        db.session.rollback()
+    return sender_of(company.id)
+
+
 def register(company: Company, client: KivraClient) -> KivraSender:
     """Create the tenant by org.nr; if another sender owns it, ask Kivra for access and wait."""
-    sender = sender_of(company.id) or KivraSender(company_id=company.id, state="pending")
+    sender = _sender_row(company)
     if sender.state == "active":
         return sender
-    db.session.add(sender)
     if sender.state == "pending" and sender.access_request_key:
         return sender  # already asked; the periodic check follows the request
     try:
