@@ -16,6 +16,9 @@ from kivra import create_app  # noqa: E402
 from kivra.accounts.models import Company, User  # noqa: E402
 from kivra.employees.models import Employee  # noqa: E402
 from kivra.extensions import db  # noqa: E402
+from kivra.payroll import service  # noqa: E402
+from kivra.sandbox.config import SandboxConfig  # noqa: E402
+from kivra.sandbox.server import start_in_thread  # noqa: E402
 
 PASSWORD = "correct horse battery"
 # Production hashes with scrypt; tests sign in hundreds of times, so one cheap hash is made once here.
@@ -86,6 +89,26 @@ def company(app):
 @pytest.fixture
 def other_company(app):
     return make_company("Annat AB", "5560360793")
+
+
+@pytest.fixture
+def kivra(app):
+    """A Kivra sandbox over HTTP for this test, with short access-request times; the app points at it."""
+    with start_in_thread(SandboxConfig(request_access_pending_seconds=0.0, token_ttl=60)) as sandbox:
+        app.config["KIVRA_API_URL"] = sandbox.url
+        yield sandbox
+        client = app.extensions.pop("kivra_client", None)
+        if client:
+            client.close()
+
+
+@pytest.fixture
+def run(company):
+    """A calculated November run with one employee (modules with other needs define their own `run`)."""
+    make_employee(company)
+    run = service.create_run(company, date(2026, 11, 1), date(2026, 11, 25))
+    service.calculate_run(run)
+    return run
 
 
 @pytest.fixture(params=["sv", "en"])

@@ -1,5 +1,5 @@
 """First send, the activation prompt, the agreement, onboarding with Kivra, new customers, VLA, discontinue."""
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 
 import pytest
 from sqlalchemy import select
@@ -8,8 +8,6 @@ from kivra.dispatch import service as dispatch
 from kivra.dispatch.models import PayslipSend
 from kivra.extensions import db
 from kivra.payroll import service
-from kivra.sandbox.config import SandboxConfig
-from kivra.sandbox.server import start_in_thread
 from kivra.solutions import agreement, tasks
 from kivra.solutions.models import KivraAgreement, KivraSender
 from tests.conftest import make_employee, make_user, text
@@ -23,25 +21,6 @@ WORDS = {
     "ask_admin": {"sv": "Anna Admin", "en": "Anna Admin"},
     "already": {"sv": "redan skickats", "en": "already been sent"},
 }
-
-
-@pytest.fixture
-def kivra(app):
-    """A Kivra sandbox over HTTP for this test, with short access-request times; the app points at it."""
-    with start_in_thread(SandboxConfig(request_access_pending_seconds=0.0, token_ttl=60)) as sandbox:
-        app.config["KIVRA_API_URL"] = sandbox.url
-        yield sandbox
-        client = app.extensions.pop("kivra_client", None)
-        if client:
-            client.close()
-
-
-@pytest.fixture
-def run(company):
-    make_employee(company)
-    run = service.create_run(company, date(2026, 11, 1), date(2026, 11, 25))
-    service.calculate_run(run)
-    return run
 
 
 def other_run(company, month=12):

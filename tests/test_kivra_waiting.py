@@ -1,35 +1,13 @@
 """Payslips that wait — for Kivra's access or for an administrator — go out by themselves, or to Min lön."""
-from datetime import date
 
 import pytest
 from sqlalchemy import select
 
 from kivra.dispatch.models import PayslipSend
 from kivra.extensions import db
-from kivra.payroll import service
-from kivra.sandbox.config import SandboxConfig
-from kivra.sandbox.server import start_in_thread
 from kivra.solutions import agreement, tasks
 from kivra.solutions.models import KivraAgreement, KivraSender
-from tests.conftest import Client, make_employee, make_user, text
-
-
-@pytest.fixture
-def kivra(app):
-    with start_in_thread(SandboxConfig(request_access_pending_seconds=0.0, token_ttl=60)) as sandbox:
-        app.config["KIVRA_API_URL"] = sandbox.url
-        yield sandbox
-        client = app.extensions.pop("kivra_client", None)
-        if client:
-            client.close()
-
-
-@pytest.fixture
-def run(company):
-    make_employee(company)
-    run = service.create_run(company, date(2026, 11, 1), date(2026, 11, 25))
-    service.calculate_run(run)
-    return run
+from tests.conftest import Client, make_user, text
 
 
 def the_send(run):

@@ -81,25 +81,21 @@ def _stored(key: str) -> StoredContent:
     return stored
 
 
+def _part(key: str, kind: str, headers: dict):
+    """One stored part of a content, served as Kivra's recipient would see it."""
+    body = getattr(_stored(key), kind)
+    if body is None:
+        abort(404)
+    response = make_response(body)
+    response.headers.update({"X-Content-Type-Options": "nosniff", **headers})
+    return response
+
+
 @bp.get("/content/<key>.pdf")
 def content_pdf(key: str):
-    stored = _stored(key)
-    if stored.pdf is None:
-        abort(404)
-    response = make_response(stored.pdf)
-    response.headers["Content-Type"] = "application/pdf"
-    response.headers["Content-Disposition"] = "inline"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return _part(key, "pdf", {"Content-Type": "application/pdf", "Content-Disposition": "inline"})
 
 
 @bp.get("/content/<key>.html")
 def content_html(key: str):
-    stored = _stored(key)
-    if stored.html is None:
-        abort(404)
-    response = make_response(stored.html)
-    response.headers["Content-Type"] = "text/html; charset=utf-8"
-    response.headers["Content-Security-Policy"] = SENT_HTML_POLICY
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return _part(key, "html", {"Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": SENT_HTML_POLICY})

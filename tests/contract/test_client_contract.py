@@ -1,6 +1,5 @@
 """The client against the sandbox over real HTTP on 127.0.0.1: every endpoint and every error path."""
 import json
-import time
 
 import httpx
 import pytest
