@@ -19,11 +19,21 @@ def init_app(app) -> None:
     @app.cli.command("serve")
     @click.option("--host", default="127.0.0.1", show_default=True)
     @click.option("--port", default=5000, show_default=True)
-    def serve_command(host, port):
-        """Serve with the embedded defaults: Kivra sandbox in-process (unless KIVRA_API_URL is set), access checks."""
+    @click.option("--worker/--no-worker", default=True, show_default=True,
+                  help="Start the embedded dispatch worker (leave it to separate `flask worker` processes with --no-worker).")
+    def serve_command(host, port, worker):
+        """Serve with the embedded defaults: Kivra sandbox in-process (unless KIVRA_API_URL is set) and a worker."""
         from kivra.serve import serve
 
-        serve(app, host, port)
+        serve(app, host, port, with_worker=worker)
+
+    @app.cli.command("worker")
+    @click.option("--threads", type=int, default=None, help="Sends at once in this process (DISPATCH_WORKERS).")
+    def worker_command(threads):
+        """Run the dispatch worker: Huey's consumer (SQLite queue, or Redis with REDIS_URL) and its housekeeping."""
+        from kivra.worker import run_worker
+
+        run_worker(app, threads or app.config["DISPATCH_WORKERS"])
 
     @app.cli.group("kivra")
     def kivra_group():

@@ -33,6 +33,17 @@ def load_config(instance_path: str, environ=None) -> dict:
         "EMPLOYER_CONTRIBUTION_RATE": Decimal(env.get("EMPLOYER_CONTRIBUTION_RATE", "31.42")),
         # Companies created on or after this date are new customers: Kivra is active from their start.
         "KIVRA_NEW_CUSTOMERS_SINCE": date.fromisoformat(env.get("KIVRA_NEW_CUSTOMERS_SINCE", "2026-12-01")),
+        # The dispatch engine (see kivra/dispatch): claims, retries, worker threads, housekeeping.
+        "DISPATCH_LEASE_SECONDS": float(env.get("DISPATCH_LEASE_SECONDS", "300")),
+        "DISPATCH_MAX_ATTEMPTS": int(env.get("DISPATCH_MAX_ATTEMPTS", "8")),
+        "DISPATCH_RETRY_SECONDS": float(env.get("DISPATCH_RETRY_SECONDS", "10")),
+        "DISPATCH_RETRY_CAP_SECONDS": float(env.get("DISPATCH_RETRY_CAP_SECONDS", "900")),
+        "DISPATCH_WORKERS": int(env.get("DISPATCH_WORKERS", "8")),
+        "DISPATCH_SWEEP_SECONDS": float(env.get("DISPATCH_SWEEP_SECONDS", "15")),
+        "KIVRA_ACCESS_CHECK_SECONDS": float(env.get("KIVRA_ACCESS_CHECK_SECONDS", "60")),
+        # Attempts within one call, and its timeout; the engine retries across calls on top (lease > worst call).
+        "KIVRA_MAX_ATTEMPTS": int(env.get("KIVRA_MAX_ATTEMPTS", "3")),
+        "KIVRA_TIMEOUT_SECONDS": float(env.get("KIVRA_TIMEOUT_SECONDS", "20")),
         "BABEL_DEFAULT_LOCALE": "sv",
         "BABEL_DEFAULT_TIMEZONE": "Europe/Stockholm",
         "SESSION_COOKIE_HTTPONLY": True,

@@ -1,10 +1,16 @@
-"""`flask serve`: the app with its embedded defaults — the Kivra sandbox in-process and the periodic Kivra check."""
+"""`flask serve`: the app with its embedded defaults — the Kivra sandbox in-process, and the dispatch worker (which
+also runs the periodic Kivra access check) as a child process on the same SQLite queue."""
+import atexit
 import logging
 import os
+import signal
+import subprocess
+import sys
 import threading
 
 from werkzeug.serving import run_simple
 
+from kivra import ROOT
 from kivra.sandbox.server import start_in_thread
 from kivra.solutions import tasks
 
@@ -37,10 +43,30 @@ def start_access_checks(app, every_seconds: float) -> threading.Event:
     return stop
 
 
-def serve(app, host: str, port: int) -> None:
+def start_worker(app) -> subprocess.Popen:
+    """The embedded dispatch worker: `flask worker` as a child process on the same SQLite queue and database."""
+    env = dict(os.environ, KIVRA_API_URL=app.config["KIVRA_API_URL"])
+    worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "worker"], cwd=ROOT, env=env)
+    atexit.register(_stop, worker)
+    return worker
+
+
+def _stop(worker: subprocess.Popen) -> None:
+    if worker.poll() is None:
+        worker.send_signal(signal.SIGINT)  # Huey finishes the tasks in hand, then exits
+        try:
+            worker.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+
+
+def serve(app, host: str, port: int, with_worker: bool = True) -> None:
     if not os.environ.get("KIVRA_API_URL"):
         sandbox = embedded_sandbox(app, int(os.environ.get("KIVRA_SANDBOX_PORT", "8765")))
         print(f"Kivra sandbox (in-process) at {sandbox.url}/_sandbox/inbox")
-    start_access_checks(app, float(os.environ.get("KIVRA_ACCESS_CHECK_SECONDS", "60")))
+    if with_worker:
+        start_worker(app)  # it also runs the periodic Kivra access check
+    else:
+        start_access_checks(app, app.config["KIVRA_ACCESS_CHECK_SECONDS"])
     print(f"Payroll at http://{host}:{port}/  (admin@demo.se / demo-admin, lon@demo.se / demo-lon)")
     run_simple(host, port, app, threaded=True, use_reloader=False)

@@ -11,14 +11,17 @@ from werkzeug.security import generate_password_hash
 
 os.environ["APP_ENV"] = "testing"
 os.environ.setdefault("SECRET_KEY", "test-only-secret")
+os.environ["HUEY_BACKEND"] = "memory"  # tests drain the dispatch queue themselves (kivra.dispatch.tasks.drain)
 
 from kivra import create_app  # noqa: E402
+from kivra.dispatch import tasks as dispatch_tasks  # noqa: E402
 from kivra.accounts.models import Company, User  # noqa: E402
 from kivra.employees.models import Employee  # noqa: E402
 from kivra.extensions import db  # noqa: E402
 from kivra.payroll import service  # noqa: E402
 from kivra.sandbox.config import SandboxConfig  # noqa: E402
 from kivra.sandbox.server import start_in_thread  # noqa: E402
+from tests import servers  # noqa: E402
 
 PASSWORD = "correct horse battery"
 # Production hashes with scrypt; tests sign in hundreds of times, so one cheap hash is made once here.
@@ -32,6 +35,20 @@ class RequestPerContextClient(FlaskClient):
     def open(self, *args, **kwargs):
         with self.application.app_context():
             return super().open(*args, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A throwaway PostgreSQL for the session, started when a test first asks; a server that cannot start fails."""
+    with servers.postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    """A throwaway Redis for the session, started when a test first asks; a server that cannot start fails."""
+    with servers.redis_server() as url:
+        yield url
 
 
 @pytest.fixture
@@ -48,6 +65,7 @@ def app(tmp_path):
         yield app
         db.session.remove()
         db.drop_all()
+    dispatch_tasks.huey.flush()  # the in-memory queue outlives the app: nothing leaks into the next test
 
 
 def make_company(name="Demo AB", orgnr="5568402266") -> Company:

@@ -3,7 +3,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Numeric, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Numeric, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -30,6 +30,8 @@ class Company(db.Model):
     phone: Mapped[str | None] = mapped_column(String(30))
     # Set when the company's Kivra agreement was imported from the web payroll (VLA).
     moved_from_vla_at: Mapped[datetime | None]
+    # Let Kivra hold payslips for employees who are not Kivra users yet (retain, 390 days) instead of Min lön.
+    kivra_retain: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     users: Mapped[list["User"]] = relationship(back_populates="company")
 

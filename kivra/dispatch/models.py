@@ -1,11 +1,16 @@
-"""A request to send a payroll run's payslips."""
+"""A run's send request, and the outbox: one dispatch row per payslip version and channel."""
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kivra.accounts.models import utcnow
 from kivra.extensions import db
+
+# Where a dispatch row is: waiting to go, on its way, or done (the last five are final).
+WAITING = ("held", "queued")  # held: scheduled, or waiting for the agreement or Kivra's access
+OUTCOMES = ("delivered", "retained", "published", "rejected", "failed")
+STATES = WAITING + ("sending",) + OUTCOMES + ("cancelled",)
 
 
 class PayslipSend(db.Model):
@@ -15,7 +20,53 @@ class PayslipSend(db.Model):
     company_id: Mapped[int] = mapped_column(ForeignKey("company.id"), index=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("payroll_run.id"), unique=True)
     channel: Mapped[str] = mapped_column(String(10))  # kivra | minlon
-    state: Mapped[str] = mapped_column(String(20))  # queued | waiting_for_kivra
+    # queued | waiting_for_kivra | awaiting_agreement | cancelled (a scheduled send called off before it started)
+    state: Mapped[str] = mapped_column(String(20))
     note: Mapped[str | None] = mapped_column(String(30))  # why Min lön: not_now | kivra_rejected | no_agreement
     requested_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Send on the payout date at a chosen time rather than now (UTC); rows stay held until then.
+    scheduled_for: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
+
+
+class Dispatch(db.Model):
+    """The outbox: one payslip version on its way to one channel, written with the send request.
+
+    A worker claims a row with a conditional update (state and lease), so two workers never send it twice; a row
+    left in `sending` by a crash is claimed again once its lease has expired, and sent with the same stored bytes."""
+
+    __table_args__ = (
+        UniqueConstraint("version_id", "channel"),
+        Index("ix_dispatch_due", "state", "due_at"),
+        Index("ix_dispatch_send_state", "send_id", "state"),
+        Index("ix_dispatch_company_finished", "company_id", "finished_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("company.id"))
+    send_id: Mapped[int] = mapped_column(ForeignKey("payslip_send.id"))
+    run_id: Mapped[int] = mapped_column(ForeignKey("payroll_run.id"), index=True)
+    payslip_id: Mapped[int] = mapped_column(ForeignKey("payslip.id"), index=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("payslip_version.id"))
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employee.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(10))  # kivra | minlon
+    state: Mapped[str] = mapped_column(String(12))  # see STATES
+    # Min lön: why not Kivra. Kivra: why it was refused or failed (a reason key; Kivra's code is in error_code).
+    reason: Mapped[str | None] = mapped_column(String(30))
+    routed: Mapped[bool] = mapped_column(default=False)  # Kivra's usermatch has decided the channel
+    position: Mapped[int] = mapped_column(Integer, default=0)  # order within the send, for fair interleaving
+    attempts: Mapped[int] = mapped_column(default=0)
+    due_at: Mapped[datetime | None]  # the next attempt, not before
+    lease_until: Mapped[datetime | None]  # while `sending`: the claim runs out then
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    error_code: Mapped[int | None]
+    correlation_id: Mapped[str | None] = mapped_column(String(64))
+    content_key: Mapped[str | None] = mapped_column(String(64))
+    # The exact request body, made once before the first attempt and sent unchanged on every retry.
+    payload: Mapped[bytes | None] = mapped_column(LargeBinary)
+    payload_sha256: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+    send: Mapped[PayslipSend] = relationship()

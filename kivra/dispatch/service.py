@@ -1,11 +1,14 @@
-"""Deciding where a run's payslips go, and recording the one send request a run may have."""
-from sqlalchemy import exists, select
+"""Deciding where a run's payslips go, and recording the one send request a run may have with its outbox rows."""
+from datetime import datetime
+
+from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from kivra.accounts.models import Company, User
-from kivra.dispatch.models import PayslipSend
+from kivra.accounts.models import Company, User, utcnow
+from kivra.dispatch.models import Dispatch, PayslipSend
+from kivra.employees.models import Employee
 from kivra.extensions import db
-from kivra.payroll.models import PayrollRun
+from kivra.payroll.models import PayrollRun, Payslip, PayslipVersion
 from kivra.solutions import agreement, onboarding
 
 
@@ -60,9 +63,49 @@ def _route(company: Company) -> tuple[str, str, str | None]:
     return "kivra", "waiting_for_kivra", None
 
 
-def request_send(run: PayrollRun, user: User, min_lon_only: bool = False, awaiting_agreement: bool = False) -> PayslipSend:
+def _rows_for(send: PayslipSend, versions: list[tuple[Payslip, PayslipVersion, Employee]], start: int = 0,
+              route: tuple[str, str | None] | None = None) -> list[Dispatch]:
+    """One outbox row per payslip version: the send's channel, or Min lön for an employee the admin keeps there.
+    Rows wait (`held`) while the send waits for the agreement or for Kivra; a scheduled send's rows are due then."""
+    state = "queued" if send.state == "queued" else "held"
+    now = utcnow()
+    rows = []
+    for position, (payslip, version, employee) in enumerate(versions, start=start):
+        channel, reason = route or (send.channel, send.note)
+        if channel == "kivra" and employee.min_lon_only:
+            channel, reason = "minlon", "min_lon_only"
+        rows.append(Dispatch(
+            company_id=send.company_id, send_id=send.id, run_id=send.run_id, payslip_id=payslip.id,
+            version_id=version.id, employee_id=employee.id, channel=channel, state=state, reason=reason,
+            routed=channel == "minlon", position=position, due_at=max(send.scheduled_for or now, now),
+        ))
+    return rows
+
+
+def _current_versions(run: PayrollRun) -> list[tuple[Payslip, PayslipVersion, Employee]]:
+    latest = (
+        select(PayslipVersion.payslip_id, func.max(PayslipVersion.number).label("number"))
+        .join(Payslip, Payslip.id == PayslipVersion.payslip_id)
+        .where(Payslip.run_id == run.id)
+        .group_by(PayslipVersion.payslip_id)
+        .subquery()
+    )
+    query = (
+        select(Payslip, PayslipVersion, Employee)
+        .join(latest, latest.c.payslip_id == Payslip.id)
+        .join(PayslipVersion, (PayslipVersion.payslip_id == Payslip.id) & (PayslipVersion.number == latest.c.number))
+        .join(Employee, Employee.id == Payslip.employee_id)
+        .order_by(Payslip.id)
+    )
+    return [tuple(row) for row in db.session.execute(query)]
+
+
+def request_send(run: PayrollRun, user: User, min_lon_only: bool = False, awaiting_agreement: bool = False,
+                 scheduled_for: datetime | None = None) -> PayslipSend:
     """Queue the run's payslips: Kivra with an agreement in force (waiting while Kivra grants access), else Min lön.
-    `awaiting_agreement`: a payroll user asked to send once an admin approves Kivra's agreement."""
+    The send and one outbox row per payslip are written in one transaction; workers do the sending.
+    `awaiting_agreement`: a payroll user asked to send once an admin approves Kivra's agreement.
+    `scheduled_for`: not before this moment (UTC); cancellable until then."""
     company = db.session.get(Company, run.company_id)
     if min_lon_only:
         channel, state, note = "minlon", "queued", "not_now"
@@ -71,14 +114,35 @@ def request_send(run: PayrollRun, user: User, min_lon_only: bool = False, awaiti
     else:
         channel, state, note = _route(company)
     send = PayslipSend(company_id=company.id, run_id=run.id, channel=channel, state=state, note=note,
-                       requested_by_id=user.id)
+                       requested_by_id=user.id, scheduled_for=scheduled_for)
     db.session.add(send)
     try:
+        db.session.flush()
+        db.session.add_all(_rows_for(send, _current_versions(run)))
         db.session.commit()
     except IntegrityError:  # the unique run id: the other click or tab got there first
         db.session.rollback()
         raise AlreadySent(run.id) from None
+    _kick(send)
     return send
+
+
+def _kick(send: PayslipSend) -> None:
+    if send.state == "queued":
+        from kivra.dispatch import tasks  # the queue is only needed once there is something to send
+
+        tasks.kick(send)
+
+
+def _release(send: PayslipSend) -> None:
+    """The send may go: its held rows are queued, on Min lön if that is where the send ended up."""
+    values = {"state": "queued"}
+    if send.channel == "minlon":
+        values.update(channel="minlon", reason=send.note, routed=True)
+    db.session.execute(
+        update(Dispatch).where(Dispatch.send_id == send.id, Dispatch.state == "held").values(**values)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def settle_waiting(company: Company) -> int:
@@ -89,20 +153,32 @@ def settle_waiting(company: Company) -> int:
             PayslipSend.state.in_(("waiting_for_kivra", "awaiting_agreement")),
         )
     ).all()
-    moved = 0
+    released = []
     for send in waiting:
         if send.state == "awaiting_agreement" and agreement.in_force(company.id) is None:
             continue  # still waiting for an admin
         channel, state, note = _route(company)
         if (channel, state) != (send.channel, send.state):
             send.channel, send.state, send.note = channel, state, note
-            moved += state == "queued"
+            if state == "queued":
+                _release(send)
+                released.append(send)
+    # Rows a worker put back on hold because Kivra's access was not granted yet go out with the rest.
+    for send in db.session.scalars(select(PayslipSend).where(PayslipSend.company_id == company.id,
+                                                             PayslipSend.state == "queued")):
+        if send not in released and _route(company)[1] == "queued":
+            if db.session.execute(update(Dispatch).where(Dispatch.send_id == send.id, Dispatch.state == "held")
+                                  .values(state="queued")).rowcount:
+                released.append(send)
     db.session.commit()
-    return moved
+    for send in released:
+        _kick(send)
+    return len(released)
 
 
 def reroute_to_min_lon(company: Company, note: str = "kivra_ended") -> int:
-    """Kivra discontinued, or no longer for payslips: payslips not yet on their way to Kivra go to Min lön."""
+    """Kivra discontinued, or no longer for payslips: payslips not yet on their way to Kivra go to Min lön.
+    A row already tried (its answer may have been lost after Kivra stored it) is finished on Kivra, never doubled."""
     pending = db.session.scalars(
         select(PayslipSend).where(
             PayslipSend.company_id == company.id,
@@ -112,11 +188,114 @@ def reroute_to_min_lon(company: Company, note: str = "kivra_ended") -> int:
     ).all()
     for send in pending:
         send.channel, send.state, send.note = "minlon", "queued", note
+    moved = db.session.execute(
+        update(Dispatch)
+        .where(Dispatch.company_id == company.id, Dispatch.channel == "kivra",
+               Dispatch.state.in_(("held", "queued")), Dispatch.attempts == 0)
+        .values(channel="minlon", reason=note, routed=True, state="queued")
+        .execution_options(synchronize_session=False)
+    ).rowcount
     db.session.commit()
-    return len(pending)
+    for send in pending:
+        _kick(send)
+    return len(pending) or moved
 
 
 def waiting_companies() -> list[int]:
     return list(db.session.scalars(
         select(PayslipSend.company_id).where(PayslipSend.state == "waiting_for_kivra").distinct()
     ))
+
+
+class NotCancellable(ValueError):
+    """The scheduled send has started (or was never scheduled)."""
+
+
+def cancel_scheduled(run: PayrollRun) -> None:
+    """Call off a scheduled send before it starts: its rows and the send go, and the run can be sent again.
+    Atomic: if the time came meanwhile and a row moved, nothing is cancelled."""
+    send = send_of(run)
+    now = utcnow()
+    if send is None or send.scheduled_for is None:
+        raise NotCancellable(run.id)
+    total = db.session.scalar(select(func.count()).where(Dispatch.send_id == send.id))
+    removed = db.session.execute(
+        delete(Dispatch).where(Dispatch.send_id == send.id, Dispatch.state.in_(("queued", "held")),
+                               Dispatch.attempts == 0, Dispatch.due_at > now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if removed != total:
+        db.session.rollback()
+        raise NotCancellable(run.id)
+    db.session.delete(send)
+    db.session.commit()
+
+
+def resend_failed(run: PayrollRun) -> int:
+    """The failed rows only, with the same stored bytes: Kivra's duplicate control keeps them single."""
+    send = send_of(run)
+    if send is None:
+        return 0
+    rows = db.session.execute(
+        update(Dispatch).where(Dispatch.send_id == send.id, Dispatch.state == "failed")
+        .values(state="queued", attempts=0, due_at=utcnow(), finished_at=None, reason=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    if rows:
+        from kivra.dispatch import engine, tasks
+
+        tasks.enqueue(engine.due_rows(send.id))
+    return rows
+
+
+def unsent_corrections(run: PayrollRun) -> list[tuple[Payslip, PayslipVersion, Employee]]:
+    """Current versions newer than what the send carried: corrections made after the run was sent."""
+    send = send_of(run)
+    if send is None:
+        return []
+    sent = set(db.session.scalars(select(Dispatch.version_id).where(Dispatch.send_id == send.id)))
+    return [item for item in _current_versions(run) if item[1].id not in sent and item[1].number > 1]
+
+
+def send_corrections(run: PayrollRun) -> int:
+    """Each corrected payslip goes as a new document (its subject says it is a correction); the old is not resent.
+    The unique (version, channel) makes a double click harmless."""
+    send = send_of(run)
+    pending = unsent_corrections(run)
+    if send is None or not pending:
+        return 0
+    company = db.session.get(Company, run.company_id)
+    route = None
+    if send.channel == "kivra" and send.state == "queued":
+        channel, _, note = _route(company)  # Kivra may have ended since the run was sent
+        route = (channel, note)
+    start = db.session.scalar(
+        select(func.coalesce(func.max(Dispatch.position), -1)).where(Dispatch.send_id == send.id)) + 1
+    # An older version of a corrected payslip that has not gone yet never will: only the correction goes.
+    db.session.execute(
+        update(Dispatch)
+        .where(Dispatch.send_id == send.id, Dispatch.payslip_id.in_([p.id for p, _, _ in pending]),
+               Dispatch.state.in_(("held", "queued")), Dispatch.attempts == 0)
+        .values(state="cancelled", reason="superseded", finished_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    db.session.add_all(_rows_for(send, pending, start=start, route=route))
+    try:
+        db.session.commit()
+    except IntegrityError:  # the other click added them
+        db.session.rollback()
+        return 0
+    _kick(send)
+    return len(pending)
+
+
+def run_progress(run: PayrollRun) -> dict[str, int] | None:
+    """Per outcome, the run's newest row per payslip version: what the step page's progress bar shows."""
+    send = send_of(run)
+    if send is None:
+        return None
+    counts = dict(db.session.execute(
+        select(Dispatch.state, func.count()).where(Dispatch.send_id == send.id).group_by(Dispatch.state)
+    ).all())
+    return counts

@@ -2,7 +2,7 @@
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Numeric, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Numeric, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kivra.employees.personnummer import Personnummer
@@ -22,6 +22,8 @@ class Employee(db.Model):
     monthly_salary_ore: Mapped[int]
     tax_rate: Mapped[Decimal] = mapped_column(Numeric(5, 2))  # preliminary tax, per cent
     bank_account: Mapped[str | None] = mapped_column(String(40))
+    # "Send payslip with Min lön only": the admin's choice, whatever Kivra's usermatch says.
+    min_lon_only: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     @property
     def pnr(self) -> Personnummer:

@@ -1,6 +1,8 @@
 """One Kivra client per process, made from the app's configuration and shared by every thread in it."""
 import threading
 
+import httpx
+
 from flask import current_app
 
 from kivra.sender_api.client import KivraClient
@@ -10,7 +12,11 @@ _lock = threading.Lock()
 
 def client_from_config(config) -> KivraClient:
     """Pointing the app at the real Kivra is a configuration change: base URL, client id, client secret."""
-    return KivraClient(config["KIVRA_API_URL"], config["KIVRA_CLIENT_ID"], config["KIVRA_CLIENT_SECRET"])
+    timeout = float(config.get("KIVRA_TIMEOUT_SECONDS", 20.0))
+    return KivraClient(
+        config["KIVRA_API_URL"], config["KIVRA_CLIENT_ID"], config["KIVRA_CLIENT_SECRET"],
+        timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)), max_attempts=int(config.get("KIVRA_MAX_ATTEMPTS", 3)),
+    )
 
 
 def kivra_client() -> KivraClient:

@@ -1,0 +1,267 @@
+"""The dispatch engine: route a send's rows, claim one row at a time, send it once, record the outcome.
+
+Every state change is a conditional UPDATE that names the state it expects (and, while sending, the claim token), so
+the database decides races: two workers never both claim a row, a worker whose lease ran out cannot overwrite the
+outcome of the worker that took over, and a row is finished once.
+"""
+import hashlib
+import logging
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import and_, func, or_, select, update
+
+from kivra.accounts.models import Company, utcnow
+from kivra.dispatch.models import OUTCOMES, Dispatch, PayslipSend
+from kivra.employees.personnummer import PersonnummerError, parse
+from kivra.extensions import db
+from kivra.payroll.kivra_payload import payslip_content
+from kivra.payroll.models import PayslipVersion
+from kivra.sender_api import KivraClient
+from kivra.sender_api.errors import InvalidRequest, KivraError, RecipientNotEligible
+from kivra.sender_api.content import PayloadError
+from kivra.solutions import onboarding
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Settings:
+    lease: timedelta
+    max_attempts: int
+    retry_base: float
+    retry_cap: float
+    retention_days: int = 390
+
+    @classmethod
+    def from_config(cls, config) -> "Settings":
+        return cls(
+            lease=timedelta(seconds=float(config["DISPATCH_LEASE_SECONDS"])),
+            max_attempts=int(config["DISPATCH_MAX_ATTEMPTS"]),
+            retry_base=float(config["DISPATCH_RETRY_SECONDS"]),
+            retry_cap=float(config["DISPATCH_RETRY_CAP_SECONDS"]),
+        )
+
+
+def settings() -> Settings:
+    return Settings.from_config(current_app.config)
+
+
+# --- routing ---------------------------------------------------------------------------------------------------
+
+
+def min_lon_reason(personnummer: str) -> str:
+    """Why Kivra's usermatch left this number out, as far as the number itself tells."""
+    try:
+        number = parse(personnummer)
+    except PersonnummerError:
+        return "invalid_personnummer"
+    return "id_not_accepted" if number.is_coordination_number else "not_kivra_user"
+
+
+def route(send_id: int, client: KivraClient) -> int:
+    """One usermatch for the send's unrouted Kivra rows; the rest go to Min lön with the reason, or stay on Kivra to
+    be retained when the company lets Kivra hold payslips. Returns how many rows were routed."""
+    send = db.session.get(PayslipSend, send_id)
+    sender = onboarding.sender_of(send.company_id)
+    if sender is None or sender.state != "active":
+        return 0  # rows stay held until Kivra grants access
+    rows = db.session.execute(
+        select(Dispatch.id, PayslipVersion.personnummer)
+        .join(PayslipVersion, PayslipVersion.id == Dispatch.version_id)
+        .where(Dispatch.send_id == send_id, Dispatch.channel == "kivra", Dispatch.routed.is_(False),
+               Dispatch.state.in_(("held", "queued")))
+    ).all()
+    if not rows:
+        return 0
+    matched = client.usermatch(sender.tenant_key, sorted({ssn for _, ssn in rows}))
+    retain = db.session.get(Company, send.company_id).kivra_retain
+    for dispatch_id, ssn in rows:
+        values: dict = {"routed": True}
+        if ssn not in matched:
+            reason = min_lon_reason(ssn)
+            if retain and reason == "not_kivra_user":
+                values["reason"] = "retain"  # Kivra holds it until the person opens Kivra
+            else:
+                values.update(channel="minlon", reason=reason)
+        db.session.execute(
+            update(Dispatch).where(Dispatch.id == dispatch_id, Dispatch.routed.is_(False)).values(**values)
+        )
+    db.session.commit()
+    return len(rows)
+
+
+# --- claiming ----------------------------------------------------------------------------------------------------
+
+
+def claimable(now: datetime):
+    """Queued and due, or sending with a lease that ran out (its worker died or hangs)."""
+    return or_(
+        and_(Dispatch.state == "queued", or_(Dispatch.due_at.is_(None), Dispatch.due_at <= now)),
+        and_(Dispatch.state == "sending", Dispatch.lease_until < now),
+    )
+
+
+def claim(dispatch_id: int, config: Settings, now: datetime | None = None) -> tuple[Dispatch, str] | None:
+    """Take the row for one attempt, or None when it is not ours to take (done, someone else's, not due)."""
+    now = now or utcnow()
+    token = uuid.uuid4().hex
+    claimed = db.session.execute(
+        update(Dispatch)
+        .where(Dispatch.id == dispatch_id, claimable(now))
+        .values(state="sending", claimed_by=token, lease_until=now + config.lease, attempts=Dispatch.attempts + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    if not claimed:
+        return None
+    return db.session.get(Dispatch, dispatch_id, populate_existing=True), token
+
+
+def _finish(row: Dispatch, token: str, **values) -> bool:
+    """Record the attempt's end, only if the claim is still ours."""
+    values.setdefault("lease_until", None)
+    done = db.session.execute(
+        update(Dispatch)
+        .where(Dispatch.id == row.id, Dispatch.state == "sending", Dispatch.claimed_by == token)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    if not done:
+        log.warning("dispatch %d: claim lost before the outcome was recorded; the new claimant finishes it", row.id)
+    return bool(done)
+
+
+# --- the payload, made once --------------------------------------------------------------------------------------
+
+
+def stored_payload(row: Dispatch, config: Settings) -> bytes:
+    """The bytes to send: built and stored before the first attempt, read back unchanged for every later one."""
+    if row.payload is not None:
+        return row.payload
+    version = db.session.get(PayslipVersion, row.version_id)
+    company = db.session.get(Company, row.company_id)
+    body = payslip_content(version, company, retain=row.reason == "retain", retention_days=config.retention_days)
+    db.session.execute(
+        update(Dispatch).where(Dispatch.id == row.id, Dispatch.payload.is_(None))
+        .values(payload=body, payload_sha256=hashlib.sha256(body).hexdigest())
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return db.session.scalar(select(Dispatch.payload).where(Dispatch.id == row.id))
+
+
+# --- one attempt -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What one call of `process` did, for the task that schedules the next step."""
+
+    outcome: str | None  # the final state reached, or None
+    retry_in: float | None = None  # seconds until the next attempt, when it should be retried
+
+
+def backoff(attempt: int, config: Settings, rng: random.Random = random.Random()) -> float:
+    """Exponential backoff with full jitter: spreads a burst of retries so they do not return together."""
+    return rng.uniform(config.retry_base / 2, min(config.retry_cap, config.retry_base * 2 ** (attempt - 1)))
+
+
+def process(dispatch_id: int, client: KivraClient, config: Settings | None = None) -> Attempt:
+    config = config or settings()
+    claimed = claim(dispatch_id, config)
+    if claimed is None:
+        return Attempt(None)
+    row, token = claimed
+    now = utcnow()
+    if row.channel == "minlon":
+        _finish(row, token, state="published", finished_at=now)
+        return Attempt("published")
+    sender = onboarding.sender_of(row.company_id)
+    if sender is None or sender.state != "active":
+        # Kivra has not granted access (or the company was refused meanwhile): hold until it is settled.
+        _finish(row, token, state="held", attempts=row.attempts - 1)
+        return Attempt("held")
+    if not row.routed:
+        route(row.send_id, client)
+        db.session.refresh(row)
+        if row.channel == "minlon":
+            _finish(row, token, state="published", finished_at=utcnow())
+            return Attempt("published")
+    try:
+        body = stored_payload(row, config)
+    except PayloadError as error:
+        log.warning("dispatch %d: payload refused before sending: %s", row.id, error)
+        _finish(row, token, state="rejected", reason="payload_invalid", finished_at=utcnow())
+        return Attempt("rejected")
+    try:
+        sent = client.send_content(sender.tenant_key, body)
+    except RecipientNotEligible as error:
+        # Matched (or sent to be retained) and still refused: the person has declined payslips from this sender.
+        _finish(row, token, channel="minlon", state="published", reason="opted_out", error_code=error.code,
+                correlation_id=error.correlation_id, finished_at=utcnow())
+        return Attempt("published")
+    except KivraError as error:
+        return _failed_attempt(row, token, error, config)
+    state = "retained" if sent.retained else "delivered"
+    _finish(row, token, state=state, content_key=sent.key, correlation_id=sent.correlation_id, error_code=None,
+            finished_at=utcnow())
+    return Attempt(state)
+
+
+def _failed_attempt(row: Dispatch, token: str, error: KivraError, config: Settings) -> Attempt:
+    log.warning("dispatch %d attempt %d: %s", row.id, row.attempts, error)
+    details = {"error_code": error.code or None, "correlation_id": error.correlation_id}
+    if isinstance(error, InvalidRequest) or (not error.retryable and 400 <= error.status < 500 and error.status != 401
+                                              and error.status != 403):
+        # Kivra refused the content itself: sending it again cannot help. The employee still sees it in Min lön.
+        reason = "invalid_personnummer" if error.code == 40009 else "kivra_rejected"
+        _finish(row, token, state="rejected", reason=reason, finished_at=utcnow(), **details)
+        return Attempt("rejected")
+    if row.attempts >= config.max_attempts:
+        _finish(row, token, state="failed", reason="technical", finished_at=utcnow(), **details)
+        return Attempt("failed")
+    delay = backoff(row.attempts, config)
+    _finish(row, token, state="queued", due_at=utcnow() + timedelta(seconds=delay), **details)
+    return Attempt(None, retry_in=delay)
+
+
+# --- what is due -------------------------------------------------------------------------------------------------
+
+
+def due_rows(send_id: int, now: datetime | None = None) -> list[tuple[int, int]]:
+    """(id, position) of the send's rows a worker could claim now, in the order they should go."""
+    now = now or utcnow()
+    return [tuple(row) for row in db.session.execute(
+        select(Dispatch.id, Dispatch.position).where(Dispatch.send_id == send_id, claimable(now))
+        .order_by(Dispatch.position, Dispatch.id)
+    )]
+
+
+def publish_due_min_lon(send_id: int, now: datetime | None = None) -> int:
+    """Min lön needs no call: the send's due Min lön rows are published in one statement."""
+    now = now or utcnow()
+    published = db.session.execute(
+        update(Dispatch)
+        .where(Dispatch.send_id == send_id, Dispatch.channel == "minlon", Dispatch.state == "queued",
+               or_(Dispatch.due_at.is_(None), Dispatch.due_at <= now))
+        .values(state="published", finished_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    return published
+
+
+def progress(send_id: int) -> dict[str, int]:
+    counts = dict(db.session.execute(
+        select(Dispatch.state, func.count()).where(Dispatch.send_id == send_id).group_by(Dispatch.state)
+    ).all())
+    return counts
+
+
+def is_final(state: str) -> bool:
+    return state in OUTCOMES

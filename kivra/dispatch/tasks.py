@@ -1,0 +1,175 @@
+"""The dispatch engine's tasks on Huey: SQLite by default (no server), Redis with many worker processes in production.
+
+The database is the truth, the queue only a doorbell: a task carries a row id, the row says whether there is anything
+to do. A task lost with a killed worker, or run twice, costs nothing — `sweep` rings again for every row that is due.
+"""
+import logging
+import os
+import threading
+import time
+from functools import wraps
+from pathlib import Path
+
+from flask import Flask, current_app, has_app_context
+from huey import Huey, MemoryHuey, PriorityRedisHuey, SqliteHuey
+from sqlalchemy import select
+
+from kivra.accounts.models import utcnow
+from kivra.dispatch import engine
+from kivra.dispatch.models import Dispatch, PayslipSend
+from kivra.extensions import db
+from kivra.sender_api.app import kivra_client
+
+log = logging.getLogger(__name__)
+ROOT = Path(__file__).resolve().parent.parent.parent
+FAIR_SHARE = 10  # rows of one send per priority step: a small company's send overtakes a big one's tail
+
+
+def make_huey(environ=os.environ) -> Huey:
+    name = environ.get("HUEY_NAME", "kivra-payroll")
+    if environ.get("REDIS_URL"):
+        return PriorityRedisHuey(name, url=environ["REDIS_URL"], results=False, utc=True)
+    if environ.get("HUEY_BACKEND") == "memory":  # the test suite drains it by hand
+        return MemoryHuey(name, results=False, utc=True)
+    path = environ.get("HUEY_SQLITE_PATH") or str(ROOT / "instance" / "queue.db")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    return SqliteHuey(name, filename=path, results=False, utc=True, timeout=30)
+
+
+huey = make_huey()
+_bound: dict[str, Flask] = {}
+
+
+def bind_app(app: Flask) -> None:
+    """The app tasks run in, for a worker process (the web process only enqueues)."""
+    _bound["app"] = app
+
+
+def _app() -> Flask:
+    if "app" not in _bound:
+        if not has_app_context():
+            raise RuntimeError("no app bound for dispatch tasks: call bind_app() in the worker")
+        return current_app._get_current_object()
+    return _bound["app"]
+
+
+def in_app(fn):
+    """Each task in its own app context, so its own database session, closed afterwards."""
+    @wraps(fn)
+    def inner(*args, **kwargs):
+        with _app().app_context():
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                db.session.remove()
+    return inner
+
+
+def _priority(position: int) -> int:
+    return -(position // FAIR_SHARE)
+
+
+@huey.task(name="dispatch.send_one")
+@in_app
+def send_one(dispatch_id: int) -> None:
+    result = engine.process(dispatch_id, kivra_client())
+    if result.retry_in is not None:
+        position = db.session.scalar(select(Dispatch.position).where(Dispatch.id == dispatch_id)) or 0
+        send_one.schedule((dispatch_id,), delay=result.retry_in, priority=_priority(position))
+
+
+@huey.task(name="dispatch.start_send")
+@in_app
+def start_send(send_id: int) -> None:
+    """Route the send with one usermatch, publish its Min lön rows, and ring for each Kivra row."""
+    send = db.session.get(PayslipSend, send_id)
+    if send is None or send.state != "queued":
+        return
+    try:
+        engine.route(send_id, kivra_client())
+    except Exception:  # noqa: BLE001 - Kivra unreachable: each row routes itself when its turn comes
+        log.exception("send %d: usermatch failed; rows will be routed one by one", send_id)
+        db.session.rollback()
+    engine.publish_due_min_lon(send_id)
+    enqueue(engine.due_rows(send_id))
+
+
+def enqueue(rows: list[tuple[int, int]]) -> None:
+    """Ring for these (id, position) rows, interleaved with other sends by priority."""
+    for dispatch_id, position in rows:
+        huey.enqueue(send_one.s(dispatch_id, priority=_priority(position)))
+
+
+def kick(send: PayslipSend) -> None:
+    """After the request's commit: start now, or at the scheduled time. If the queue cannot be reached the rows are
+    already written, and the next sweep starts them."""
+    try:
+        if send.scheduled_for is not None and send.scheduled_for > utcnow():
+            start_send.schedule((send.id,), eta=send.scheduled_for)
+        else:
+            start_send(send.id)
+    except Exception:  # noqa: BLE001
+        log.exception("send %d could not be queued now; the sweep will start it", send.id)
+
+
+def sweep() -> int:
+    """Ring for rows that should be moving: leases that ran out, and due rows when the queue has gone quiet (their
+    task was lost with a killed worker, or a scheduled send came due). Returns how many rows it rang for."""
+    now = utcnow()
+    expired = db.session.execute(
+        select(Dispatch.id, Dispatch.position).where(Dispatch.state == "sending", Dispatch.lease_until < now)
+    ).all()
+    rows = [tuple(r) for r in expired]
+    if huey.pending_count() == 0:
+        sends = db.session.scalars(
+            select(Dispatch.send_id).where(Dispatch.state == "queued", Dispatch.due_at <= now).distinct()
+        ).all()
+        for send_id in sends:
+            engine.publish_due_min_lon(send_id)
+            rows.extend(engine.due_rows(send_id))
+    enqueue(rows)
+    return len(rows)
+
+
+def start_maintenance(app: Flask, sweep_seconds: float, access_check_seconds: float) -> threading.Event:
+    """The worker's housekeeping thread: sweep often, ask Kivra about pending access now and then."""
+    from kivra.solutions import tasks as kivra_tasks
+
+    stop = threading.Event()
+
+    def loop():
+        next_check = time.monotonic()
+        while True:
+            with app.app_context():
+                try:
+                    if time.monotonic() >= next_check:
+                        next_check = time.monotonic() + access_check_seconds
+                        kivra_tasks.check_access()
+                    sweep()
+                except Exception:  # noqa: BLE001 - try again next round
+                    log.exception("dispatch maintenance failed")
+                    db.session.rollback()
+                finally:
+                    db.session.remove()
+            if stop.wait(sweep_seconds):
+                return
+
+    threading.Thread(target=loop, name="dispatch-maintenance", daemon=True).start()
+    return stop
+
+
+def drain(max_tasks: int = 100_000) -> int:
+    """Run every task that is ready now, in this thread (tests and the in-memory queue). Returns how many ran."""
+    ran = 0
+    while ran < max_tasks:
+        task = huey.dequeue()
+        if task is None:
+            ready = huey.read_schedule(huey._get_timestamp())
+            if not ready:
+                return ran
+            for item in ready:
+                huey.enqueue(item)
+            continue
+        huey.execute(task)
+        ran += 1
+    return ran

@@ -1,0 +1,28 @@
+"""`flask worker`: Huey's consumer running the dispatch tasks, plus the housekeeping thread (sweep, access checks).
+
+Run one per machine or several; on Redis (REDIS_URL) any number of processes share the queue, and the database's
+conditional updates keep every row single whichever process claims it.
+"""
+import logging
+
+from flask import Flask
+
+from kivra.dispatch import tasks
+
+
+def run_worker(app: Flask, threads: int) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("huey").setLevel(logging.WARNING)  # a line per task would drown what matters
+    tasks.bind_app(app)
+    stop = tasks.start_maintenance(
+        app, app.config["DISPATCH_SWEEP_SECONDS"], app.config["KIVRA_ACCESS_CHECK_SECONDS"]
+    )
+    consumer = tasks.huey.create_consumer(
+        workers=threads, worker_type="thread", periodic=False, initial_delay=0.05, backoff=1.5, max_delay=0.5,
+        scheduler_interval=1, check_worker_health=True,
+    )
+    try:
+        consumer.run()
+    finally:
+        stop.set()

@@ -1,0 +1,186 @@
+"""The dispatch engine through its queue, against the Kivra sandbox over HTTP: routing, outcomes, retries, claims."""
+from datetime import date, timedelta
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from kivra.accounts.models import utcnow
+from kivra.demo import employee_numbers
+from kivra.dispatch import engine, service, tasks
+from kivra.dispatch.models import Dispatch
+from kivra.extensions import db
+from kivra.payroll import service as payroll
+from kivra.sender_api.app import kivra_client
+from kivra.solutions import activation
+from tests.conftest import make_employee, make_user
+
+NUMBERS = employee_numbers()  # the sandbox knows the demo employees: 18–19 not users, 20 opted out, 21 dormant
+USER, NOT_USER, OPTED_OUT, DORMANT, COORDINATION = "191212121212", NUMBERS[18], NUMBERS[20], NUMBERS[21], NUMBERS[24]
+
+
+@pytest.fixture(autouse=True)
+def empty_queue():
+    tasks.huey.flush()
+    yield
+    tasks.huey.flush()
+
+
+@pytest.fixture
+def sender(company, kivra):
+    """A company with Kivra's agreement approved and access granted, its employer details filled in."""
+    company.street_address, company.postal_code, company.city = "Storgatan 1", "111 22", "Stockholm"
+    company.email, company.phone = "lon@demo.se", "08-123 45 67"
+    db.session.commit()
+    admin = make_user(company, "admin")
+    activation.approve(company, admin, kivra_client(), payslips=True, invoices=False)
+    return admin
+
+
+def calculated_run(company, *numbers, **employee_fields):
+    for index, number in enumerate(numbers):
+        make_employee(company, name=f"Person {index}", personnummer=number, **employee_fields)
+    run = payroll.create_run(company, date(2026, 11, 1), date(2026, 11, 25))
+    payroll.calculate_run(run)
+    return run
+
+
+def rows(run):
+    db.session.expire_all()
+    return {
+        version.personnummer: row
+        for row, version in db.session.execute(
+            select(Dispatch, payroll.PayslipVersion).join(payroll.PayslipVersion, payroll.PayslipVersion.id == Dispatch.version_id)
+            .where(Dispatch.run_id == run.id)
+        )
+    }
+
+
+def ledger(kivra):
+    return httpx.get(f"{kivra.url}/_sandbox/ledger").json()
+
+
+def test_pressing_send_writes_one_row_per_payslip_and_sends_nothing_yet(company, sender, kivra):
+    run = calculated_run(company, USER, NOT_USER)
+    service.request_send(run, sender)
+    assert {row.state for row in rows(run).values()} == {"queued"}
+    assert ledger(kivra)["contents"] == []
+
+
+def test_kivra_users_get_kivra_the_rest_min_lon_with_the_reason(company, sender, kivra):
+    run = calculated_run(company, USER, NOT_USER, COORDINATION)
+    service.request_send(run, sender)
+    tasks.drain()
+    by_number = rows(run)
+    assert (by_number[USER].channel, by_number[USER].state) == ("kivra", "delivered")
+    assert (by_number[NOT_USER].channel, by_number[NOT_USER].state, by_number[NOT_USER].reason) == (
+        "minlon", "published", "not_kivra_user")
+    assert (by_number[COORDINATION].channel, by_number[COORDINATION].reason) == ("minlon", "id_not_accepted")
+    assert ledger(kivra)["deliveries_per_recipient"] == {USER: 1}
+
+
+def test_an_employee_kept_on_min_lon_never_goes_to_kivra(company, sender, kivra):
+    run = calculated_run(company, USER, min_lon_only=True)
+    service.request_send(run, sender)
+    tasks.drain()
+    assert (rows(run)[USER].channel, rows(run)[USER].state, rows(run)[USER].reason) == ("minlon", "published", "min_lon_only")
+    assert ledger(kivra)["contents"] == []
+
+
+def test_with_retain_kivra_holds_payslips_for_people_not_yet_in_kivra(company, sender, kivra):
+    company.kivra_retain = True
+    db.session.commit()
+    run = calculated_run(company, USER, NOT_USER)
+    service.request_send(run, sender)
+    tasks.drain()
+    assert rows(run)[NOT_USER].state == "retained"
+    held = [c for c in ledger(kivra)["contents"] if c["recipient"] == NOT_USER]
+    assert held[0]["retained"] and held[0]["retention_days"] == 390
+
+
+def test_a_matched_person_who_opts_out_before_the_send_gets_min_lon(company, sender, kivra):
+    run = calculated_run(company, USER)
+    service.request_send(run, sender)
+    engine.route(service.send_of(run).id, kivra_client())  # matched now…
+    httpx.post(f"{kivra.url}/_sandbox/recipients", json={USER: "opted_out"})  # …declined before the content went
+    tasks.drain()
+    row = rows(run)[USER]
+    assert (row.channel, row.state, row.reason, row.error_code) == ("minlon", "published", "opted_out", 40105)
+
+
+def test_server_errors_are_retried_with_the_same_bytes_until_delivered(app, company, sender, kivra):
+    app.config.update(DISPATCH_RETRY_SECONDS=0.0, DISPATCH_RETRY_CAP_SECONDS=0.0, KIVRA_MAX_ATTEMPTS=1)
+    app.extensions.pop("kivra_client").close()
+    run = calculated_run(company, USER)
+    service.request_send(run, sender)
+    httpx.post(f"{kivra.url}/_sandbox/faults", json={"error_rate": 1.0})
+    tasks.drain(max_tasks=3)
+    row = rows(run)[USER]
+    assert row.state == "queued" and row.attempts >= 1 and row.error_code in (50000, 50301)
+    first_bytes = row.payload
+    httpx.post(f"{kivra.url}/_sandbox/faults", json={})
+    tasks.drain()
+    row = rows(run)[USER]
+    assert row.state == "delivered" and row.payload == first_bytes
+    assert ledger(kivra)["deliveries_per_recipient"] == {USER: 1}
+
+
+def test_after_the_last_attempt_the_row_fails_with_kivras_code_and_correlation_id(app, company, sender, kivra):
+    app.config.update(DISPATCH_RETRY_SECONDS=0.0, DISPATCH_RETRY_CAP_SECONDS=0.0, DISPATCH_MAX_ATTEMPTS=3,
+                      KIVRA_MAX_ATTEMPTS=1)
+    app.extensions.pop("kivra_client").close()
+    run = calculated_run(company, USER)
+    service.request_send(run, sender)
+    httpx.post(f"{kivra.url}/_sandbox/faults", json={"error_rate": 1.0})
+    tasks.drain()
+    row = rows(run)[USER]
+    assert (row.state, row.attempts) == ("failed", 3)
+    assert row.error_code in (50000, 50301) and row.correlation_id
+
+    httpx.post(f"{kivra.url}/_sandbox/faults", json={})
+    assert service.resend_failed(run) == 1
+    tasks.drain()
+    assert rows(run)[USER].state == "delivered"
+
+
+def test_a_crashed_claim_is_taken_over_after_its_lease_and_sent_once(app, company, sender, kivra):
+    run = calculated_run(company, USER)
+    service.request_send(run, sender)
+    row_id = rows(run)[USER].id
+    settings = engine.settings()
+    first = engine.claim(row_id, settings)
+    assert first is not None
+    assert engine.claim(row_id, settings) is None  # claimed: nobody else may take it
+    later = utcnow() + settings.lease + timedelta(seconds=1)
+    second = engine.claim(row_id, settings, now=later)
+    assert second is not None and second[1] != first[1]
+    assert not engine._finish(first[0], first[1], state="delivered")  # the first worker's late answer is ignored
+
+
+def test_a_correction_goes_as_a_new_document_saying_so_and_the_original_is_not_resent(company, sender, kivra):
+    run = calculated_run(company, USER)
+    service.request_send(run, sender)
+    tasks.drain()
+    payslip = run.payslips[0]
+    payslip.lines[0].amount_ore += 100_000
+    db.session.commit()
+    payroll.correct(payslip)
+    assert service.send_corrections(run) == 1
+    assert service.send_corrections(run) == 0  # a double click adds nothing
+    tasks.drain()
+    subjects = sorted(c["subject"] for c in ledger(kivra)["contents"])
+    assert subjects == ["Lönebesked november 2026", "Rättat lönebesked november 2026"]
+    assert db.session.scalar(select(func.count()).select_from(Dispatch)) == 2
+
+
+def test_a_scheduled_send_waits_and_can_be_cancelled_before_it_starts(company, sender, kivra):
+    run = calculated_run(company, USER)
+    service.request_send(run, sender, scheduled_for=utcnow() + timedelta(hours=2))
+    tasks.drain()
+    assert rows(run)[USER].state == "queued" and ledger(kivra)["contents"] == []
+    service.cancel_scheduled(run)
+    assert service.send_of(run) is None and rows(run) == {}
+    service.request_send(run, sender)  # and it can be sent after all
+    tasks.drain()
+    assert rows(run)[USER].state == "delivered"
+

@@ -1,0 +1,61 @@
+"""The production stack: every migration up and down on PostgreSQL, the demo company on it, and Redis answering."""
+import pytest
+import redis
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import func, inspect, select, text
+
+from kivra import create_app, demo
+from kivra.accounts.models import Company
+from kivra.employees.models import Employee
+from kivra.extensions import db
+
+
+@pytest.fixture
+def pg_app(postgres_url, monkeypatch):
+    """The app configured as in production, through DATABASE_URL, on an emptied database."""
+    monkeypatch.setenv("DATABASE_URL", postgres_url)
+    app = create_app({"TESTING": True})
+    with app.app_context():
+        with db.engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+def tables() -> set[str]:
+    return set(inspect(db.engine).get_table_names())
+
+
+def test_migrations_build_the_models_schema_and_the_demo_seeds(pg_app):
+    assert db.engine.dialect.name == "postgresql"
+    upgrade()
+    with db.engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), db.metadata)
+    assert not diff, diff
+
+    assert demo.seed()
+    company = db.session.scalar(select(Company).where(Company.orgnr == demo.DEMO_ORGNR))
+    assert company.name == "Demo AB"
+    assert db.session.scalar(select(func.count()).select_from(Employee).where(Employee.company_id == company.id)) == 25
+    assert not demo.seed()
+
+
+def test_every_migration_downgrades_and_upgrades_again(pg_app):
+    upgrade()
+    demo.seed()
+    db.session.remove()  # the downgrade drops tables this session has read
+
+    downgrade(revision="base")
+    assert tables() == {"alembic_version"}
+
+    upgrade()
+    assert {"company", "employee", "payroll_run", "payslip", "kivra_agreement", "payslip_send"} <= tables()
+
+
+def test_redis_answers_ping(redis_url):
+    with redis.Redis.from_url(redis_url) as client:
+        assert client.ping()
