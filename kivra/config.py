@@ -23,10 +23,16 @@ def load_config(instance_path: str, environ=None) -> dict:
         if app_env != "development":
             raise ConfigError(f"SECRET_KEY must be set when APP_ENV is {app_env}")
         secret_key = "dev-only-not-secret"
+    database_url = env.get("DATABASE_URL") or _sqlite_url(instance_path)
     return {
         "APP_ENV": app_env,
         "SECRET_KEY": secret_key,
-        "SQLALCHEMY_DATABASE_URI": env.get("DATABASE_URL") or _sqlite_url(instance_path),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        # Times are stored as UTC without a zone: a PostgreSQL session in UTC reads and writes them as they are.
+        "SQLALCHEMY_ENGINE_OPTIONS": (
+            {"connect_args": {"options": "-c timezone=UTC"}, "pool_pre_ping": True}
+            if database_url.startswith("postgresql") else {}
+        ),
         "KIVRA_API_URL": env.get("KIVRA_API_URL", "http://127.0.0.1:8765"),
         "KIVRA_CLIENT_ID": env.get("KIVRA_CLIENT_ID", "sandbox-client"),
         "KIVRA_CLIENT_SECRET": env.get("KIVRA_CLIENT_SECRET", "sandbox-secret"),
