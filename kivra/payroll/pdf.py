@@ -26,8 +26,8 @@ SWEDISH = Locale.parse("sv_SE")  # parsed once: Babel parses a locale name on ev
 log = logging.getLogger(__name__)
 
 # Parsing a TTF and subsetting it with fontTools took ~55 of the ~60 ms a payslip cost, so both happen once per
-# process. A face's subset always holds its glyphs below, used or not, so nearly every payslip embeds the same subset.
-# Bold text is labels and amounts; regular text also has names, descriptions and bank accounts.
+# process (bench/pdf_build.py). A face's subset always holds its glyphs below, used or not, so nearly every payslip
+# embeds the same subset. Bold text is labels and amounts; regular text also has names, descriptions, bank accounts.
 AMOUNT_GLYPHS = "0123456789 ,-%\u00a0\u2212"
 TEXT_GLYPHS = "".join(map(chr, range(0x20, 0x7F))) + "ÅÄÖåäöÉéÜü\u00a0\u2212"
 FACES = {"": ("DejaVuSans-subset.ttf", TEXT_GLYPHS), "B": ("DejaVuSans-Bold-subset.ttf", AMOUNT_GLYPHS)}
@@ -165,7 +165,7 @@ class PayslipOutput(OutputProducer):
         return {font.i: self._add_font(font) for font in sorted(self.fpdf.fonts.values(), key=lambda font: font.i)}
 
     def _add_font(self, font: TTFFont) -> PDFFont:
-        """The objects fpdf2 2.8 makes for a TrueType font, in the same order."""
+        """The objects fpdf2 2.8 makes for a TrueType font, in its order: the same bytes (a unit test compares)."""
         if font.missing_glyphs:
             log.warning("Font %s lacks %d characters of a payslip", font.name, len(font.missing_glyphs))
         glyphs = tuple(
