@@ -55,6 +55,11 @@ def short_date(value: date | None) -> str:
     return value.isoformat() if value else ""
 
 
+def number(value: int) -> str:
+    """`1 000` in Swedish, `1,000` in English."""
+    return format_decimal(value, "#,##0")
+
+
 def current_locale() -> str:
     return str(get_locale() or "sv")
 
@@ -67,6 +72,7 @@ def init_app(app) -> None:
         short_date=short_date,
         percent=percent,
         datetime=datetime_text,
+        number=number,
     )
     app.jinja_env.add_extension("jinja2.ext.do")
     from kivra.web import is_htmx

@@ -14,8 +14,8 @@ from tests.conftest import make_employee, make_user, text
 
 WORDS = {
     "prompt": {"sv": "Aktivera Kivra?", "en": "Activate Kivra?"},
-    "minlon_queued": {"sv": "köad för Min lön", "en": "queued for Min lön"},
-    "kivra_queued": {"sv": "köade för Kivra", "en": "queued for Kivra"},
+    "minlon_queued": {"sv": "Skickas till Min lön", "en": "Sending to Min lön"},
+    "kivra_queued": {"sv": "Skickas via Kivra", "en": "Sending through Kivra"},
     "waiting": {"sv": "Väntar på Kivra", "en": "Waiting for Kivra"},
     "contact": {"sv": "det kan krävas kontakt med Kivra", "en": "contact with Kivra may be required"},
     "ask_admin": {"sv": "Anna Admin", "en": "Anna Admin"},

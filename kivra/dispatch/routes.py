@@ -1,6 +1,10 @@
-"""Skicka lönebesked: the send button, the activation prompt, "Not now" (Min lön only), "send when approved"."""
-from flask import Blueprint, abort, current_app, flash, url_for
-from flask_babel import gettext as _
+"""Skicka lönebesked: the send button (now or scheduled), the activation prompt, "Not now" (Min lön only), "send when
+approved", the progress that follows, resend failed, corrections, and calling off a scheduled send."""
+from datetime import datetime, time, timezone
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, current_app, flash, request, url_for
+from flask_babel import gettext as _, ngettext
 from flask_login import current_user
 
 from kivra.dispatch import service
@@ -12,7 +16,33 @@ from kivra.web import current_company, is_htmx, redirect_to
 bp = Blueprint("dispatch", __name__)
 
 
+SWEDEN = ZoneInfo("Europe/Stockholm")
+
+
+class BadSchedule(ValueError):
+    """The chosen time cannot be used; the message says why, in the user's language."""
+
+
+def scheduled_for(run) -> datetime | None:
+    """"Send now" (None), or the payout date at the chosen time, Swedish time, as UTC."""
+    if request.form.get("when", "now") != "scheduled":
+        return None
+    try:
+        chosen = time.fromisoformat(request.form.get("time", ""))
+    except ValueError:
+        raise BadSchedule(_("Enter the time as HH:MM, for example 08:00.")) from None
+    moment = datetime.combine(run.payout_date, chosen, tzinfo=SWEDEN).astimezone(timezone.utc)
+    if moment <= datetime.now(timezone.utc):
+        raise BadSchedule(_("That time has already passed. Send now, or choose a later time."))
+    return moment
+
+
 def _send(run, **options):
+    try:
+        options.setdefault("scheduled_for", scheduled_for(run))
+    except BadSchedule as error:
+        flash(str(error), "error")
+        return send_and_post_page(run, block="send_payslips", status=422)
     try:
         service.request_send(run, current_user, **options)
     except service.AlreadySent:
@@ -21,9 +51,9 @@ def _send(run, **options):
     return _after(run)
 
 
-def _after(run):
+def _after(run, status: int = 200):
     if is_htmx():
-        return send_and_post_page(run, block="send_payslips")
+        return send_and_post_page(run, block="send_payslips", status=status)
     return redirect_to(url_for("payroll.send_and_post", run_id=run.id))
 
 
@@ -62,3 +92,49 @@ def send_when_approved(run_id: int):
     """A payroll user cannot approve: the run waits and goes out when an administrator approves Kivra."""
     run = _sendable(run_id)
     return _send(run, awaiting_agreement=True)
+
+
+@bp.get("/runs/<int:run_id>/send/progress")
+def progress(run_id: int):
+    """The send area as it is now: htmx polls it while payslips are on their way; a browser gets the page."""
+    run = get_run(run_id)
+    if not is_htmx():
+        return redirect_to(url_for("payroll.send_and_post", run_id=run.id))
+    return send_and_post_page(run, block="send_payslips")
+
+
+@bp.post("/runs/<int:run_id>/send/resend-failed")
+def resend_failed(run_id: int):
+    """Only the failed payslips go again, with the bytes stored the first time."""
+    run = _sendable(run_id)
+    count = service.resend_failed(run)
+    if count:
+        flash(ngettext("%(num)d failed payslip is being sent again.", "%(num)d failed payslips are being sent again.", count), "success")
+    else:
+        flash(_("No payslips have failed; nothing was sent again."), "info")
+    return _after(run)
+
+
+@bp.post("/runs/<int:run_id>/send/corrections")
+def send_corrections(run_id: int):
+    """Corrected payslips go as new documents that say they are corrections; the originals are not sent again."""
+    run = _sendable(run_id)
+    count = service.send_corrections(run)
+    if count:
+        flash(ngettext("%(num)d corrected payslip is being sent.", "%(num)d corrected payslips are being sent.", count), "success")
+    else:
+        flash(_("There are no corrected payslips left to send."), "info")
+    return _after(run)
+
+
+@bp.post("/runs/<int:run_id>/send/cancel")
+def cancel(run_id: int):
+    """Call off a scheduled send before it starts; the run can then be sent again."""
+    run = _sendable(run_id)
+    try:
+        service.cancel_scheduled(run)
+    except service.NotCancellable:
+        flash(_("The send has already started and can no longer be cancelled."), "error")
+        return _after(run, status=409)
+    flash(_("The scheduled send is cancelled. Nothing was sent."), "success")
+    return _after(run)

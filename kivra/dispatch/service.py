@@ -1,4 +1,5 @@
 """Deciding where a run's payslips go, and recording the one send request a run may have with its outbox rows."""
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, exists, func, select, update
@@ -9,6 +10,7 @@ from kivra.dispatch.models import Dispatch, PayslipSend
 from kivra.employees.models import Employee
 from kivra.extensions import db
 from kivra.payroll.models import PayrollRun, Payslip, PayslipVersion
+from kivra.payroll.service import as_utc
 from kivra.solutions import agreement, onboarding
 
 
@@ -290,12 +292,58 @@ def send_corrections(run: PayrollRun) -> int:
     return len(pending)
 
 
-def run_progress(run: PayrollRun) -> dict[str, int] | None:
-    """Per outcome, the run's newest row per payslip version: what the step page's progress bar shows."""
+@dataclass(frozen=True)
+class Progress:
+    """Where a run's payslips are: counts by outcome, and Min lön's by reason. Superseded rows do not count."""
+
+    by_state: dict[str, int]
+    min_lon_reasons: dict[str, int]
+
+    def __getitem__(self, state: str) -> int:
+        return self.by_state.get(state, 0)
+
+    @property
+    def total(self) -> int:
+        return sum(n for state, n in self.by_state.items() if state != "cancelled")
+
+    @property
+    def sent(self) -> int:
+        return self["delivered"] + self["retained"] + self["published"]
+
+    @property
+    def done(self) -> int:
+        return self.sent + self["rejected"] + self["failed"]
+
+    @property
+    def waiting(self) -> int:
+        return self["queued"] + self["sending"] + self["held"]
+
+    @property
+    def finished(self) -> bool:
+        return self.total > 0 and self.waiting == 0
+
+
+def is_scheduled(send: PayslipSend | None, progress: Progress | None) -> bool:
+    """A send set for later that has not started: it can still be cancelled."""
+    if send is None or send.scheduled_for is None or progress is None:
+        return False
+    return as_utc(send.scheduled_for) > utcnow() and progress.done == 0 and progress["sending"] == 0
+
+
+def run_progress(run: PayrollRun) -> Progress | None:
+    """The step page's progress bar: one aggregate query, whatever the size of the run."""
     send = send_of(run)
     if send is None:
         return None
-    counts = dict(db.session.execute(
-        select(Dispatch.state, func.count()).where(Dispatch.send_id == send.id).group_by(Dispatch.state)
-    ).all())
-    return counts
+    by_state: dict[str, int] = {}
+    reasons: dict[str, int] = {}
+    query = (
+        select(Dispatch.state, Dispatch.reason, func.count())
+        .where(Dispatch.send_id == send.id)
+        .group_by(Dispatch.state, Dispatch.reason)
+    )
+    for state, reason, count in db.session.execute(query):
+        by_state[state] = by_state.get(state, 0) + count
+        if state == "published":
+            reasons[reason or "no_agreement"] = reasons.get(reason or "no_agreement", 0) + count
+    return Progress(by_state, reasons)

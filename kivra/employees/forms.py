@@ -3,7 +3,7 @@ from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, EmailField, StringField, ValidationError
+from wtforms import BooleanField, DateField, EmailField, StringField, ValidationError
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from kivra.employees import personnummer
@@ -40,6 +40,7 @@ class EmployeeForm(FlaskForm):
         _l("Preliminary tax rate (%)"), validators=[DataRequired(message=_l("Enter the preliminary tax rate."))]
     )
     bank_account = StringField(_l("Bank account (optional)"), validators=[Optional(), Length(max=40)])
+    min_lon_only = BooleanField(_l("Send payslips with Min lön only, never Kivra"))
 
     def validate_personnummer(self, field):
         try:

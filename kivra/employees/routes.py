@@ -86,3 +86,4 @@ def _fill(employee: Employee, form: EmployeeForm) -> None:
     employee.monthly_salary_ore = form.salary_ore
     employee.tax_rate = form.parsed_tax_rate
     employee.bank_account = (form.bank_account.data or "").strip() or None
+    employee.min_lon_only = bool(form.min_lon_only.data)

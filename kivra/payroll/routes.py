@@ -112,6 +112,8 @@ def send_and_post(run_id: int):
 
 def send_and_post_page(run: PayrollRun, block: str = "voucher", status: int = 200, prompt: bool = False):
     """The step page, or one of its regions for htmx: the send area or the voucher."""
+    send = dispatch.send_of(run)
+    progress = dispatch.run_progress(run)
     return render(
         "payroll/send_and_post.html",
         block,
@@ -121,7 +123,10 @@ def send_and_post_page(run: PayrollRun, block: str = "voucher", status: int = 20
         to_post=service.rows_to_post(run),
         accounts=ACCOUNTS,
         fragment=is_htmx(),  # the voucher fragment also updates the run's status badge out of band
-        send=dispatch.send_of(run),
+        send=send,
+        progress=progress,
+        scheduled=dispatch.is_scheduled(send, progress),
+        unsent_corrections=len(dispatch.unsent_corrections(run)),
         prompt=prompt,
         agreement=agreement.in_force(run.company_id),
         sender=onboarding.sender_of(run.company_id),

@@ -56,7 +56,22 @@ def kivra():
     context = _context(run=_run_from(request.args.get("run")))
     if context["agreement"] is None:
         return render("solutions/agreement.html", "agreement", **context)
-    return render("solutions/kivra.html", sends=dispatch.sends_of(context["company"].id), **context)
+    sends = [(send, run, dispatch.run_progress(run)) for send, run in dispatch.sends_of(context["company"].id)]
+    return render("solutions/kivra.html", sends=sends, **context)
+
+
+@bp.post("/kivra/retain")
+def retain():
+    """Let Kivra hold payslips for employees who are not Kivra users yet (390 days), instead of Min lön."""
+    _require_admin()
+    company = current_company()
+    company.kivra_retain = request.form.get("retain") == "1"
+    db.session.commit()
+    if company.kivra_retain:
+        flash(_("Kivra will hold payslips for employees who are not Kivra users yet."), "success")
+    else:
+        flash(_("Employees who are not Kivra users get their payslips in Min lön."), "success")
+    return redirect_to(url_for("solutions.kivra"))
 
 
 @bp.post("/kivra/check")

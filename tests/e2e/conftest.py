@@ -6,6 +6,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from kivra import create_app, demo
+from kivra.dispatch import tasks
 from kivra.extensions import db
 from kivra.sandbox.config import SandboxConfig
 from kivra.sandbox.server import start_in_thread
@@ -51,11 +52,23 @@ def live_app(tmp_path, sandbox):
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    stop_worker = threading.Event()
+    worker = threading.Thread(target=dispatch_worker, args=(app, stop_worker), daemon=True)
+    worker.start()
     yield app, f"http://127.0.0.1:{server.server_port}"
+    stop_worker.set()
+    worker.join()
     server.shutdown()
     thread.join()
     with app.app_context():
         db.engine.dispose()
+
+
+def dispatch_worker(app, stop: threading.Event) -> None:
+    """The dispatch worker for a live test app: runs the in-memory queue's tasks as they arrive."""
+    tasks.bind_app(app)
+    while not stop.wait(0.05):
+        tasks.drain()
 
 
 @pytest.fixture
@@ -81,7 +94,7 @@ WORDS = {
         "more": "Fler lösningar", "sie": "Ladda ned SIE-fil",
         "activate_prompt": "Aktivera Kivra?", "activate": "Aktivera Kivra", "not_now": "Inte nu",
         "agreement": "Avtal med Kivra", "approve": "Godkänn avtalet", "payslips": "Lönebesked", "invoices": "Fakturor",
-        "queued_kivra": "Antal lönebesked köade för Kivra: 25.", "queued_min_lon": "köad för Min lön: 25 lönebesked",
+        "queued_kivra": "Skickade via Kivra", "queued_min_lon": "Publicerade i Min lön.", "all_sent": "25 av 25 skickade",
         "ask_admin": "Be en administratör att godkänna det: Anna Admin.",
         "activate_approve": "Godkänn avtalet och aktivera", "active": "Aktiv", "not_active": "Inte aktiv",
         "for_both": "För lönebesked och fakturor.", "status_link": "Status och avtal för Kivra",
@@ -102,7 +115,7 @@ WORDS = {
         "more": "More Solutions", "sie": "Download SIE file",
         "activate_prompt": "Activate Kivra?", "activate": "Activate Kivra", "not_now": "Not now",
         "agreement": "Kivra agreement", "approve": "Approve agreement", "payslips": "Payslips", "invoices": "Invoices",
-        "queued_kivra": "25 payslips are queued for Kivra;", "queued_min_lon": "25 payslips are queued for Min lön.",
+        "queued_kivra": "Sent through Kivra", "queued_min_lon": "Published in Min lön.", "all_sent": "25 of 25 sent",
         "ask_admin": "Ask an administrator to approve: Anna Admin.",
         "activate_approve": "Approve agreement and activate", "active": "Active", "not_active": "Not active",
         "for_both": "For payslips and invoices.", "status_link": "Kivra status and agreement",

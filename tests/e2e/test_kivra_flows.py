@@ -57,7 +57,9 @@ def test_first_send_activates_kivra_and_queues_the_run(signed_in, words, lang):
     page.screenshot(path=f"{SCREENSHOTS}/kivra-agreement-from-run-{lang}.png", full_page=True)
 
     agreement.get_by_role("button", name=words["approve"]).click()
-    expect(page.locator("#send_payslips")).to_contain_text(words["queued_kivra"])
+    # The worker sends them; the progress area follows by itself and ends in the summary.
+    expect(page.locator("#send_payslips")).to_contain_text(words["queued_kivra"], timeout=20_000)
+    expect(page.locator("#send_payslips")).to_contain_text(words["all_sent"])
     expect(page).to_have_url(re.compile(r"/runs/\d+/send-and-post$"))
     expect(page.get_by_role("button", name=words["send"])).to_have_count(0)  # no second click needed, or possible
     page.screenshot(path=f"{SCREENSHOTS}/kivra-queued-{lang}.png", full_page=True)
@@ -70,7 +72,8 @@ def test_not_now_queues_the_run_for_min_lon(signed_in, words, lang):
 
     prompt.get_by_role("button", name=words["not_now"]).click()
     send_area = page.locator("#send_payslips")
-    expect(send_area).to_contain_text(words["queued_min_lon"])
+    expect(send_area).to_contain_text(words["queued_min_lon"], timeout=20_000)
+    expect(send_area).to_contain_text(words["all_sent"])
     expect(prompt).to_have_count(0)
     expect(send_area.get_by_role("button", name=words["send"])).to_have_count(0)
     assert_same_page(page)
