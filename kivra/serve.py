@@ -66,6 +66,8 @@ def serve(app, host: str, port: int, with_worker: bool = True) -> None:
         print(f"Kivra sandbox (in-process) at {sandbox.url}/_sandbox/inbox")
     if with_worker:
         start_worker(app)  # it also runs the periodic Kivra access check
+        # Stopped with SIGTERM too, the worker goes with us (atexit runs on SystemExit, not on a bare signal).
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     else:
         start_access_checks(app, app.config["KIVRA_ACCESS_CHECK_SECONDS"])
     print(f"Payroll at http://{host}:{port}/  (admin@demo.se / demo-admin, lon@demo.se / demo-lon)")

@@ -204,9 +204,15 @@ def reroute_to_min_lon(company: Company, note: str = "kivra_ended") -> int:
 
 
 def waiting_companies() -> list[int]:
-    return list(db.session.scalars(
+    """Companies with payslips waiting for Kivra: a send waiting for access, or rows a worker put on hold."""
+    waiting = set(db.session.scalars(
         select(PayslipSend.company_id).where(PayslipSend.state == "waiting_for_kivra").distinct()
     ))
+    waiting.update(db.session.scalars(
+        select(Dispatch.company_id).join(PayslipSend, PayslipSend.id == Dispatch.send_id)
+        .where(Dispatch.state == "held", PayslipSend.state == "queued").distinct()
+    ))
+    return sorted(waiting)
 
 
 class NotCancellable(ValueError):
