@@ -12,7 +12,7 @@ from kivra.dispatch.models import Dispatch
 from kivra.extensions import db
 from kivra.payroll import service as payroll
 from kivra.sender_api.app import kivra_client
-from kivra.solutions import activation
+from kivra.solutions import activation, onboarding
 from tests.conftest import make_employee, make_user
 
 NUMBERS = employee_numbers()  # the sandbox knows the demo employees: 18–19 not users, 20 opted out, 21 dormant
@@ -184,3 +184,34 @@ def test_a_scheduled_send_waits_and_can_be_cancelled_before_it_starts(company, s
     tasks.drain()
     assert rows(run)[USER].state == "delivered"
 
+
+
+def test_rows_wait_while_kivra_access_is_not_granted_and_go_once_it_is(company, sender, kivra):
+    run = calculated_run(company, USER)
+    service.request_send(run, sender)
+    kivra_sender = onboarding.sender_of(company.id)
+    kivra_sender.state = "pending"  # e.g. Kivra withdrew access and the check has not settled it yet
+    db.session.commit()
+    tasks.drain()
+    assert rows(run)[USER].state == "held" and ledger(kivra)["contents"] == []
+    assert company.id in service.waiting_companies()
+    kivra_sender.state = "active"
+    db.session.commit()
+    assert service.settle_waiting(company) == 1
+    tasks.drain()
+    assert rows(run)[USER].state == "delivered"
+    assert ledger(kivra)["deliveries_per_recipient"] == {USER: 1}
+
+
+def test_the_reason_for_min_lon_comes_from_the_number_itself():
+    assert engine.min_lon_reason(NOT_USER) == "not_kivra_user"
+    assert engine.min_lon_reason(COORDINATION) == "id_not_accepted"
+    assert engine.min_lon_reason("191212121213") == "invalid_personnummer"
+
+
+def test_backoff_grows_with_jitter_and_stays_under_the_cap():
+    settings = engine.Settings(lease=timedelta(seconds=60), max_attempts=8, retry_base=10, retry_cap=300)
+    waits = [engine.backoff(attempt, settings) for attempt in range(1, 12) for _ in range(20)]
+    assert all(5 <= wait <= 300 for wait in waits)
+    assert max(engine.backoff(1, settings) for _ in range(50)) <= 10
+    assert len({round(wait, 3) for wait in waits}) > 100  # jitter: retries do not come back together
