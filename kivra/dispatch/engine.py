@@ -62,18 +62,21 @@ def min_lon_reason(personnummer: str) -> str:
     return "id_not_accepted" if number.is_coordination_number else "not_kivra_user"
 
 
-def route(send_id: int, client: KivraClient) -> int:
+def route(send_id: int, client: KivraClient, claim: tuple[int, str] | None = None) -> int:
     """One usermatch for the send's unrouted Kivra rows; the rest go to Min lön with the reason, or stay on Kivra to
-    be retained when the company lets Kivra hold payslips. Returns how many rows were routed."""
+    be retained when the company lets Kivra hold payslips. Rows another worker has claimed are left to it; `claim`
+    (row id, token) names the one row the caller holds. Returns how many rows were routed."""
     send = db.session.get(PayslipSend, send_id)
     sender = onboarding.sender_of(send.company_id)
     if sender is None or sender.state != "active":
         return 0  # rows stay held until Kivra grants access
+    ours = Dispatch.state.in_(("held", "queued"))
+    if claim is not None:
+        ours = or_(ours, and_(Dispatch.id == claim[0], Dispatch.claimed_by == claim[1]))
     rows = db.session.execute(
         select(Dispatch.id, PayslipVersion.personnummer)
         .join(PayslipVersion, PayslipVersion.id == Dispatch.version_id)
-        .where(Dispatch.send_id == send_id, Dispatch.channel == "kivra", Dispatch.routed.is_(False),
-               Dispatch.state.in_(("held", "queued")))
+        .where(Dispatch.send_id == send_id, Dispatch.channel == "kivra", Dispatch.routed.is_(False), ours)
     ).all()
     if not rows:
         return 0
@@ -88,7 +91,8 @@ def route(send_id: int, client: KivraClient) -> int:
             else:
                 values.update(channel="minlon", reason=reason)
         db.session.execute(
-            update(Dispatch).where(Dispatch.id == dispatch_id, Dispatch.routed.is_(False)).values(**values)
+            update(Dispatch).where(Dispatch.id == dispatch_id, Dispatch.routed.is_(False), ours).values(**values)
+            .execution_options(synchronize_session=False)
         )
     db.session.commit()
     return len(rows)
@@ -186,8 +190,12 @@ def process(dispatch_id: int, client: KivraClient, config: Settings | None = Non
         # Kivra has not granted access (or the company was refused meanwhile): hold until it is settled.
         _finish(row, token, state="held", attempts=row.attempts - 1)
         return Attempt("held")
-    if not row.routed:
-        route(row.send_id, client)
+    if not row.routed:  # the send's usermatch did not happen (Kivra was unreachable): route now, this row included
+        try:
+            route(row.send_id, client, claim=(row.id, token))
+        except KivraError as error:
+            db.session.rollback()
+            return _failed_attempt(row, token, error, config)
         db.session.refresh(row)
         if row.channel == "minlon":
             _finish(row, token, state="published", finished_at=utcnow())
@@ -195,9 +203,11 @@ def process(dispatch_id: int, client: KivraClient, config: Settings | None = Non
     try:
         body = stored_payload(row, config)
     except PayloadError as error:
+        # The company's details are incomplete: nothing was sent. Failed, so "Resend failed" sends it once they
+        # are filled in (the payload is stored only once it could be built).
         log.warning("dispatch %d: payload refused before sending: %s", row.id, error)
-        _finish(row, token, state="rejected", reason="payload_invalid", finished_at=utcnow())
-        return Attempt("rejected")
+        _finish(row, token, state="failed", reason="payload_invalid", finished_at=utcnow())
+        return Attempt("failed")
     try:
         sent = client.send_content(sender.tenant_key, body)
     except RecipientNotEligible as error:

@@ -19,6 +19,7 @@ from kivra.dispatch import engine
 from kivra.dispatch.models import Dispatch, PayslipSend
 from kivra.extensions import db
 from kivra.sender_api.app import kivra_client
+from kivra.sender_api.errors import KivraError
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -87,8 +88,8 @@ def start_send(send_id: int) -> None:
         return
     try:
         engine.route(send_id, kivra_client())
-    except Exception:  # noqa: BLE001 - Kivra unreachable: each row routes itself when its turn comes
-        log.exception("send %d: usermatch failed; rows will be routed one by one", send_id)
+    except KivraError as error:  # Kivra unreachable: each row routes itself when its turn comes
+        log.warning("send %d: usermatch failed (%s); rows will be routed as they are sent", send_id, error)
         db.session.rollback()
     engine.publish_due_min_lon(send_id)
     enqueue(engine.due_rows(send_id))

@@ -113,6 +113,7 @@ def test_server_errors_are_retried_with_the_same_bytes_until_delivered(app, comp
     app.extensions.pop("kivra_client").close()
     run = calculated_run(company, USER)
     service.request_send(run, sender)
+    engine.route(service.send_of(run).id, kivra_client())  # routed; the content calls are what fail
     httpx.post(f"{kivra.url}/_sandbox/faults", json={"error_rate": 1.0})
     tasks.drain(max_tasks=3)
     row = rows(run)[USER]
@@ -215,3 +216,31 @@ def test_backoff_grows_with_jitter_and_stays_under_the_cap():
     assert all(5 <= wait <= 300 for wait in waits)
     assert max(engine.backoff(1, settings) for _ in range(50)) <= 10
     assert len({round(wait, 3) for wait in waits}) > 100  # jitter: retries do not come back together
+
+
+def test_when_the_sends_usermatch_failed_each_row_is_routed_when_its_turn_comes(company, sender, kivra):
+    run = calculated_run(company, USER, NOT_USER)
+    service.request_send(run, sender)
+    assert not any(row.routed for row in rows(run).values())  # as if start_send's usermatch never happened
+    for row in rows(run).values():
+        engine.process(row.id, kivra_client())
+    by_number = rows(run)
+    assert (by_number[USER].channel, by_number[USER].state) == ("kivra", "delivered")
+    assert (by_number[NOT_USER].channel, by_number[NOT_USER].state, by_number[NOT_USER].reason) == (
+        "minlon", "published", "not_kivra_user")
+    assert ledger(kivra)["deliveries_per_recipient"] == {USER: 1}
+
+
+def test_missing_employer_details_fail_the_payslip_until_they_are_filled_in(company, sender, kivra):
+    run = calculated_run(company, USER)
+    company.phone = None
+    db.session.commit()
+    service.request_send(run, sender)
+    tasks.drain()
+    assert (rows(run)[USER].state, rows(run)[USER].reason) == ("failed", "payload_invalid")
+    assert ledger(kivra)["contents"] == []
+    company.phone = "08-123 45 67"
+    db.session.commit()
+    service.resend_failed(run)
+    tasks.drain()
+    assert rows(run)[USER].state == "delivered"
