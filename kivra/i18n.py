@@ -1,5 +1,5 @@
 """Locale selection and the Babel-backed formatters templates use."""
-from datetime import date, timezone
+from datetime import date, datetime, timezone
 from decimal import Decimal
 
 from flask import session
@@ -44,8 +44,10 @@ def percent(rate: Decimal) -> str:
 
 def datetime_text(value) -> str:
     """A timestamp in Swedish time (stored as UTC; SQLite hands it back without a zone)."""
-    if value is None:
+    if value is None or value == "":
         return ""
+    if isinstance(value, str):  # an ISO timestamp carried in a form
+        value = datetime.fromisoformat(value)
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
     return format_datetime(value, "yyyy-MM-dd HH:mm")

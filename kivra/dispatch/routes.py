@@ -1,40 +1,17 @@
 """Skicka lönebesked: the send button (now or scheduled), the activation prompt, "Not now" (Min lön only), "send when
 approved", the progress that follows, resend failed, corrections, and calling off a scheduled send."""
-from datetime import datetime, time, timezone
-from zoneinfo import ZoneInfo
-
 from flask import Blueprint, abort, current_app, flash, request, url_for
 from flask_babel import gettext as _, ngettext
 from flask_login import current_user
 
 from kivra.dispatch import service
+from kivra.dispatch.schedule import BadSchedule, scheduled_for
 from kivra.payroll.routes import get_run, send_and_post_page
 from kivra.sender_api.app import kivra_client
 from kivra.solutions import activation, agreement
 from kivra.web import current_company, is_htmx, redirect_to
 
 bp = Blueprint("dispatch", __name__)
-
-
-SWEDEN = ZoneInfo("Europe/Stockholm")
-
-
-class BadSchedule(ValueError):
-    """The chosen time cannot be used; the message says why, in the user's language."""
-
-
-def scheduled_for(run) -> datetime | None:
-    """"Send now" (None), or the payout date at the chosen time, Swedish time, as UTC."""
-    if request.form.get("when", "now") != "scheduled":
-        return None
-    try:
-        chosen = time.fromisoformat(request.form.get("time", ""))
-    except ValueError:
-        raise BadSchedule(_("Enter the time as HH:MM, for example 08:00.")) from None
-    moment = datetime.combine(run.payout_date, chosen, tzinfo=SWEDEN).astimezone(timezone.utc)
-    if moment <= datetime.now(timezone.utc):
-        raise BadSchedule(_("That time has already passed. Send now, or choose a later time."))
-    return moment
 
 
 def _send(run, **options):
@@ -71,7 +48,13 @@ def send(run_id: int):
     company, since = current_company(), current_app.config["KIVRA_NEW_CUSTOMERS_SINCE"]
     if service.send_of(run) is None:
         if service.needs_activation_prompt(company, since):
-            return send_and_post_page(run, block="send_payslips", prompt=True)
+            try:  # the chosen time goes through the prompt and the agreement with the run
+                send_at = scheduled_for(run)
+            except BadSchedule as error:
+                flash(str(error), "error")
+                return send_and_post_page(run, block="send_payslips", status=422)
+            return send_and_post_page(run, block="send_payslips", prompt=True,
+                                      send_at=send_at.strftime("%Y-%m-%dT%H:%M:%SZ") if send_at else None)
         activation.prepare_send(company, kivra_client(), since)
     return _send(run)
 

@@ -18,6 +18,7 @@ from kivra.accounts.models import utcnow
 from kivra.dispatch import engine
 from kivra.dispatch.models import Dispatch, PayslipSend
 from kivra.extensions import db
+from kivra.payroll.service import as_utc
 from kivra.sender_api.app import kivra_client
 from kivra.sender_api.errors import KivraError
 
@@ -105,8 +106,10 @@ def kick(send: PayslipSend) -> None:
     """After the request's commit: start now, or at the scheduled time. If the queue cannot be reached the rows are
     already written, and the next sweep starts them."""
     try:
-        if send.scheduled_for is not None and send.scheduled_for > utcnow():
-            start_send.schedule((send.id,), eta=send.scheduled_for)
+        # Read back from the database the time has no zone; Huey would take a naive time as the server's local time.
+        scheduled_for = as_utc(send.scheduled_for) if send.scheduled_for is not None else None
+        if scheduled_for is not None and scheduled_for > utcnow():
+            start_send.schedule((send.id,), eta=scheduled_for)
         else:
             start_send(send.id)
     except Exception:  # noqa: BLE001

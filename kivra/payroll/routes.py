@@ -110,7 +110,8 @@ def send_and_post(run_id: int):
     return send_and_post_page(run)
 
 
-def send_and_post_page(run: PayrollRun, block: str = "voucher", status: int = 200, prompt: bool = False):
+def send_and_post_page(run: PayrollRun, block: str = "voucher", status: int = 200, prompt: bool = False,
+                       send_at: str | None = None):
     """The step page, or one of its regions for htmx: the send area or the voucher."""
     send = dispatch.send_of(run)
     progress = dispatch.run_progress(run)
@@ -128,6 +129,7 @@ def send_and_post_page(run: PayrollRun, block: str = "voucher", status: int = 20
         scheduled=dispatch.is_scheduled(send, progress),
         unsent_corrections=len(dispatch.unsent_corrections(run)),
         prompt=prompt,
+        send_at=send_at,
         agreement=agreement.in_force(run.company_id),
         sender=onboarding.sender_of(run.company_id),
         vla_notice=notices.show_vla_moved(current_user),

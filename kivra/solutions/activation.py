@@ -8,7 +8,7 @@ from kivra.solutions.models import KivraAgreement
 
 
 def approve(company: Company, user: User, client: KivraClient, payslips: bool, invoices: bool,
-            run: PayrollRun | None = None) -> KivraAgreement:
+            run: PayrollRun | None = None, scheduled_for=None) -> KivraAgreement:
     """Approve, register with Kivra, and send what waited for it — the run approved from, with no second click."""
     approved = agreement.approve(company, user, payslips=payslips, invoices=invoices)
     if payslips:
@@ -18,7 +18,7 @@ def approve(company: Company, user: User, client: KivraClient, payslips: bool, i
     dispatch.settle_waiting(company)
     if run is not None and payslips and not run.is_draft and dispatch.send_of(run) is None:
         try:
-            dispatch.request_send(run, user)
+            dispatch.request_send(run, user, scheduled_for=scheduled_for)
         except dispatch.AlreadySent:
             pass  # the other tab's click sent them already
     return approved

@@ -5,6 +5,7 @@ from flask_login import current_user
 
 from kivra.accounts.routes import safe_next
 from kivra.dispatch import service as dispatch
+from kivra.dispatch.schedule import BadSchedule, carried_schedule
 from kivra.extensions import db
 from kivra.payroll.models import PayrollRun
 from kivra.payroll.kivra_payload import missing_employer_details
@@ -85,7 +86,8 @@ def check_now():
 
 @bp.get("/kivra/agreement")
 def show_agreement():
-    return render("solutions/agreement.html", "agreement", **_context(run=_run_from(request.args.get("run"))))
+    return render("solutions/agreement.html", "agreement",
+                  **_context(run=_run_from(request.args.get("run")), send_at=request.args.get("send_at")))
 
 
 @bp.post("/kivra/agreement")
@@ -95,10 +97,16 @@ def approve():
     payslips, invoices = bool(request.form.get("payslips")), bool(request.form.get("invoices"))
     if not (payslips or invoices):
         flash(_("Choose what Kivra may be used for: payslips, invoices or both."), "error")
-        return render("solutions/agreement.html", "agreement", status=422, **_context(run=run))
+        return render("solutions/agreement.html", "agreement", status=422,
+                      **_context(run=run, send_at=request.form.get("send_at")))
     company = current_company()
     try:
-        activation.approve(company, current_user, kivra_client(), payslips, invoices, run=run)
+        send_at = carried_schedule(request.form.get("send_at")) if run is not None else None
+    except BadSchedule as error:  # the chosen time passed while the agreement was read: send now instead
+        flash(str(error), "error")
+        send_at = None
+    try:
+        activation.approve(company, current_user, kivra_client(), payslips, invoices, run=run, scheduled_for=send_at)
     except agreement.AgreementConflict:
         flash(_("The agreement was changed at the same time somewhere else. Check it and try again."), "error")
         return render("solutions/agreement.html", "agreement", status=409, **_context(run=run))

@@ -1,0 +1,41 @@
+"""When to send: now, or on the payout date at a chosen time (Swedish time), checked and turned into UTC."""
+from datetime import datetime, time, timezone
+from zoneinfo import ZoneInfo
+
+from flask import request
+from flask_babel import gettext as _
+
+SWEDEN = ZoneInfo("Europe/Stockholm")
+
+
+class BadSchedule(ValueError):
+    """The chosen time cannot be used; the message says why, in the user's language."""
+
+
+def carried_schedule(value: str | None) -> datetime | None:
+    """The time chosen before the activation prompt, carried through it as `send_at` (ISO, UTC)."""
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise BadSchedule(_("Enter the time as HH:MM, for example 08:00.")) from None
+    if moment.tzinfo is None or moment <= datetime.now(timezone.utc):
+        raise BadSchedule(_("That time has already passed. Send now, or choose a later time."))
+    return moment
+
+
+def scheduled_for(run) -> datetime | None:
+    """"Send now" (None), or the payout date at the chosen time, Swedish time, as UTC."""
+    if request.form.get("send_at"):
+        return carried_schedule(request.form["send_at"])
+    if request.form.get("when", "now") != "scheduled":
+        return None
+    try:
+        chosen = time.fromisoformat(request.form.get("time", ""))
+    except ValueError:
+        raise BadSchedule(_("Enter the time as HH:MM, for example 08:00.")) from None
+    moment = datetime.combine(run.payout_date, chosen, tzinfo=SWEDEN).astimezone(timezone.utc)
+    if moment <= datetime.now(timezone.utc):
+        raise BadSchedule(_("That time has already passed. Send now, or choose a later time."))
+    return moment
