@@ -16,6 +16,7 @@ from sqlalchemy import and_, func, or_, select, update
 
 from kivra.accounts.models import Company, utcnow
 from kivra.dispatch.models import OUTCOMES, Dispatch, PayslipSend
+from kivra.employees.models import Employee
 from kivra.employees.personnummer import PersonnummerError, parse
 from kivra.extensions import db
 from kivra.payroll.kivra_payload import payslip_content
@@ -74,15 +75,16 @@ def route(send_id: int, client: KivraClient, claim: tuple[int, str] | None = Non
     if claim is not None:
         ours = or_(ours, and_(Dispatch.id == claim[0], Dispatch.claimed_by == claim[1]))
     rows = db.session.execute(
-        select(Dispatch.id, PayslipVersion.personnummer)
+        select(Dispatch.id, Dispatch.employee_id, PayslipVersion.personnummer)
         .join(PayslipVersion, PayslipVersion.id == Dispatch.version_id)
         .where(Dispatch.send_id == send_id, Dispatch.channel == "kivra", Dispatch.routed.is_(False), ours)
     ).all()
     if not rows:
         return 0
-    matched = client.usermatch(sender.tenant_key, sorted({ssn for _, ssn in rows}))
+    matched = client.usermatch(sender.tenant_key, sorted({ssn for _, _, ssn in rows}))
     retain = db.session.get(Company, send.company_id).kivra_retain
-    for dispatch_id, ssn in rows:
+    record_kivra_status({employee_id: ssn for _, employee_id, ssn in rows}, matched)
+    for dispatch_id, _, ssn in rows:
         values: dict = {"routed": True}
         if ssn not in matched:
             reason = min_lon_reason(ssn)
@@ -96,6 +98,27 @@ def route(send_id: int, client: KivraClient, claim: tuple[int, str] | None = Non
         )
     db.session.commit()
     return len(rows)
+
+
+def kivra_status(personnummer: str, matched: set[str]) -> str:
+    """An employee's Kivra status as the register shows it."""
+    if personnummer in matched:
+        return "user"
+    reason = min_lon_reason(personnummer)
+    return {"not_kivra_user": "not_user", "id_not_accepted": "id_not_accepted"}.get(reason, "invalid")
+
+
+def record_kivra_status(personnummer_by_employee: dict[int, str], matched: set[str]) -> None:
+    """Remember each employee's answer from this usermatch, and when it was given (one statement per status)."""
+    by_status: dict[str, list[int]] = {}
+    for employee_id, ssn in personnummer_by_employee.items():
+        by_status.setdefault(kivra_status(ssn, matched), []).append(employee_id)
+    now = utcnow()
+    for status, employee_ids in by_status.items():
+        db.session.execute(
+            update(Employee).where(Employee.id.in_(employee_ids)).values(kivra_status=status, kivra_checked_at=now)
+            .execution_options(synchronize_session=False)
+        )
 
 
 # --- claiming ----------------------------------------------------------------------------------------------------
@@ -128,6 +151,8 @@ def claim(dispatch_id: int, config: Settings, now: datetime | None = None) -> tu
 def _finish(row: Dispatch, token: str, **values) -> bool:
     """Record the attempt's end, only if the claim is still ours."""
     values.setdefault("lease_until", None)
+    if values.get("finished_at") is not None:
+        values["dispatched_at"] = values["finished_at"]
     done = db.session.execute(
         update(Dispatch)
         .where(Dispatch.id == row.id, Dispatch.state == "sending", Dispatch.claimed_by == token)
@@ -259,7 +284,7 @@ def publish_due_min_lon(send_id: int, now: datetime | None = None) -> int:
         update(Dispatch)
         .where(Dispatch.send_id == send_id, Dispatch.channel == "minlon", Dispatch.state == "queued",
                or_(Dispatch.due_at.is_(None), Dispatch.due_at <= now))
-        .values(state="published", finished_at=now)
+        .values(state="published", finished_at=now, dispatched_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
     db.session.commit()

@@ -41,6 +41,7 @@ class Dispatch(db.Model):
         Index("ix_dispatch_due", "state", "due_at"),
         Index("ix_dispatch_send_state", "send_id", "state"),
         Index("ix_dispatch_company_finished", "company_id", "finished_at"),
+        Index("ix_dispatch_company_dispatched", "company_id", "dispatched_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -68,5 +69,7 @@ class Dispatch(db.Model):
     payload_sha256: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
+    # When it went (finished_at) or, until then, when it was requested: the month it belongs to on the status pages.
+    dispatched_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     send: Mapped[PayslipSend] = relationship()

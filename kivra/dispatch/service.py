@@ -285,7 +285,7 @@ def send_corrections(run: PayrollRun) -> int:
         update(Dispatch)
         .where(Dispatch.send_id == send.id, Dispatch.payslip_id.in_([p.id for p, _, _ in pending]),
                Dispatch.state.in_(("held", "queued")), Dispatch.attempts == 0)
-        .values(state="cancelled", reason="superseded", finished_at=utcnow())
+        .values(state="cancelled", reason="superseded", finished_at=utcnow(), dispatched_at=utcnow())
         .execution_options(synchronize_session=False)
     )
     db.session.add_all(_rows_for(send, pending, start=start, route=route))

@@ -1,5 +1,5 @@
 """The employee register."""
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import ForeignKey, Numeric, String, UniqueConstraint, false
@@ -24,6 +24,9 @@ class Employee(db.Model):
     bank_account: Mapped[str | None] = mapped_column(String(40))
     # "Send payslip with Min lön only": the admin's choice, whatever Kivra's usermatch says.
     min_lon_only: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # The last usermatch: user | not_user (or opted out; Kivra does not say which) | id_not_accepted | invalid
+    kivra_status: Mapped[str | None] = mapped_column(String(20))
+    kivra_checked_at: Mapped[datetime | None]
 
     @property
     def pnr(self) -> Personnummer:

@@ -9,6 +9,7 @@ from kivra.accounts.models import utcnow
 from kivra.demo import employee_numbers
 from kivra.dispatch import engine, service, tasks
 from kivra.dispatch.models import Dispatch
+from kivra.employees.models import Employee
 from kivra.extensions import db
 from kivra.payroll import service as payroll
 from kivra.sender_api.app import kivra_client
@@ -244,3 +245,20 @@ def test_missing_employer_details_fail_the_payslip_until_they_are_filled_in(comp
     service.resend_failed(run)
     tasks.drain()
     assert rows(run)[USER].state == "delivered"
+
+
+def test_the_sends_usermatch_is_remembered_per_employee(company, sender, kivra):
+    run = calculated_run(company, USER, NOT_USER, COORDINATION)
+    service.request_send(run, sender)
+    tasks.drain()
+    statuses = {e.personnummer: (e.kivra_status, e.kivra_checked_at is not None)
+                for e in db.session.scalars(select(Employee))}
+    assert statuses == {USER: ("user", True), NOT_USER: ("not_user", True), COORDINATION: ("id_not_accepted", True)}
+
+
+def test_a_row_belongs_to_the_month_it_was_dispatched(company, sender, kivra):
+    run = calculated_run(company, USER, NOT_USER)
+    service.request_send(run, sender)
+    tasks.drain()
+    for row in rows(run).values():
+        assert row.dispatched_at == row.finished_at
