@@ -14,6 +14,7 @@ def run_worker(app: Flask, threads: int) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("huey").setLevel(logging.WARNING)  # a line per task would drown what matters
+    logging.getLogger("fontTools").setLevel(logging.WARNING)  # a dozen lines per PDF subset
     tasks.bind_app(app)
     stop = tasks.start_maintenance(
         app, app.config["DISPATCH_SWEEP_SECONDS"], app.config["KIVRA_ACCESS_CHECK_SECONDS"]

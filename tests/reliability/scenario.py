@@ -1,0 +1,142 @@
+"""The send under test: a company with Kivra, N employees who are all Kivra users, a calculated run, and its send
+queued for real worker processes the way the web process queues it."""
+import contextlib
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from flask import Flask
+from huey.storage import RedisStorage
+from sqlalchemy import text
+
+from kivra import create_app
+from kivra.accounts.models import Company, User
+from kivra.config import load_config
+from kivra.demo import with_check_digit
+from kivra.dispatch import service as dispatch
+from kivra.dispatch import tasks
+from kivra.employees.models import Employee
+from kivra.extensions import db
+from kivra.payroll import service as payroll
+from kivra.sender_api import KivraClient
+from kivra.solutions import activation
+from tests.conftest import PASSWORD_HASH
+from tests.reliability.processes import ROOT, Sandbox, child_env, tail
+
+
+def personnummer(count: int) -> list[str]:
+    """`count` distinct valid personnummer (born 1950–51, never a samordningsnummer), Luhn digit included."""
+    return [with_check_digit(f"{1950 + i // 336}{1 + i // 28 % 12:02d}{1 + i % 28:02d}{i % 1000:03d}")
+            for i in range(count)]
+
+
+def migrate(database_url: str, log: Path) -> None:
+    """`flask db upgrade` in its own process, as a deploy runs it (Alembic's logging setup stays out of pytest's)."""
+    env = child_env(APP_ENV="testing", SECRET_KEY="reliability", DATABASE_URL=database_url)
+    with open(log, "ab") as output:
+        done = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "db", "upgrade"], cwd=ROOT, env=env,
+                              stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT, timeout=120)
+    assert done.returncode == 0, f"flask db upgrade exited with {done.returncode}:\n{tail(log)}"
+
+
+def make_app(database_url: str, sandbox_url: str) -> Flask:
+    """The test process's app on the workers' database, configured as DATABASE_URL would configure it."""
+    config = load_config(str(ROOT / "instance"), {"APP_ENV": "testing", "SECRET_KEY": "reliability",
+                                                  "DATABASE_URL": database_url})
+    return create_app({
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": config["SQLALCHEMY_DATABASE_URI"],
+        "SQLALCHEMY_ENGINE_OPTIONS": config["SQLALCHEMY_ENGINE_OPTIONS"],
+        "KIVRA_API_URL": sandbox_url,
+    })
+
+
+# Evidence the engine does not keep: which process marked a row delivered, and that it happened once per row.
+AUDIT = {
+    "sqlite": [
+        "CREATE TABLE delivery_audit (dispatch_id INTEGER NOT NULL, marked_by TEXT)",
+        "CREATE TRIGGER dispatch_delivered AFTER UPDATE OF state ON dispatch "
+        "WHEN NEW.state = 'delivered' AND OLD.state <> 'delivered' "
+        "BEGIN INSERT INTO delivery_audit (dispatch_id) VALUES (NEW.id); END",
+    ],
+    "postgresql": [
+        "CREATE TABLE delivery_audit (dispatch_id INTEGER NOT NULL, marked_by TEXT)",
+        "CREATE FUNCTION audit_delivery() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "INSERT INTO delivery_audit VALUES (NEW.id, current_setting('application_name')); RETURN NEW; END $$",
+        "CREATE TRIGGER dispatch_delivered AFTER UPDATE OF state ON dispatch FOR EACH ROW "
+        "WHEN (NEW.state = 'delivered' AND OLD.state <> 'delivered') EXECUTE FUNCTION audit_delivery()",
+    ],
+}
+
+
+def install_delivery_audit() -> None:
+    with db.engine.begin() as connection:
+        for statement in AUDIT[db.engine.dialect.name]:
+            connection.execute(text(statement))
+
+
+def delivery_audit() -> list[tuple[int, str | None]]:
+    return [tuple(row) for row in db.session.execute(text("SELECT dispatch_id, marked_by FROM delivery_audit"))]
+
+
+@dataclass(frozen=True)
+class Send:
+    send_id: int
+    company_id: int
+    numbers: list[str]
+
+
+def company_with_kivra(sandbox: Sandbox, count: int) -> tuple[Company, User, list[str]]:
+    """Employer details filled in (Kivra refuses payslips without them), the agreement approved, access granted,
+    and `count` employees whom the sandbox knows as Kivra users."""
+    company = Company(name="Tillförlitlig AB", orgnr="5568402266", employer_contribution_rate=Decimal("31.42"),
+                      street_address="Storgatan 1", postal_code="111 22", city="Stockholm", email="lon@example.se",
+                      phone="08-123 45 67")
+    admin = User(company=company, role="admin", email="admin@example.se", name="Anna Admin", locale="sv",
+                 password_hash=PASSWORD_HASH)
+    db.session.add_all([company, admin])
+    db.session.flush()
+    numbers = personnummer(count)
+    db.session.add_all(
+        Employee(company_id=company.id, name=f"Person {index:03d}", personnummer=number,
+                 employment_start=date(2020, 1, 1), monthly_salary_ore=3_000_000 + index * 100, tax_rate=Decimal("30"))
+        for index, number in enumerate(numbers)
+    )
+    db.session.commit()
+    sandbox.admin("POST", "recipients", dict.fromkeys(numbers, "user"))
+    with KivraClient(sandbox.url, "sandbox-client", "sandbox-secret") as client:
+        activation.approve(company, admin, client, payslips=True, invoices=False)
+    return company, admin, numbers
+
+
+@contextlib.contextmanager
+def web_queue(environ: dict):
+    """This process's queue as the web process's: the workers' SQLite file or Redis, instead of conftest's memory."""
+    storage = tasks.make_huey(environ).storage
+    storage.flush_all()  # Redis outlives a test: start from an empty queue
+    memory, tasks.huey.storage = tasks.huey.storage, storage
+    try:
+        yield
+    finally:
+        tasks.huey.storage = memory
+        if isinstance(storage, RedisStorage):
+            storage.conn.close()  # its connection pool
+        storage.close()
+
+
+def queued_send(app: Flask, sandbox: Sandbox, count: int, queue_environ: dict) -> Send:
+    """Press "send" as the web process does: one send and its rows in one transaction, then `start_send` queued
+    where the workers read (`tasks.kick`)."""
+    with app.app_context():
+        company, admin, numbers = company_with_kivra(sandbox, count)
+        run = payroll.create_run(company, date(2026, 11, 1), date(2026, 11, 25))
+        payroll.calculate_run(run)
+        with web_queue(queue_environ):
+            send = dispatch.request_send(run, admin)
+            assert tasks.huey.pending_count() == 1, "start_send did not reach the workers' queue"
+        queued = Send(send.id, company.id, numbers)
+        db.session.remove()
+    return queued
