@@ -79,7 +79,7 @@ def _rows_for(send: PayslipSend, versions: list[tuple[Payslip, PayslipVersion, E
         rows.append(Dispatch(
             company_id=send.company_id, send_id=send.id, run_id=send.run_id, payslip_id=payslip.id,
             version_id=version.id, employee_id=employee.id, channel=channel, state=state, reason=reason,
-            routed=channel == "minlon", position=position, due_at=max(send.scheduled_for or now, now),
+            routed=channel == "minlon", position=position, due_at=max(as_utc(send.scheduled_for or now), now),
         ))
     return rows
 

@@ -262,3 +262,18 @@ def test_a_row_belongs_to_the_month_it_was_dispatched(company, sender, kivra):
     tasks.drain()
     for row in rows(run).values():
         assert row.dispatched_at == row.finished_at
+
+
+def test_a_correction_to_a_scheduled_send_replaces_the_original_and_waits_with_it(company, sender, kivra):
+    run = calculated_run(company, USER)
+    service.request_send(run, sender, scheduled_for=utcnow() + timedelta(hours=2))
+    db.session.expire_all()  # read back from the database, as a later request would
+    payslip = run.payslips[0]
+    payslip.lines[0].amount_ore += 100_000
+    db.session.commit()
+    payroll.correct(payslip)
+    assert service.send_corrections(run) == 1
+    tasks.drain()
+    states = sorted((row.state, row.reason or "") for row in db.session.scalars(select(Dispatch)))
+    assert states == [("cancelled", "superseded"), ("queued", "")]
+    assert ledger(kivra)["contents"] == []
