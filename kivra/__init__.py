@@ -39,9 +39,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     from kivra.legacy.routes import bp as legacy_bp
     from kivra.employees.routes import bp as employees_bp
     from kivra.payroll.routes import bp as payroll_bp
+    from kivra.portal.routes import bp as portal_bp
     from kivra.solutions.routes import bp as solutions_bp
 
-    for blueprint in (accounts_bp, employees_bp, payroll_bp, dispatch_bp, solutions_bp, legacy_bp):
+    for blueprint in (accounts_bp, employees_bp, payroll_bp, dispatch_bp, solutions_bp, legacy_bp, portal_bp):
         app.register_blueprint(blueprint)
     errors.init_app(app)
     web.init_app(app)

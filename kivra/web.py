@@ -5,7 +5,7 @@ from jinja2_fragments.flask import render_block
 
 from kivra.extensions import login_manager
 
-PUBLIC_ENDPOINTS = {"static", "accounts.login", "accounts.set_language"}
+PUBLIC_ENDPOINTS = {"static", "accounts.login", "accounts.set_language", "portal.login", "portal.invitation"}
 
 
 def is_htmx() -> bool:
@@ -35,14 +35,29 @@ def redirect_to(target: str):
     return redirect(target, code=303)
 
 
+def signed_in_as(principal: str) -> bool:
+    """Whether the session's principal is a company `user` or an `employee` signed in to Min lön."""
+    return current_user.is_authenticated and current_user.principal == principal
+
+
+def in_portal() -> bool:
+    """Min lön's pages, and any page an employee sees, carry Min lön's header, never the company's."""
+    return request.blueprint == "portal" or signed_in_as("employee")
+
+
 def _require_login():
+    """Company pages need a company user, Min lön's pages an employee; neither kind stands in for the other."""
     if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:
         return None
-    if not current_user.is_authenticated:
-        if is_htmx():  # a fragment must not swap the login page into itself
-            return "", 401, {"HX-Redirect": url_for("accounts.login")}
-        return login_manager.unauthorized()
-    return None
+    needed = "employee" if request.blueprint == "portal" else "user"
+    if signed_in_as(needed):
+        return None
+    if is_htmx():  # a fragment must not swap the login page into itself
+        target = "portal.login" if needed == "employee" or signed_in_as("employee") else "accounts.login"
+        return "", 401, {"HX-Redirect": url_for(target)}
+    if signed_in_as("employee"):  # an employee on a company page: back to Min lön, which shows their payslips
+        return redirect(url_for("portal.login"))
+    return login_manager.unauthorized()  # to the blueprint's login page, with `next`
 
 
 def _vary(response):
@@ -56,4 +71,6 @@ def init_app(app) -> None:
     app.before_request(_require_login)
     app.after_request(_vary)
     login_manager.login_view = "accounts.login"
+    login_manager.blueprint_login_views = {"portal": "portal.login"}
+    app.jinja_env.globals.update(in_portal=in_portal)
     login_manager.login_message = None

@@ -67,6 +67,11 @@ class User(UserMixin, db.Model):
 
     company: Mapped[Company] = relationship(back_populates="users")
 
+    principal = "user"  # not an employee signed in to Min lön (kivra.portal.models.PortalAccount)
+
+    def get_id(self) -> str:
+        return f"user:{self.id}"
+
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"

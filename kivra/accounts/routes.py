@@ -10,14 +10,24 @@ from kivra.accounts.forms import LanguageForm, LoginForm
 from kivra.accounts.models import User
 from kivra.extensions import db, login_manager
 from kivra.i18n import LOCALES
-from kivra.web import render
+from kivra.portal.models import PortalAccount
+from kivra.web import render, signed_in_as
 
 bp = Blueprint("accounts", __name__)
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id))
+def load_user(user_id: str) -> User | PortalAccount | None:
+    """The session names its principal: "user:<id>" a company user, "employee:<id>" an employee in Min lön."""
+    kind, _sep, key = user_id.rpartition(":")
+    if not key.isdigit():
+        return None
+    if kind in ("user", ""):  # "": a session from before employees could sign in
+        return db.session.get(User, int(key))
+    if kind == "employee":
+        return db.session.scalar(select(PortalAccount).where(
+            PortalAccount.employee_id == int(key), PortalAccount.password_hash.is_not(None)))
+    return None
 
 
 def safe_next(target: str | None) -> str:
@@ -34,7 +44,7 @@ def index():
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    if current_user.is_authenticated:
+    if signed_in_as("user"):
         return redirect(url_for("payroll.runs"))
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():

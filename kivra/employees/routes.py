@@ -1,16 +1,23 @@
 """Anställda: list, add and edit employees of the signed-in user's company."""
+import logging
+
 from flask import Blueprint, abort, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from kivra.employees import kivra_check
 from kivra.employees.forms import EmployeeForm
 from kivra.employees.models import Employee
 from kivra.extensions import db
-from kivra.web import is_htmx, render
+from kivra.portal import invitations
+from kivra.sender_api.app import kivra_client
+from kivra.sender_api.errors import KivraError
+from kivra.web import is_htmx, redirect_to, render
 
 bp = Blueprint("employees", __name__, url_prefix="/employees")
+log = logging.getLogger(__name__)
 
 
 def get_employee(employee_id: int) -> Employee:
@@ -26,7 +33,40 @@ def index():
     employees = db.session.scalars(
         select(Employee).where(Employee.company_id == current_user.company_id).order_by(Employee.name)
     ).all()
-    return render("employees/index.html", employees=employees)
+    return render("employees/index.html", employees=employees,
+                  min_lon=invitations.accounts_of([employee.id for employee in employees]))
+
+
+@bp.post("/<int:employee_id>/min-lon-invitation")
+def invite_to_min_lon(employee_id: int):
+    employee = get_employee(employee_id)
+    try:
+        email = invitations.invite(
+            employee, current_user, lambda token: url_for("portal.invitation", token=token, _external=True),
+            url_for("portal.login", _external=True))
+    except invitations.NoEmailAddress:
+        flash(_("%(name)s has no e-mail address. Add one, then invite them to Min lön.", name=employee.name), "error")
+    else:
+        flash(_("An invitation to Min lön has been sent to %(email)s.", email=email.to_address), "success")
+    return redirect_to(url_for("employees.index"))
+
+
+@bp.post("/kivra-check")
+def kivra_check_now():
+    """Ask Kivra now which employees are Kivra users: one batched usermatch, each answer kept with its time."""
+    try:
+        counts = kivra_check.check_kivra_users(current_user.company_id, kivra_client())
+    except kivra_check.KivraNotActive:
+        flash(_("Kivra is not active for the company, so there is nothing to ask. Kivra is activated under More Solutions."), "info")
+    except KivraError as error:
+        db.session.rollback()
+        log.warning("usermatch for company %d failed: %s", current_user.company_id, error)
+        flash(_("Kivra could not answer just now (code %(code)s, correlation id %(id)s). Try again in a while; if it keeps failing, contact support.",
+                code=error.code or "—", id=error.correlation_id or "—"), "error")
+    else:
+        flash(_("Kivra has answered: %(users)s of %(total)s employees are Kivra users.",
+                users=counts.get("user", 0), total=sum(counts.values())), "success")
+    return redirect_to(url_for("employees.index"))
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -4,7 +4,6 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from kivra.accounts.routes import safe_next
-from kivra.dispatch import service as dispatch
 from kivra.dispatch.schedule import BadSchedule, carried_schedule
 from kivra.extensions import db
 from kivra.payroll.models import PayrollRun
@@ -49,16 +48,6 @@ def _require_admin() -> None:
 @bp.get("")
 def index():
     return render("solutions/index.html", "kivra_card", **_context())
-
-
-@bp.get("/kivra")
-def kivra():
-    """From the run's Kivra link: the agreement to approve, or (with one in force) the Kivra status page."""
-    context = _context(run=_run_from(request.args.get("run")))
-    if context["agreement"] is None:
-        return render("solutions/agreement.html", "agreement", **context)
-    sends = [(send, run, dispatch.run_progress(run)) for send, run in dispatch.sends_of(context["company"].id)]
-    return render("solutions/kivra.html", sends=sends, **context)
 
 
 @bp.post("/kivra/retain")
@@ -144,3 +133,7 @@ def dismiss_vla_moved():
     if is_htmx():
         return ""
     return redirect(safe_next(request.form.get("next")), code=303)
+
+
+# The status pages live on this blueprint too, in their own module.
+from kivra.solutions import status_routes  # noqa: E402,F401

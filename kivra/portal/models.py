@@ -1,0 +1,63 @@
+"""Employees' sign-ins to Min lön, and the outbox of e-mail."""
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from kivra.accounts.models import Company, utcnow
+from kivra.employees.models import Employee
+from kivra.extensions import db
+
+
+class PortalAccount(UserMixin, db.Model):
+    """An employee's sign-in to Min lön: made by the first invitation, usable once a password is chosen.
+
+    A principal of its own, never a company user: its session id is "employee:<employee id>" (see load_user)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employee.id"), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(256))
+    locale: Mapped[str] = mapped_column(String(5), default="sv")
+    # The open invitation: the SHA-256 of the nonce its link carries. Cleared when used, replaced by a new invitation.
+    invitation_hash: Mapped[str | None] = mapped_column(String(64))
+    invited_at: Mapped[datetime | None]
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    password_set_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    employee: Mapped[Employee] = relationship()
+
+    principal = "employee"
+
+    def get_id(self) -> str:
+        return f"employee:{self.employee_id}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.password_hash is not None
+
+    @property
+    def name(self) -> str:
+        return self.employee.name
+
+    @property
+    def company(self) -> Company:
+        return db.session.get(Company, self.employee.company_id)
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return self.password_hash is not None and check_password_hash(self.password_hash, password)
+
+
+class OutboundEmail(db.Model):
+    """An e-mail to send, written in the same transaction as what it tells (a mail relay is not part of the app)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    to_address: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

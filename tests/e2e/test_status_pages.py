@@ -1,0 +1,138 @@
+"""The status pages in a browser, in Swedish and English: an administrator sends the demo run through Kivra with a few
+failures, reads the month on the Kivra status page, resends the failed, and looks at Min lön and Kivra side by side
+and at the chart."""
+import re
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+from kivra.dispatch import status
+from tests.e2e.test_kivra_flows import SCREENSHOTS, assert_same_page, mark_page, open_agreement_from_prompt
+
+STATUS_WORDS = {
+    "sv": {"month": "Månad", "outcome": "Utfall", "search": "Sök på namn", "delivered": "Levererat till Kivra",
+           "published": "Publicerat i Min lön", "failed": "Misslyckades", "resend": "Skicka misslyckade igen",
+           "resent": "3 misslyckade lönebesked skickas igen", "sent_failed": "3 misslyckades",
+           "per_employee": "Min lön och Kivra per anställd", "chart": "Utfall per månad", "table": "Siffrorna som tabell",
+           "not_user": "Använder inte Kivra", "id": "ID-numret godtas inte av Kivra", "code": "Kivras kod 42900",
+           "overview": "Min lön och Kivra", "no_match": "Inga lönebesked matchar.",
+           "chart_name": "Lönebesked per månad efter utfall"},
+    "en": {"month": "Month", "outcome": "Outcome", "search": "Search by name", "delivered": "Delivered to Kivra",
+           "published": "Published in Min lön", "failed": "Failed", "resend": "Resend failed",
+           "resent": "3 failed payslips are being sent again", "sent_failed": "3 failed",
+           "per_employee": "Min lön and Kivra per employee", "chart": "Outcomes per month", "table": "The figures as a table",
+           "not_user": "Not a Kivra user", "id": "ID number not accepted by Kivra", "code": "Kivra's code 42900",
+           "overview": "Min lön and Kivra", "no_match": "No payslips match.",
+           "chart_name": "Payslips per month by outcome"},
+}
+
+
+@pytest.fixture
+def one_attempt(live_app, sandbox):
+    """Three of the twenty Kivra payslips fail: one attempt each, and the sandbox answers content requests 18–20
+    with 429. Set before the first request, when the app makes its Kivra client."""
+    live_app[0].config.update(DISPATCH_MAX_ATTEMPTS=1, KIVRA_MAX_ATTEMPTS=1, DISPATCH_RETRY_SECONDS=0.0,
+                              DISPATCH_RETRY_CAP_SECONDS=0.0)
+    httpx.post(f"{sandbox.url}/_sandbox/faults", json={"burst_429_every": 17, "burst_429_length": 3}).raise_for_status()
+
+
+def total(page, outcome: str):
+    return page.locator(f"#dispatch_month .total.outcome-{outcome} .count")
+
+
+def test_the_admin_reads_the_month_and_resends_the_failed(one_attempt, signed_in, words, lang):
+    page, say = signed_in, STATUS_WORDS[lang]
+    agreement = open_agreement_from_prompt(page, words)
+    agreement.get_by_role("button", name=words["approve"]).click()
+    send_area = page.locator("#send_payslips")
+    expect(send_area).to_contain_text(say["sent_failed"], timeout=30_000)
+
+    send_area.get_by_role("link", name=words["status_link"]).click()
+    expect(page.get_by_role("heading", level=1, name=words["status"])).to_be_visible()
+    this_month = status.this_month()
+    # The page opens on the previous month; the demo's send is this month's.
+    expect(page.get_by_role("combobox", name=say["month"])).to_have_value(f"{status.add_months(this_month, -1):%Y-%m}")
+    mark_page(page)
+    page.get_by_role("combobox", name=say["month"]).select_option(f"{this_month:%Y-%m}")
+    expect(total(page, "failed")).to_have_text("3")
+    assert_same_page(page)
+    expect(page).to_have_url(re.compile(rf"month={this_month:%Y-%m}"))
+    expect(total(page, "delivered")).to_have_text("17")
+    expect(total(page, "published")).to_have_text("5")
+    table = page.locator("table.dispatches")
+    expect(table.get_by_role("row")).to_have_count(1 + 25)
+    expect(table).to_contain_text(say["id"])
+    expect(table).to_contain_text(say["code"])
+    expect(table).not_to_contain_text(re.compile(r"\d{8}-\d{4}"))  # masked: birth date and ****
+    page.screenshot(path=f"{SCREENSHOTS}/status-month-{lang}.png", full_page=True)
+
+    page.get_by_role("combobox", name=say["outcome"]).select_option("failed")
+    expect(table.get_by_role("row")).to_have_count(1 + 3)
+    page.get_by_label(say["search"]).fill("yusuf")
+    expect(page.locator("#dispatch_month")).to_contain_text(say["no_match"])
+    page.get_by_role("combobox", name=say["outcome"]).select_option("")
+    expect(page.locator("table.dispatches").get_by_role("row")).to_have_count(1 + 1)
+    expect(page.locator("table.dispatches")).to_contain_text("Yusuf Berg")
+    page.get_by_label(say["search"]).fill("")
+    expect(page.locator("table.dispatches").get_by_role("row")).to_have_count(1 + 25)
+
+    page.get_by_role("button", name=say["resend"]).click()
+    expect(page.locator("#dispatch_month")).to_contain_text(say["resent"])
+    assert_same_page(page)
+    for _ in range(40):  # the worker sends them within a moment; the page shows what the database says
+        page.reload()
+        if total(page, "failed").inner_text() == "0" and total(page, "delivered").inner_text() == "20":
+            break
+        page.wait_for_timeout(250)
+    expect(total(page, "failed")).to_have_text("0")
+    expect(total(page, "delivered")).to_have_text("20")
+    expect(page.get_by_role("button", name=say["resend"])).to_have_count(0)
+    page.screenshot(path=f"{SCREENSHOTS}/status-month-resent-{lang}.png", full_page=True)
+
+    page.get_by_role("link", name=say["per_employee"]).click()
+    expect(page.get_by_role("heading", level=1, name=say["overview"])).to_be_visible()
+    overview = page.locator("table.side-by-side")
+    row = overview.get_by_role("row").filter(has_text="Sven Jönsson")
+    expect(row.get_by_role("cell").nth(3)).to_contain_text(say["published"])
+    expect(row.get_by_role("cell").nth(2)).to_have_text("—")
+    row = overview.get_by_role("row").filter(has_text="Astrid Lindqvist")
+    expect(row.get_by_role("cell").nth(2)).to_contain_text(say["delivered"])
+    expect(page.locator("#overview_chart").get_by_role("img", name=re.compile(say["chart_name"]))).to_be_visible()
+    page.screenshot(path=f"{SCREENSHOTS}/status-per-employee-{lang}.png", full_page=True)
+
+    page.get_by_role("link", name=say["chart"]).first.click()
+    expect(page.get_by_role("heading", level=1, name=say["chart"])).to_be_visible()
+    chart = page.get_by_role("img", name=re.compile(say["chart_name"]))
+    expect(chart).to_be_visible()
+    page.get_by_text(say["table"]).click()
+    last_row = page.locator(".chart-table tbody tr").last
+    expect(last_row.get_by_role("cell").last).to_have_text("25")
+    page.screenshot(path=f"{SCREENSHOTS}/status-chart-{lang}.png", full_page=True)
+
+
+REGISTER_WORDS = {
+    "sv": {"check": "Kontrollera mot Kivra nu", "answered": "Kivra har svarat: 20 av 25 anställda är Kivra-användare.",
+           "user": "Kivra-användare", "not_checked": "Inte kontrollerad än", "not_active": "Kivra är inte aktivt"},
+    "en": {"check": "Check Kivra now", "answered": "Kivra has answered: 20 of 25 employees are Kivra users.",
+           "user": "Kivra user", "not_checked": "Not checked yet", "not_active": "Kivra is not active"},
+}
+
+
+def test_the_register_asks_kivra_who_uses_it(signed_in, words, lang):
+    page, say = signed_in, REGISTER_WORDS[lang]
+    page.get_by_role("link", name=words["employees"]).click()
+    page.get_by_role("button", name=say["check"]).click()
+    expect(page.get_by_text(say["not_active"])).to_be_visible()  # nothing to ask before Kivra is activated
+
+    page.get_by_role("link", name=words["more"]).click()
+    page.get_by_role("article", name="Kivra").get_by_role("button", name=words["activate_approve"]).click()
+    expect(page.get_by_role("heading", level=1, name=words["status"])).to_be_visible()
+    page.get_by_role("link", name=words["employees"]).click()
+    row = page.get_by_role("row").filter(has_text="Astrid Lindqvist")
+    expect(row).to_contain_text(say["not_checked"])
+    page.get_by_role("button", name=say["check"]).click()
+    expect(page.get_by_text(say["answered"])).to_be_visible()
+    expect(row).to_contain_text(say["user"])
+    expect(page.get_by_role("row").filter(has_text="Yusuf Berg")).to_contain_text(STATUS_WORDS[lang]["id"])
+    page.screenshot(path=f"{SCREENSHOTS}/register-kivra-{lang}.png", full_page=True)
