@@ -56,6 +56,10 @@ def _sqlite_pragmas(dbapi_connection, _record):
     if type(dbapi_connection).__module__.startswith("sqlite3"):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=5000")
+        # Many worker threads queue for SQLite's one writer: a short timeout would strand a claimed row for a lease.
+        cursor.execute("PRAGMA busy_timeout=30000")
+        # WAL without an fsync per commit: a power cut may undo the last commits (a row is then sent again with its
+        # stored bytes, which Kivra's duplicate control keeps single); it never corrupts the file.
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()

@@ -135,6 +135,9 @@ def claimable(now: datetime):
 def claim(dispatch_id: int, config: Settings, now: datetime | None = None) -> tuple[Dispatch, str] | None:
     """Take the row for one attempt, or None when it is not ours to take (done, someone else's, not due)."""
     now = now or utcnow()
+    if db.session.scalar(select(Dispatch.id).where(Dispatch.id == dispatch_id, claimable(now))) is None:
+        db.session.rollback()
+        return None  # a second ring for a row that is done or taken: no write lock for nothing
     token = uuid.uuid4().hex
     claimed = db.session.execute(
         update(Dispatch)

@@ -48,11 +48,16 @@ def bind_app(app: Flask) -> None:
 
 
 def _app() -> Flask:
-    if "app" not in _bound:
-        if not has_app_context():
-            raise RuntimeError("no app bound for dispatch tasks: call bind_app() in the worker")
+    """The app of the caller's context if there is one (tests draining the queue), else the worker's bound app."""
+    if has_app_context():
         return current_app._get_current_object()
+    if "app" not in _bound:
+        raise RuntimeError("no app bound for dispatch tasks: call bind_app() in the worker")
     return _bound["app"]
+
+
+def unbind_app() -> None:
+    _bound.pop("app", None)
 
 
 def in_app(fn):
@@ -125,8 +130,11 @@ def sweep() -> int:
     ).all()
     rows = [tuple(r) for r in expired]
     if huey.pending_count() == 0:
+        # A row due for less than a lease is left to the start_send that may be routing it right now (the queue is
+        # empty meanwhile): ringing for it too would send every row's task twice.
+        settled = now - engine.settings().lease
         sends = db.session.scalars(
-            select(Dispatch.send_id).where(Dispatch.state == "queued", Dispatch.due_at <= now).distinct()
+            select(Dispatch.send_id).where(Dispatch.state == "queued", Dispatch.due_at <= settled).distinct()
         ).all()
         for send_id in sends:
             engine.publish_due_min_lon(send_id)

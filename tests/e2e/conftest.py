@@ -67,8 +67,11 @@ def live_app(tmp_path, sandbox):
 def dispatch_worker(app, stop: threading.Event) -> None:
     """The dispatch worker for a live test app: runs the in-memory queue's tasks as they arrive."""
     tasks.bind_app(app)
-    while not stop.wait(0.05):
-        tasks.drain()
+    try:
+        while not stop.wait(0.05):
+            tasks.drain()
+    finally:
+        tasks.unbind_app()  # the next test's app is not this one
 
 
 @pytest.fixture
