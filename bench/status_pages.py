@@ -1,0 +1,269 @@
+"""Status pages under load: the Kivra status page, Min lön and Kivra per employee, and the outcomes chart.
+
+Run: .venv/bin/python bench/status_pages.py [--clients 4] [--requests 30] [--rounds 3] [--server gunicorn|werkzeug]
+Databases built with bulk inserts (not through the engine); the company shown has 1 000 employees:
+  1k         one month of payslips: 1 000 dispatch rows in all
+  24k        24 months of history: 24 000 rows (12 000 of them in the chart's twelve months)
+  100k       the 1k month, plus 99 000 rows the pages must not read: 49 older months of the same company and
+             50 months of another company's (100 000 rows in all)
+  100k-dense 100 months of the company's own history (12 000 rows in the chart's months, like 24k)
+Each is served on loopback by its own server in a subprocess: gunicorn with a worker process per core, as in
+production (or werkzeug, threaded, with --server werkzeug). Each answer carries the app's own time in a Server-Timing
+header. This process signs in and drives the servers with `--clients` httpx threads at once, the datasets
+interleaved round by round so machine noise hits all alike, and More Solutions (a small page through the same stack)
+as the baseline. Goals: the app's p95 under 50 ms with 24k; 100k no more than 1.5x the 1k time (the table's size
+costs nothing: each page reads its month, the chart its twelve months, through the (company_id, dispatched_at)
+index); 100k-dense against 24k shows the same with the chart's months full.
+"""
+import argparse
+import logging
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("SECRET_KEY", "bench-only-secret")
+os.environ.setdefault("HUEY_BACKEND", "memory")
+os.environ["APP_ENV"] = "testing"
+
+MONTH = date(2026, 10, 1)  # the month the pages show
+PAGES = {
+    "baseline": "/solutions",  # More Solutions: a small page through the same stack, for comparison
+    "status page": f"/solutions/kivra?month={MONTH:%Y-%m}",
+    "per employee": f"/solutions/dispatches?month={MONTH:%Y-%m}",
+    "chart": f"/solutions/dispatches/chart?month={MONTH:%Y-%m}",
+}
+# dataset: (the company's months ending with MONTH, its older months before the chart's twelve, another company's)
+DATASETS = {"1k": (1, 0, 0), "24k": (24, 0, 0), "100k": (1, 49, 50), "100k-dense": (100, 0, 0)}
+EMAIL, PASSWORD = "admin@bench.se", "bench-password"
+
+
+def build(path: Path, recent: int, older: int, others: int) -> int:
+    """Kivra in force for Bench AB, 1 000 employees, `recent` sent runs ending with MONTH and `older` ones ending
+    before the chart's twelve months; another company with `others` months. Returns the number of dispatch rows."""
+    from werkzeug.security import generate_password_hash
+
+    from kivra import create_app
+    from kivra.accounts.models import Company, User
+    from kivra.dispatch.models import Dispatch
+    from kivra.extensions import db
+    from kivra.solutions import agreement
+    from kivra.solutions.models import KivraSender
+    from tests.status_history import add_employees, add_month, months_back
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
+    with app.app_context():
+        db.create_all()
+        for orgnr, email, months in (("5568402266", EMAIL, [months_back(MONTH, recent),
+                                                             months_back(add(MONTH, -12), older) if older else []]),
+                                     ("5560360793", "other@bench.se", [months_back(MONTH, others) if others else []])):
+            company = Company(name=f"Bench {orgnr}", orgnr=orgnr, employer_contribution_rate=31.42)
+            user = User(company=company, email=email, name="Bench Admin", role="admin", locale="sv",
+                        password_hash=generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000"))
+            db.session.add_all([company, user])
+            db.session.commit()
+            agreement.approve(company, user)
+            db.session.add(KivraSender(company_id=company.id, state="active", tenant_key=f"bench-{orgnr}"))
+            db.session.commit()
+            employees = add_employees(company, 1000)
+            for month in sorted(m for group in months for m in group):
+                add_month(company, user, employees, month)
+        db.session.execute(db.text("ANALYZE"))
+        db.session.commit()
+        rows = db.session.scalar(db.select(db.func.count()).select_from(Dispatch))
+        db.session.remove()
+        db.engine.dispose()
+    return rows
+
+
+def add(month: date, count: int) -> date:
+    index = month.year * 12 + month.month - 1 + count
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def serve(path: str, port: int) -> None:
+    """The subprocess: the app on loopback, threaded, quiet; each answer says how long the app took to make it."""
+    from werkzeug.serving import make_server
+
+    from kivra import create_app
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
+    make_server("127.0.0.1", port, server_timing(app), threaded=True).serve_forever()
+
+
+def timed_app():
+    """For gunicorn: the app from the environment (DATABASE_URL), with Server-Timing."""
+    from kivra import create_app
+
+    return server_timing(create_app())
+
+
+def server_timing(app):
+    """WSGI middleware: `Server-Timing: app;dur=<ms>` from the request's arrival to its rendered response."""
+    def timed(environ, start_response):
+        started = time.perf_counter()
+
+        def start(status, headers, exc_info=None):
+            headers.append(("Server-Timing", f"app;dur={(time.perf_counter() - started) * 1000:.3f}"))
+            return start_response(status, headers, exc_info)
+        return app(environ, start)
+    return timed
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(path: Path, server: str, workers: int, nice: int = 0) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    raise_priority = (lambda: os.nice(nice)) if nice else None
+    if server == "gunicorn":  # the production layout: process workers, each request in one of them
+        command = [str(Path(sys.executable).parent / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}",
+                   "--log-level", "warning", "bench.status_pages:timed_app()"]
+        environ = {**os.environ, "DATABASE_URL": f"sqlite:///{path}"}
+        process = subprocess.Popen(command, cwd=ROOT, env=environ, preexec_fn=raise_priority)
+    else:  # one process, a thread per request
+        process = subprocess.Popen([sys.executable, __file__, "--serve", str(path), str(port)], cwd=ROOT,
+                                   preexec_fn=raise_priority)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            httpx.get(f"{url}/login", timeout=1)
+            return process, url
+        except httpx.TransportError:
+            time.sleep(0.05)
+    process.kill()
+    raise RuntimeError("the app did not start")
+
+
+def signed_in_cookies(url: str) -> httpx.Cookies:
+    with httpx.Client(base_url=url) as client:
+        token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', client.get("/login").text).group(1)
+        response = client.post("/login", data={"email": EMAIL, "password": PASSWORD, "csrf_token": token})
+        assert response.status_code == 303, response.status_code
+        return client.cookies
+
+
+def burst(url: str, cookies: httpx.Cookies, path: str, clients: int, requests: int) -> list[tuple[float, float]]:
+    """`clients` threads, each with its own keep-alive connection, `requests` GETs each: (seconds as the client saw
+    it, seconds the app took by its Server-Timing) per request."""
+    def one_client(_):
+        times = []
+        with httpx.Client(base_url=url, cookies=cookies, timeout=30) as client:
+            client.get(path).raise_for_status()  # warm the connection
+            for _ in range(requests):
+                start = time.perf_counter()
+                response = client.get(path)
+                elapsed = time.perf_counter() - start
+                assert response.status_code == 200 and len(response.content) > 1000
+                times.append((elapsed, float(response.headers["server-timing"].split("dur=")[1]) / 1000))
+        return times
+    with ThreadPoolExecutor(clients) as pool:
+        return [t for times in pool.map(one_client, range(clients)) for t in times]
+
+
+def p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=20)[-1]
+
+
+LOAD_BEFORE = os.getloadavg()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--requests", type=int, default=30, help="per client, per page, per round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--goal-ms", type=float, default=50.0)
+    parser.add_argument("--ratio", type=float, default=1.5)
+    parser.add_argument("--data", help="keep the databases in this directory and reuse them next time")
+    parser.add_argument("--server", choices=("gunicorn", "werkzeug"), default="gunicorn",
+                        help="gunicorn with --workers processes (the production layout), or werkzeug threaded")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--nice", type=int, default=0,
+                        help="niceness for the servers and the load generator, e.g. -10 on a machine shared with"
+                             " other work (needs root), so its noise stays out of the figures")
+    parser.add_argument("--serve", nargs=2, metavar=("DB", "PORT"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve[0], int(args.serve[1]))
+        return 0
+
+    if args.nice:
+        os.nice(args.nice)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(args.data or tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        servers = {}
+        try:
+            for name, shape in DATASETS.items():
+                path = folder / f"{name}.db"
+                if not path.exists():
+                    started = time.perf_counter()
+                    rows = build(path, *shape)
+                    print(f"built {name:>10}: {rows:>7,} dispatch rows in {time.perf_counter() - started:.1f} s")
+                servers[name] = start_server(path, args.server, args.workers, args.nice)
+            cookies = {name: signed_in_cookies(url) for name, (_, url) in servers.items()}
+            times = {(name, page): [] for name in DATASETS for page in PAGES}
+            for _ in range(args.rounds):
+                for page, path in PAGES.items():
+                    for name, (_, url) in servers.items():
+                        times[name, page].extend(burst(url, cookies[name], path, args.clients, args.requests))
+        finally:
+            for process, _ in servers.values():
+                process.terminate()
+                process.wait()
+    return report(times, args)
+
+
+def report(times: dict, args) -> int:
+    def figures(name, page, side):  # side 0: the client's time, 1: the app's own (Server-Timing)
+        return [t[side] * 1000 for t in times[name, page]]
+
+    where = f"gunicorn, {args.workers} workers" if args.server == "gunicorn" else "werkzeug, threaded"
+    where += f", nice {args.nice}" if args.nice else ""
+    print(f"load average before: {LOAD_BEFORE[0]:.2f}, after: {os.getloadavg()[0]:.2f} ({os.cpu_count()} cores)")
+    print(f"\n{where}; {args.clients} clients at once, {args.rounds} rounds x {args.requests} requests per page and"
+          " dataset, ms;"
+          " server = the app's own time (Server-Timing), client = as the load generator saw it (queueing and"
+          " loopback HTTP included)")
+    print(f"{'page':<14}{'dataset':>11}{'server median':>15}{'p95':>8}{'client median':>15}{'p95':>8}")
+    ok = True
+    for page in PAGES:
+        for name in DATASETS:
+            server, client = figures(name, page, 1), figures(name, page, 0)
+            print(f"{page:<14}{name:>11}{statistics.median(server):>15.1f}{p95(server):>8.1f}"
+                  f"{statistics.median(client):>15.1f}{p95(client):>8.1f}")
+        if page != "baseline":
+            ok &= p95(figures("24k", page, 1)) < args.goal_ms
+    for large, small in (("100k", "1k"), ("100k-dense", "24k")):
+        print(f"\nratio {large} / {small}, server time (goal <= {args.ratio})")
+        for page in PAGES:
+            median_ratio = statistics.median(figures(large, page, 1)) / statistics.median(figures(small, page, 1))
+            p95_ratio = p95(figures(large, page, 1)) / p95(figures(small, page, 1))
+            print(f"{page:<14} median {median_ratio:.2f}   p95 {p95_ratio:.2f}")
+            if page != "baseline":
+                ok &= median_ratio <= args.ratio and p95_ratio <= args.ratio
+    print(f"\ngoals {'met' if ok else 'NOT met'}: server p95 < {args.goal_ms:.0f} ms with 24k rows; 100k within"
+          f" {args.ratio}x of 1k (and 100k-dense of 24k)")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    threading.current_thread().name = "bench"
+    sys.exit(main())
