@@ -65,7 +65,7 @@ class Dispatch(db.Model):
     correlation_id: Mapped[str | None] = mapped_column(String(64))
     content_key: Mapped[str | None] = mapped_column(String(64))
     # The exact request body, made once before the first attempt and sent unchanged on every retry.
-    payload: Mapped[bytes | None] = mapped_column(LargeBinary)
+    payload: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)  # loaded only when sent
     payload_sha256: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]

@@ -84,7 +84,8 @@ def _rows_for(send: PayslipSend, versions: list[tuple[Payslip, PayslipVersion, E
     return rows
 
 
-def _current_versions(run: PayrollRun) -> list[tuple[Payslip, PayslipVersion, Employee]]:
+def _current_versions(run: PayrollRun, *conditions) -> list[tuple[Payslip, PayslipVersion, Employee]]:
+    """Each payslip of the run with its newest version (and its employee), narrowed by `conditions`."""
     latest = (
         select(PayslipVersion.payslip_id, func.max(PayslipVersion.number).label("number"))
         .join(Payslip, Payslip.id == PayslipVersion.payslip_id)
@@ -97,6 +98,7 @@ def _current_versions(run: PayrollRun) -> list[tuple[Payslip, PayslipVersion, Em
         .join(latest, latest.c.payslip_id == Payslip.id)
         .join(PayslipVersion, (PayslipVersion.payslip_id == Payslip.id) & (PayslipVersion.number == latest.c.number))
         .join(Employee, Employee.id == Payslip.employee_id)
+        .where(*conditions)
         .order_by(Payslip.id)
     )
     return [tuple(row) for row in db.session.execute(query)]
@@ -257,20 +259,19 @@ def resend_failed(run: PayrollRun) -> int:
     return rows
 
 
-def unsent_corrections(run: PayrollRun) -> list[tuple[Payslip, PayslipVersion, Employee]]:
+def unsent_corrections(run: PayrollRun, send: PayslipSend | None) -> list[tuple[Payslip, PayslipVersion, Employee]]:
     """Current versions newer than what the send carried: corrections made after the run was sent."""
-    send = send_of(run)
     if send is None:
         return []
-    sent = set(db.session.scalars(select(Dispatch.version_id).where(Dispatch.send_id == send.id)))
-    return [item for item in _current_versions(run) if item[1].id not in sent and item[1].number > 1]
+    carried = exists().where(Dispatch.send_id == send.id, Dispatch.version_id == PayslipVersion.id)
+    return _current_versions(run, PayslipVersion.number > 1, ~carried)
 
 
 def send_corrections(run: PayrollRun) -> int:
     """Each corrected payslip goes as a new document (its subject says it is a correction); the old is not resent.
     The unique (version, channel) makes a double click harmless."""
     send = send_of(run)
-    pending = unsent_corrections(run)
+    pending = unsent_corrections(run, send)
     if send is None or not pending:
         return 0
     company = db.session.get(Company, run.company_id)
@@ -336,9 +337,8 @@ def is_scheduled(send: PayslipSend | None, progress: Progress | None) -> bool:
     return as_utc(send.scheduled_for) > utcnow() and progress.done == 0 and progress["sending"] == 0
 
 
-def run_progress(run: PayrollRun) -> Progress | None:
+def send_progress(send: PayslipSend | None) -> Progress | None:
     """The step page's progress bar: one aggregate query, whatever the size of the run."""
-    send = send_of(run)
     if send is None:
         return None
     by_state: dict[str, int] = {}

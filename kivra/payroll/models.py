@@ -86,7 +86,7 @@ class PayslipVersion(db.Model):
     net_ore: Mapped[int]
     contributions_ore: Mapped[int]
     # Rendered from the fields above on first need, then stored and never rendered again.
-    pdf: Mapped[bytes | None] = mapped_column(LargeBinary)
+    pdf: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)  # loaded only when read
     pdf_sha256: Mapped[str | None] = mapped_column(String(64))
 
     payslip: Mapped[Payslip] = relationship(back_populates="versions")

@@ -114,7 +114,7 @@ def send_and_post_page(run: PayrollRun, block: str = "voucher", status: int = 20
                        send_at: str | None = None):
     """The step page, or one of its regions for htmx: the send area or the voucher."""
     send = dispatch.send_of(run)
-    progress = dispatch.run_progress(run)
+    progress = dispatch.send_progress(send)
     return render(
         "payroll/send_and_post.html",
         block,
@@ -127,7 +127,7 @@ def send_and_post_page(run: PayrollRun, block: str = "voucher", status: int = 20
         send=send,
         progress=progress,
         scheduled=dispatch.is_scheduled(send, progress),
-        unsent_corrections=len(dispatch.unsent_corrections(run)),
+        unsent_corrections=len(dispatch.unsent_corrections(run, send)),
         prompt=prompt,
         send_at=send_at,
         agreement=agreement.in_force(run.company_id),
