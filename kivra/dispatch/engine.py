@@ -4,6 +4,7 @@ Every state change is a conditional UPDATE that names the state it expects (and,
 the database decides races: two workers never both claim a row, a worker whose lease ran out cannot overwrite the
 outcome of the worker that took over, and a row is finished once.
 """
+import dataclasses
 import hashlib
 import logging
 import random
@@ -13,6 +14,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import joinedload, undefer
 
 from kivra.accounts.models import Company, utcnow
 from kivra.dispatch.models import OUTCOMES, Dispatch, PayslipSend
@@ -20,11 +22,13 @@ from kivra.employees.models import Employee
 from kivra.employees.personnummer import PersonnummerError, parse
 from kivra.extensions import db
 from kivra.payroll.kivra_payload import payslip_content
-from kivra.payroll.models import PayslipVersion
+from kivra.payroll.models import Payslip, PayslipVersion
+from kivra.payroll.service import render_pdf
 from kivra.sender_api import KivraClient
 from kivra.sender_api.errors import InvalidRequest, KivraError, RecipientNotEligible
 from kivra.sender_api.content import PayloadError
 from kivra.solutions import onboarding
+from kivra.solutions.models import KivraSender
 
 log = logging.getLogger(__name__)
 
@@ -132,35 +136,63 @@ def claimable(now: datetime):
     )
 
 
-def claim(dispatch_id: int, config: Settings, now: datetime | None = None) -> tuple[Dispatch, str] | None:
+@dataclass(frozen=True)
+class Claim:
+    """A row taken for one attempt: what the attempt needs of it, read in the same statement that took it."""
+
+    id: int
+    send_id: int
+    company_id: int
+    version_id: int
+    channel: str
+    reason: str | None
+    routed: bool
+    attempts: int  # this attempt included
+    payload_sha256: str | None  # set once the payload is stored
+    token: str
+    sender_state: str | None  # the company's Kivra access (None: never asked), read with the claim
+    tenant_key: str | None
+
+
+_CLAIMED = (Dispatch.id, Dispatch.send_id, Dispatch.company_id, Dispatch.version_id, Dispatch.channel, Dispatch.reason,
+            Dispatch.routed, Dispatch.attempts, Dispatch.payload_sha256)
+
+
+def claim(dispatch_id: int, config: Settings, now: datetime | None = None) -> Claim | None:
     """Take the row for one attempt, or None when it is not ours to take (done, someone else's, not due)."""
     now = now or utcnow()
-    if db.session.scalar(select(Dispatch.id).where(Dispatch.id == dispatch_id, claimable(now))) is None:
+    sender = db.session.execute(
+        select(KivraSender.state, KivraSender.tenant_key)
+        .select_from(Dispatch).outerjoin(KivraSender, KivraSender.company_id == Dispatch.company_id)
+        .where(Dispatch.id == dispatch_id, claimable(now))
+    ).first()
+    if sender is None:
         db.session.rollback()
         return None  # a second ring for a row that is done or taken: no write lock for nothing
     token = uuid.uuid4().hex
-    claimed = db.session.execute(
-        update(Dispatch)
+    # One statement takes the row and reads it back (RETURNING: SQLite 3.35+, PostgreSQL), so what the attempt
+    # acts on is the row as it was taken, not as it was a moment before.
+    taken = db.session.execute(
+        update(Dispatch.__table__)
         .where(Dispatch.id == dispatch_id, claimable(now))
         .values(state="sending", claimed_by=token, lease_until=now + config.lease, attempts=Dispatch.attempts + 1)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+        .returning(*_CLAIMED)
+    ).first()
     db.session.commit()
-    if not claimed:
+    if taken is None:
         return None
-    return db.session.get(Dispatch, dispatch_id, populate_existing=True), token
+    return Claim(**taken._mapping, token=token, sender_state=sender.state, tenant_key=sender.tenant_key)
 
 
-def _finish(row: Dispatch, token: str, **values) -> bool:
+def _finish(row: Claim, **values) -> bool:
     """Record the attempt's end, only if the claim is still ours."""
     values.setdefault("lease_until", None)
     if values.get("finished_at") is not None:
         values["dispatched_at"] = values["finished_at"]
     done = db.session.execute(
-        update(Dispatch)
-        .where(Dispatch.id == row.id, Dispatch.state == "sending", Dispatch.claimed_by == token)
+        update(Dispatch.__table__)
+        .where(Dispatch.id == row.id, Dispatch.state == "sending", Dispatch.claimed_by == row.token)
         .values(**values)
-        .execution_options(synchronize_session=False)
     ).rowcount
     db.session.commit()
     if not done:
@@ -171,20 +203,45 @@ def _finish(row: Dispatch, token: str, **values) -> bool:
 # --- the payload, made once --------------------------------------------------------------------------------------
 
 
-def stored_payload(row: Dispatch, config: Settings) -> bytes:
-    """The bytes to send: built and stored before the first attempt, read back unchanged for every later one."""
-    if row.payload is not None:
-        return row.payload
-    version = db.session.get(PayslipVersion, row.version_id)
-    company = db.session.get(Company, row.company_id)
-    body = payslip_content(version, company, retain=row.reason == "retain", retention_days=config.retention_days)
-    db.session.execute(
-        update(Dispatch).where(Dispatch.id == row.id, Dispatch.payload.is_(None))
-        .values(payload=body, payload_sha256=hashlib.sha256(body).hexdigest())
-        .execution_options(synchronize_session=False)
+def stored_payload(row: Claim, config: Settings) -> bytes:
+    """The bytes to send: built and stored before the first attempt, read back unchanged for every later one.
+
+    The first attempt renders the version's PDF (if nobody has yet), builds the content around it, and stores both
+    in one transaction. Whoever stores first wins: a worker that lost either race sends what is stored."""
+    if row.payload_sha256 is not None:
+        return db.session.scalar(select(Dispatch.payload).where(Dispatch.id == row.id))
+    version = db.session.scalar(
+        select(PayslipVersion).where(PayslipVersion.id == row.version_id)
+        .options(undefer(PayslipVersion.pdf), joinedload(PayslipVersion.payslip).joinedload(Payslip.run))
     )
+    company = db.session.get(Company, row.company_id)
+    kept = version.pdf
+    pdf = kept if kept is not None else render_pdf(version)
+    body = payslip_content(version, company, pdf=pdf, retain=row.reason == "retain",
+                           retention_days=config.retention_days)
+    if kept is None and not _store_pdf(version.id, pdf):
+        # Another worker stored this version's PDF a moment ago. Rendering is deterministic, so these are the same
+        # bytes; but the stored PDF is the one Min lön shows, so the content is built around it.
+        pdf = db.session.scalar(select(PayslipVersion.pdf).where(PayslipVersion.id == version.id))
+        body = payslip_content(version, company, pdf=pdf, retain=row.reason == "retain",
+                               retention_days=config.retention_days)
+    stored = db.session.execute(
+        update(Dispatch.__table__).where(Dispatch.id == row.id, Dispatch.payload.is_(None))
+        .values(payload=body, payload_sha256=hashlib.sha256(body).hexdigest())
+    ).rowcount
     db.session.commit()
+    if stored:
+        return body
     return db.session.scalar(select(Dispatch.payload).where(Dispatch.id == row.id))
+
+
+def _store_pdf(version_id: int, pdf: bytes) -> bool:
+    """Store a version's first PDF, in the caller's transaction; False if one was stored already."""
+    return bool(db.session.execute(
+        update(PayslipVersion.__table__)
+        .where(PayslipVersion.id == version_id, PayslipVersion.pdf.is_(None))
+        .values(pdf=pdf, pdf_sha256=hashlib.sha256(pdf).hexdigest())
+    ).rowcount)
 
 
 # --- one attempt -------------------------------------------------------------------------------------------------
@@ -205,66 +262,66 @@ def backoff(attempt: int, config: Settings, rng: random.Random = random.Random()
 
 def process(dispatch_id: int, client: KivraClient, config: Settings | None = None) -> Attempt:
     config = config or settings()
-    claimed = claim(dispatch_id, config)
-    if claimed is None:
+    row = claim(dispatch_id, config)
+    if row is None:
         return Attempt(None)
-    row, token = claimed
-    now = utcnow()
     if row.channel == "minlon":
-        _finish(row, token, state="published", finished_at=now)
+        _finish(row, state="published", finished_at=utcnow())
         return Attempt("published")
-    sender = onboarding.sender_of(row.company_id)
-    if sender is None or sender.state != "active":
+    if row.sender_state != "active":
         # Kivra has not granted access (or the company was refused meanwhile): hold until it is settled.
-        _finish(row, token, state="held", attempts=row.attempts - 1)
+        _finish(row, state="held", attempts=row.attempts - 1)
         return Attempt("held")
     if not row.routed:  # the send's usermatch did not happen (Kivra was unreachable): route now, this row included
         try:
-            route(row.send_id, client, claim=(row.id, token))
+            route(row.send_id, client, claim=(row.id, row.token))
         except KivraError as error:
             db.session.rollback()
-            return _failed_attempt(row, token, error, config)
-        db.session.refresh(row)
+            return _failed_attempt(row, error, config)
+        channel, reason = db.session.execute(
+            select(Dispatch.channel, Dispatch.reason).where(Dispatch.id == row.id)).one()
+        row = dataclasses.replace(row, channel=channel, reason=reason, routed=True)
         if row.channel == "minlon":
-            _finish(row, token, state="published", finished_at=utcnow())
+            _finish(row, state="published", finished_at=utcnow())
             return Attempt("published")
     try:
         body = stored_payload(row, config)
     except PayloadError as error:
         # The company's details are incomplete: nothing was sent. Failed, so "Resend failed" sends it once they
         # are filled in (the payload is stored only once it could be built).
+        db.session.rollback()
         log.warning("dispatch %d: payload refused before sending: %s", row.id, error)
-        _finish(row, token, state="failed", reason="payload_invalid", finished_at=utcnow())
+        _finish(row, state="failed", reason="payload_invalid", finished_at=utcnow())
         return Attempt("failed")
     try:
-        sent = client.send_content(sender.tenant_key, body)
+        sent = client.send_content(row.tenant_key, body)
     except RecipientNotEligible as error:
         # Matched (or sent to be retained) and still refused: the person has declined payslips from this sender.
-        _finish(row, token, channel="minlon", state="published", reason="opted_out", error_code=error.code,
+        _finish(row, channel="minlon", state="published", reason="opted_out", error_code=error.code,
                 correlation_id=error.correlation_id, finished_at=utcnow())
         return Attempt("published")
     except KivraError as error:
-        return _failed_attempt(row, token, error, config)
+        return _failed_attempt(row, error, config)
     state = "retained" if sent.retained else "delivered"
-    _finish(row, token, state=state, content_key=sent.key, correlation_id=sent.correlation_id, error_code=None,
+    _finish(row, state=state, content_key=sent.key, correlation_id=sent.correlation_id, error_code=None,
             finished_at=utcnow())
     return Attempt(state)
 
 
-def _failed_attempt(row: Dispatch, token: str, error: KivraError, config: Settings) -> Attempt:
+def _failed_attempt(row: Claim, error: KivraError, config: Settings) -> Attempt:
     log.warning("dispatch %d attempt %d: %s", row.id, row.attempts, error)
     details = {"error_code": error.code or None, "correlation_id": error.correlation_id}
     if isinstance(error, InvalidRequest) or (not error.retryable and 400 <= error.status < 500 and error.status != 401
                                               and error.status != 403):
         # Kivra refused the content itself: sending it again cannot help. The employee still sees it in Min lön.
         reason = "invalid_personnummer" if error.code == 40009 else "kivra_rejected"
-        _finish(row, token, state="rejected", reason=reason, finished_at=utcnow(), **details)
+        _finish(row, state="rejected", reason=reason, finished_at=utcnow(), **details)
         return Attempt("rejected")
     if row.attempts >= config.max_attempts:
-        _finish(row, token, state="failed", reason="technical", finished_at=utcnow(), **details)
+        _finish(row, state="failed", reason="technical", finished_at=utcnow(), **details)
         return Attempt("failed")
     delay = backoff(row.attempts, config)
-    _finish(row, token, state="queued", due_at=utcnow() + timedelta(seconds=delay), **details)
+    _finish(row, state="queued", due_at=utcnow() + timedelta(seconds=delay), **details)
     return Attempt(None, retry_in=delay)
 
 

@@ -102,13 +102,15 @@ def html_part(version: PayslipVersion) -> str:
     )
 
 
-def payslip_content(version: PayslipVersion, company: Company, retain: bool = False, retention_days: int = 390) -> bytes:
-    """The whole content body, made once per version; store these bytes and resend them unchanged."""
+def payslip_content(version: PayslipVersion, company: Company, retain: bool = False, retention_days: int = 390,
+                    pdf: bytes | None = None) -> bytes:
+    """The whole content body, made once per version; store these bytes and resend them unchanged. `pdf` is the
+    version's PDF when the caller has it (stored or about to be); by default the stored one, rendered if need be."""
     return salaryslip_content(
         ssn=version.personnummer,
         subject=subject(version),
         generated_at=as_utc(version.created_at).date(),
-        pdf=version_pdf(version),
+        pdf=version_pdf(version) if pdf is None else pdf,
         salaryslip=salaryslip(version, company),
         html=html_part(version),
         retain=retain,

@@ -28,6 +28,7 @@ RETAINABLE = frozenset({"salaryslip", "letter.salary", "letter.creditnotice", "l
 RETENTION_DAYS = {"30": 30, "390": 390}
 VAT_NUMBER = re.compile(r"^SE[0-9]{10}01$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_WHITESPACE = re.compile(r"\s+")
 SCRIPT = re.compile(rb"<script|\son[a-z]+\s*=|javascript:", re.I)
 # Resources must be inline; plain links (<a href>) are allowed by Kivra.
 EXTERNAL_RESOURCE = re.compile(
@@ -116,7 +117,11 @@ def _decode(data, where: str) -> bytes:
     if not isinstance(data, str) or not data:
         raise KivraApiError(40019, f"{where}.data must be base64-encoded data")
     try:
-        return base64.b64decode(re.sub(r"\s+", "", data), validate=True)
+        return base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        pass
+    try:  # line-wrapped base64 (MIME style) is base64 too; stripping is only worth it when the plain decode failed
+        return base64.b64decode(_WHITESPACE.sub("", data), validate=True)
     except (binascii.Error, ValueError):
         raise KivraApiError(40019, f"{where}.data is not valid base64") from None
 

@@ -48,6 +48,13 @@ def test_a_valid_salaryslip_is_created_and_delivered(http, sandbox, demo_tenant)
     assert (entry["retained"], entry["received_count"], entry["delivered_count"]) == (False, 1, 1)
 
 
+def test_line_wrapped_base64_is_accepted_as_base64(http, sandbox, demo_tenant):
+    wrapped = "\r\n".join(re.findall(".{1,76}", b64(PDF)))  # MIME-style lines
+    response = _send(http, demo_tenant, _with_part(data=wrapped))
+    assert response.status_code == 201
+    assert ledger(http)["contents"][-1]["subject"] == "Lönebesked januari 2026"
+
+
 def test_the_minimum_metadata_is_a_recipient_subject_and_type(http, demo_tenant):
     assert _send(http, demo_tenant, {"ssn": USER, "subject": "Hej", "type": "letter"}).status_code == 201
 
