@@ -127,6 +127,14 @@ def main() -> int:
     print(f"CPU per payslip, workers + sandbox: {cpu_ms:.1f} ms: {cores} cores fully used would send at most "
           f"{cpu_bound:.0f} payslips/s, whatever C = {cpu_bound / ceiling:.2f} of the ceiling"
           + (f", {cpu_bound / sequential['rate']:.1f}x one thread" if sequential else ""))
+    if sequential:
+        # Each send slot builds its payload (PDF included) and waits for Kivra in turn: its round is the latency plus
+        # that CPU, whatever C. And one thread's round is the same, so 10x it needs the CPU spread over the cores.
+        serial_ms = sequential["worker_cpu_ms"] + sequential["sandbox_cpu_ms"]
+        budget_ms = cores * args.latency_ms / (10 - cores) if cores < 10 else float("inf")
+        print(f"bounds: a slot's round is {args.latency_ms} ms + {serial_ms:.1f} ms CPU, so at most "
+              f"{args.latency_ms / (args.latency_ms + serial_ms):.2f} of the ceiling at any C; 10x one thread on "
+              f"{cores} cores needs at most {budget_ms:.1f} ms CPU per payslip (workers + sandbox)")
     return 0 if met else 1
 
 

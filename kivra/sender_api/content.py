@@ -3,6 +3,7 @@ import base64
 import json
 import re
 from datetime import date
+from functools import cache
 
 from babel.dates import get_month_names
 from jsonschema import Draft6Validator, FormatChecker
@@ -32,6 +33,7 @@ class PayloadError(ValueError):
     """We refuse to send this: it breaks one of Kivra's rules (or ours about personal data)."""
 
 
+@cache  # built once: validating is read-only, so every thread shares it
 def _validator() -> Draft6Validator:
     return Draft6Validator(salaryslip_schema(), format_checker=FormatChecker())
 
