@@ -1,9 +1,11 @@
 """The dispatch engine through its queue, against the Kivra sandbox over HTTP: routing, outcomes, retries, claims."""
+import base64
+import json
 from datetime import date, timedelta
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from kivra.accounts.models import utcnow
 from kivra.demo import employee_numbers
@@ -277,3 +279,34 @@ def test_a_correction_to_a_scheduled_send_replaces_the_original_and_waits_with_i
     states = sorted((row.state, row.reason or "") for row in db.session.scalars(select(Dispatch)))
     assert states == [("cancelled", "superseded"), ("queued", "")]
     assert ledger(kivra)["contents"] == []
+
+
+def test_a_pdf_another_worker_stored_first_is_the_one_sent(company, sender, kivra, monkeypatch):
+    run = calculated_run(company, USER)
+    service.request_send(run, sender)
+    claim = engine.claim(rows(run)[USER].id, engine.settings())
+    version_id = claim.version_id
+    stored_first = payroll.render_pdf(db.session.get(payroll.PayslipVersion, version_id))
+
+    def render_while_another_worker_stores(version):
+        # The other worker (a takeover after a lease ran out) stores its PDF while this one is rendering.
+        with db.engine.begin() as other:
+            other.execute(update(payroll.PayslipVersion).where(payroll.PayslipVersion.id == version_id)
+                          .values(pdf=stored_first, pdf_sha256="other"))
+        return stored_first + b"%% rendered here\n"
+
+    monkeypatch.setattr(engine, "render_pdf", render_while_another_worker_stores)
+    body = engine.stored_payload(claim, engine.settings())
+    sent_pdf = base64.b64decode(json.loads(body)["parts"][0]["data"])
+    assert sent_pdf == stored_first  # what Min lön shows is what Kivra gets
+    assert db.session.scalar(select(Dispatch.payload).where(Dispatch.id == claim.id)) == body
+
+
+def test_a_payload_another_worker_stored_first_is_the_one_sent(company, sender, kivra):
+    run = calculated_run(company, USER)
+    service.request_send(run, sender)
+    claim = engine.claim(rows(run)[USER].id, engine.settings())
+    with db.engine.begin() as other:  # stored by a worker whose claim ran out, after this claim was read
+        other.execute(update(Dispatch).where(Dispatch.id == claim.id)
+                      .values(payload=b'{"stored": "first"}', payload_sha256="first"))
+    assert engine.stored_payload(claim, engine.settings()) == b'{"stored": "first"}'
