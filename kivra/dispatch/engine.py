@@ -161,6 +161,9 @@ _CLAIMED = (Dispatch.id, Dispatch.send_id, Dispatch.company_id, Dispatch.version
 def claim(dispatch_id: int, config: Settings, now: datetime | None = None) -> Claim | None:
     """Take the row for one attempt, or None when it is not ours to take (done, someone else's, not due)."""
     now = now or utcnow()
+    # The company's Kivra access is read with the look before the claim: a row held because access was granted a
+    # moment later is released by the next access check (`settle_waiting`), and nothing was sent meanwhile.
+    # (Not a subquery in RETURNING: SQLAlchemy renders its correlation unqualified on SQLite, which matches any row.)
     sender = db.session.execute(
         select(KivraSender.state, KivraSender.tenant_key)
         .select_from(Dispatch).outerjoin(KivraSender, KivraSender.company_id == Dispatch.company_id)
@@ -170,8 +173,8 @@ def claim(dispatch_id: int, config: Settings, now: datetime | None = None) -> Cl
         db.session.rollback()
         return None  # a second ring for a row that is done or taken: no write lock for nothing
     token = uuid.uuid4().hex
-    # One statement takes the row and reads it back (RETURNING: SQLite 3.35+, PostgreSQL), so what the attempt
-    # acts on is the row as it was taken, not as it was a moment before.
+    # One statement takes the row and reads it back (RETURNING: SQLite 3.35+, PostgreSQL), so the attempt acts on
+    # the row as it was when it was taken.
     taken = db.session.execute(
         update(Dispatch.__table__)
         .where(Dispatch.id == dispatch_id, claimable(now))
@@ -209,7 +212,7 @@ def stored_payload(row: Claim, config: Settings) -> bytes:
     The first attempt renders the version's PDF (if nobody has yet), builds the content around it, and stores both
     in one transaction. Whoever stores first wins: a worker that lost either race sends what is stored."""
     if row.payload_sha256 is not None:
-        return db.session.scalar(select(Dispatch.payload).where(Dispatch.id == row.id))
+        return _read_payload(row.id)
     version = db.session.scalar(
         select(PayslipVersion).where(PayslipVersion.id == row.version_id)
         .options(undefer(PayslipVersion.pdf), joinedload(PayslipVersion.payslip).joinedload(Payslip.run))
@@ -232,7 +235,14 @@ def stored_payload(row: Claim, config: Settings) -> bytes:
     db.session.commit()
     if stored:
         return body
-    return db.session.scalar(select(Dispatch.payload).where(Dispatch.id == row.id))
+    return _read_payload(row.id)
+
+
+def _read_payload(dispatch_id: int) -> bytes:
+    """The stored bytes, with the read's transaction ended: nothing stays open while Kivra is called."""
+    payload = db.session.scalar(select(Dispatch.payload).where(Dispatch.id == dispatch_id))
+    db.session.commit()
+    return payload
 
 
 def _store_pdf(version_id: int, pdf: bytes) -> bool:
@@ -278,9 +288,17 @@ def process(dispatch_id: int, client: KivraClient, config: Settings | None = Non
         except KivraError as error:
             db.session.rollback()
             return _failed_attempt(row, error, config)
-        channel, reason = db.session.execute(
-            select(Dispatch.channel, Dispatch.reason).where(Dispatch.id == row.id)).one()
-        row = dataclasses.replace(row, channel=channel, reason=reason, routed=True)
+        current = db.session.execute(
+            select(Dispatch.claimed_by, Dispatch.routed, Dispatch.channel, Dispatch.reason).where(Dispatch.id == row.id)
+        ).one()
+        db.session.commit()
+        if current.claimed_by != row.token:  # our lease ran out while routing: the worker that took over sends it
+            log.warning("dispatch %d: claim lost while routing; the new claimant sends it", row.id)
+            return Attempt(None)
+        if not current.routed:  # Kivra's access went away meanwhile, so routing was skipped: hold until it is settled
+            _finish(row, state="held", attempts=row.attempts - 1)
+            return Attempt("held")
+        row = dataclasses.replace(row, channel=current.channel, reason=current.reason, routed=True)
         if row.channel == "minlon":
             _finish(row, state="published", finished_at=utcnow())
             return Attempt("published")

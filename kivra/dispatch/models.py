@@ -1,7 +1,7 @@
 """A run's send request, and the outbox: one dispatch row per payslip version and channel."""
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint, case
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kivra.accounts.models import utcnow
@@ -73,3 +73,8 @@ class Dispatch(db.Model):
     dispatched_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     send: Mapped[PayslipSend] = relationship()
+
+
+# Resending a failed row: one whose payload was never built (the employer's details were missing) is routed again,
+# so Kivra's usermatch decides its channel and retain afresh; a row with stored bytes keeps them and their routing.
+RE_ROUTE_UNLESS_STORED = case((Dispatch.payload_sha256.is_(None), False), else_=Dispatch.routed)

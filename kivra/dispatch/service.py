@@ -6,7 +6,7 @@ from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from kivra.accounts.models import Company, User, utcnow
-from kivra.dispatch.models import Dispatch, PayslipSend
+from kivra.dispatch.models import RE_ROUTE_UNLESS_STORED, Dispatch, PayslipSend
 from kivra.employees.models import Employee
 from kivra.extensions import db
 from kivra.payroll.models import PayrollRun, Payslip, PayslipVersion
@@ -248,7 +248,8 @@ def resend_failed(run: PayrollRun) -> int:
         return 0
     rows = db.session.execute(
         update(Dispatch).where(Dispatch.send_id == send.id, Dispatch.state == "failed")
-        .values(state="queued", attempts=0, due_at=utcnow(), finished_at=None, reason=None)
+        .values(state="queued", attempts=0, due_at=utcnow(), finished_at=None, reason=None,
+                routed=RE_ROUTE_UNLESS_STORED)
         .execution_options(synchronize_session=False)
     ).rowcount
     db.session.commit()

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Integer, bindparam, func, literal, select, union_all, update
 
 from kivra.accounts.models import utcnow
-from kivra.dispatch.models import Dispatch
+from kivra.dispatch.models import RE_ROUTE_UNLESS_STORED, Dispatch
 from kivra.employees.models import Employee
 from kivra.extensions import db
 from kivra.payroll.models import PayslipVersion
@@ -305,7 +305,8 @@ def resend_failed(company_id: int, month: date) -> int:
     send_ids = db.session.scalars(select(Dispatch.send_id).where(*failed).distinct()).all()
     count = db.session.execute(
         update(Dispatch).where(*failed)
-        .values(state="queued", attempts=0, due_at=utcnow(), finished_at=None, reason=None)
+        .values(state="queued", attempts=0, due_at=utcnow(), finished_at=None, reason=None,
+                routed=RE_ROUTE_UNLESS_STORED)
         .execution_options(synchronize_session=False)
     ).rowcount
     db.session.commit()

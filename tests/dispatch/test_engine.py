@@ -249,6 +249,23 @@ def test_missing_employer_details_fail_the_payslip_until_they_are_filled_in(comp
     assert rows(run)[USER].state == "delivered"
 
 
+def test_a_resent_payslip_that_was_never_built_is_routed_again_so_retain_still_holds(company, sender, kivra):
+    company.kivra_retain = True
+    company.phone = None
+    db.session.commit()
+    run = calculated_run(company, NOT_USER)
+    service.request_send(run, sender)
+    tasks.drain()
+    assert (rows(run)[NOT_USER].state, rows(run)[NOT_USER].reason) == ("failed", "payload_invalid")
+    company.phone = "08-123 45 67"
+    db.session.commit()
+    assert service.resend_failed(run) == 1
+    tasks.drain()
+    assert rows(run)[NOT_USER].state == "retained"  # not refused by Kivra as a non-user without retain
+    [held] = ledger(kivra)["contents"]
+    assert held["retained"] and held["recipient"] == NOT_USER
+
+
 def test_the_sends_usermatch_is_remembered_per_employee(company, sender, kivra):
     run = calculated_run(company, USER, NOT_USER, COORDINATION)
     service.request_send(run, sender)
@@ -310,3 +327,22 @@ def test_a_payload_another_worker_stored_first_is_the_one_sent(company, sender, 
         other.execute(update(Dispatch).where(Dispatch.id == claim.id)
                       .values(payload=b'{"stored": "first"}', payload_sha256="first"))
     assert engine.stored_payload(claim, engine.settings()) == b'{"stored": "first"}'
+
+
+def test_a_worker_whose_claim_ran_out_while_routing_leaves_the_row_to_the_one_that_took_over(
+        company, sender, kivra, monkeypatch):
+    run = calculated_run(company, USER)
+    service.request_send(run, sender)  # not drained: the send's usermatch has not happened
+    row_id = rows(run)[USER].id
+    real_route = engine.route
+
+    def route_while_the_lease_runs_out(send_id, client, claim=None):
+        routed = real_route(send_id, client, claim=claim)
+        with db.engine.begin() as other:  # another worker takes the row over after the lease
+            other.execute(update(Dispatch).where(Dispatch.id == row_id).values(claimed_by="the-other-worker"))
+        return routed
+
+    monkeypatch.setattr(engine, "route", route_while_the_lease_runs_out)
+    assert engine.process(row_id, kivra_client()) == engine.Attempt(None)
+    assert ledger(kivra)["contents"] == []  # this worker sent nothing
+    assert db.session.scalar(select(Dispatch.payload).where(Dispatch.id == row_id)) is None
