@@ -8,7 +8,7 @@ from sqlalchemy.engine import Engine
 
 from kivra import i18n
 from kivra.config import load_config
-from kivra.extensions import babel, csrf, db, login_manager, migrate
+from kivra.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,6 +30,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
     login_manager.init_app(app)
+    limiter.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
     i18n.init_app(app)
 

@@ -50,6 +50,15 @@ def load_config(instance_path: str, environ=None) -> dict:
         # Attempts within one call, and its timeout; the engine retries across calls on top (lease > worst call).
         "KIVRA_MAX_ATTEMPTS": int(env.get("KIVRA_MAX_ATTEMPTS", "3")),
         "KIVRA_TIMEOUT_SECONDS": float(env.get("KIVRA_TIMEOUT_SECONDS", "20")),
+        # Sign-in throttling (Flask-Limiter): counted in Redis when there is one, so every web process shares the
+        # count; in this process's memory otherwise, and there if Redis is unreachable (signing in never fails on it).
+        "RATELIMIT_ENABLED": env.get("RATELIMIT_ENABLED", "true").lower() not in ("0", "false", "no", "off"),
+        "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or "memory://",
+        "RATELIMIT_STRATEGY": "moving-window",
+        "RATELIMIT_KEY_PREFIX": "kivra-payroll",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "BABEL_DEFAULT_LOCALE": "sv",
         "BABEL_DEFAULT_TIMEZONE": "Europe/Stockholm",
         "SESSION_COOKIE_HTTPONLY": True,

@@ -1,5 +1,7 @@
 """Flask extensions, created unbound and initialised in the app factory."""
 from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -26,3 +28,5 @@ migrate = Migrate(render_as_batch=True, compare_type=True)
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
+# Only the sign-in forms are limited (no default limits); see kivra/accounts/throttle.py.
+limiter = Limiter(key_func=get_remote_address)

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from kivra.accounts.forms import LanguageForm, LoginForm
 from kivra.accounts.models import User
+from kivra.accounts.throttle import sign_in_limits
 from kivra.extensions import db, login_manager
 from kivra.i18n import LOCALES
 from kivra.portal.models import PortalAccount
@@ -43,6 +44,7 @@ def index():
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@sign_in_limits(LoginForm, "accounts/login.html", "login_form")
 def login():
     if signed_in_as("user"):
         return redirect(url_for("payroll.runs"))

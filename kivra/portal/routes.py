@@ -3,6 +3,7 @@ from flask import Blueprint, abort, flash, make_response, redirect, request, ses
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
+from kivra.accounts.throttle import sign_in_limits
 from kivra.extensions import db
 from kivra.i18n import LOCALES
 from kivra.payroll.service import version_pdf
@@ -48,6 +49,7 @@ def pdf(payslip_id: int, number: int):
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@sign_in_limits(PortalLoginForm, "portal/login.html", "portal_login_form")
 def login():
     if signed_in_as("employee"):
         return redirect(url_for("portal.index"))

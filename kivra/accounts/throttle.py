@@ -1,0 +1,46 @@
+"""Sign-in throttling: refused sign-ins are counted per account and per address, and past the limit the form says
+to wait. Flask-Limiter does the counting (a moving window, in Redis when there is one); a successful sign-in is
+never counted, so only someone guessing passwords meets the limit.
+
+The limit is checked before the password is: once it is reached even the right password waits, which is the point.
+"""
+from functools import wraps
+
+from flask import make_response, request
+from flask_babel import gettext as _
+
+from kivra.extensions import limiter
+from kivra.web import render
+
+WINDOW_MINUTES = 15
+PER_ACCOUNT = f"10 per {WINDOW_MINUTES} minutes"  # guessing one person's password
+PER_ADDRESS = f"50 per {WINDOW_MINUTES} minutes"  # trying many accounts from one address
+
+
+def _account() -> str:
+    """The e-mail address tried, as the form would match it (the endpoint keeps the two sign-in pages apart)."""
+    return "account:" + (request.form.get("email") or "").strip().lower()
+
+
+def _refused(response) -> bool:
+    return response.status_code == 422  # wrong e-mail address or password, or an incomplete form
+
+
+def sign_in_limits(form_class, template: str, block: str):
+    """Limit a sign-in view; past the limit it answers 429 with its own form and the reason, page or htmx."""
+
+    def breached(_limit):
+        form = form_class()  # as submitted (the password field never shows its value)
+        form.password.errors = [
+            _("Too many failed sign-ins. Wait %(minutes)d minutes and try again.", minutes=WINDOW_MINUTES)]
+        body, status = render(template, block, status=429, form=form)
+        return make_response(body, status)
+
+    def decorate(view):
+        limited = view
+        for limit, key in ((PER_ACCOUNT, _account), (PER_ADDRESS, None)):
+            limited = limiter.limit(limit, key_func=key, methods=["POST"], deduct_when=_refused,
+                                    on_breach=breached)(limited)
+        return wraps(view)(limited)
+
+    return decorate
