@@ -3,11 +3,11 @@ language, even for the right password. Successful sign-ins are never counted."""
 import pytest
 
 from tests.conftest import CSRF_INPUT, PASSWORD, make_user, text
+from tests.test_auth import WRONG
 from tests.test_portal import NEW_PASSWORD, invite
 
 WAIT = {"sv": "För många misslyckade inloggningar. Vänta 15 minuter och försök igen.",
         "en": "Too many failed sign-ins. Wait 15 minutes and try again."}
-WRONG = {"sv": "Fel e-postadress eller lösenord.", "en": "Wrong e-mail address or password."}
 
 
 class Browser:

@@ -23,7 +23,7 @@ from kivra.employees.personnummer import PersonnummerError, parse
 from kivra.extensions import db
 from kivra.payroll.kivra_payload import payslip_content
 from kivra.payroll.models import Payslip, PayslipVersion
-from kivra.payroll.service import render_pdf
+from kivra.payroll.service import render_pdf, store_pdf
 from kivra.sender_api import KivraClient
 from kivra.sender_api.errors import InvalidRequest, KivraError, RecipientNotEligible
 from kivra.sender_api.content import PayloadError
@@ -218,16 +218,18 @@ def stored_payload(row: Claim, config: Settings) -> bytes:
         .options(undefer(PayslipVersion.pdf), joinedload(PayslipVersion.payslip).joinedload(Payslip.run))
     )
     company = db.session.get(Company, row.company_id)
+
+    def content(pdf: bytes) -> bytes:
+        return payslip_content(version, company, pdf=pdf, retain=row.reason == "retain",
+                               retention_days=config.retention_days)
+
     kept = version.pdf
     pdf = kept if kept is not None else render_pdf(version)
-    body = payslip_content(version, company, pdf=pdf, retain=row.reason == "retain",
-                           retention_days=config.retention_days)
-    if kept is None and not _store_pdf(version.id, pdf):
+    body = content(pdf)
+    if kept is None and not store_pdf(version.id, pdf):
         # Another worker stored this version's PDF a moment ago. Rendering is deterministic, so these are the same
         # bytes; but the stored PDF is the one Min lön shows, so the content is built around it.
-        pdf = db.session.scalar(select(PayslipVersion.pdf).where(PayslipVersion.id == version.id))
-        body = payslip_content(version, company, pdf=pdf, retain=row.reason == "retain",
-                               retention_days=config.retention_days)
+        body = content(db.session.scalar(select(PayslipVersion.pdf).where(PayslipVersion.id == version.id)))
     stored = db.session.execute(
         update(Dispatch.__table__).where(Dispatch.id == row.id, Dispatch.payload.is_(None))
         .values(payload=body, payload_sha256=hashlib.sha256(body).hexdigest())
@@ -243,15 +245,6 @@ def _read_payload(dispatch_id: int) -> bytes:
     payload = db.session.scalar(select(Dispatch.payload).where(Dispatch.id == dispatch_id))
     db.session.commit()
     return payload
-
-
-def _store_pdf(version_id: int, pdf: bytes) -> bool:
-    """Store a version's first PDF, in the caller's transaction; False if one was stored already."""
-    return bool(db.session.execute(
-        update(PayslipVersion.__table__)
-        .where(PayslipVersion.id == version_id, PayslipVersion.pdf.is_(None))
-        .values(pdf=pdf, pdf_sha256=hashlib.sha256(pdf).hexdigest())
-    ).rowcount)
 
 
 # --- one attempt -------------------------------------------------------------------------------------------------

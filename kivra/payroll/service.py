@@ -154,15 +154,19 @@ def render_pdf(version: PayslipVersion) -> bytes:
     ))
 
 
+def store_pdf(version_id: int, content: bytes) -> bool:
+    """Store a version's first PDF in the caller's transaction; False if one was stored already (the first wins)."""
+    return bool(db.session.execute(
+        update(PayslipVersion.__table__)
+        .where(PayslipVersion.id == version_id, PayslipVersion.pdf.is_(None))
+        .values(pdf=content, pdf_sha256=hashlib.sha256(content).hexdigest())
+    ).rowcount)
+
+
 def version_pdf(version: PayslipVersion) -> bytes:
     """The stored PDF; rendered and stored the first time it is needed, never again after that."""
     if version.pdf is None:
-        content = render_pdf(version)
-        db.session.execute(
-            update(PayslipVersion)
-            .where(PayslipVersion.id == version.id, PayslipVersion.pdf.is_(None))
-            .values(pdf=content, pdf_sha256=hashlib.sha256(content).hexdigest())
-        )
+        store_pdf(version.id, render_pdf(version))
         db.session.commit()
         db.session.refresh(version)
     return version.pdf
