@@ -4,8 +4,6 @@ never counted, so only someone guessing passwords meets the limit.
 
 The limit is checked before the password is: once it is reached even the right password waits, which is the point.
 """
-from functools import wraps
-
 from flask import make_response, request
 from flask_babel import gettext as _
 
@@ -37,10 +35,8 @@ def sign_in_limits(form_class, template: str, block: str):
         return make_response(body, status)
 
     def decorate(view):
-        limited = view
         for limit, key in ((PER_ACCOUNT, _account), (PER_ADDRESS, None)):
-            limited = limiter.limit(limit, key_func=key, methods=["POST"], deduct_when=_refused,
-                                    on_breach=breached)(limited)
-        return wraps(view)(limited)
+            view = limiter.limit(limit, key_func=key, methods=["POST"], deduct_when=_refused, on_breach=breached)(view)
+        return view
 
     return decorate

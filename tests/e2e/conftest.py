@@ -104,7 +104,8 @@ WORDS = {
         "status": "Status för Kivra", "approved_by": "Godkänt av", "discontinue": "Avsluta Kivra",
         "discontinue_q": "Avsluta Kivra?", "discontinue_yes": "Ja, avsluta Kivra",
         "discontinued": "Kivra är avslutat.", "vla_moved": "Status-sidan för Kivra har flyttat till Lön.",
-        "dismiss": "OK, visa inte igen",
+        "dismiss": "OK, visa inte igen", "wrong_password": "Fel e-postadress eller lösenord.",
+        "wait": "För många misslyckade inloggningar. Vänta 15 minuter och försök igen.",
     },
     "en": {
         "email": "E-mail", "password": "Password", "login": "Log in", "employees": "Employees",
@@ -125,7 +126,8 @@ WORDS = {
         "status": "Kivra status", "approved_by": "Approved by", "discontinue": "Discontinue Kivra",
         "discontinue_q": "Discontinue Kivra?", "discontinue_yes": "Yes, discontinue Kivra",
         "discontinued": "Kivra is discontinued.", "vla_moved": "The Kivra status page has moved to Payroll.",
-        "dismiss": "OK, don't show again",
+        "dismiss": "OK, don't show again", "wrong_password": "Wrong e-mail address or password.",
+        "wait": "Too many failed sign-ins. Wait 15 minutes and try again.",
     },
 }
 
