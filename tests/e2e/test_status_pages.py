@@ -41,6 +41,12 @@ def total(page, outcome: str):
     return page.locator(f"#dispatch_month .total.outcome-{outcome} .count")
 
 
+def settled(page) -> None:
+    """Wait until htmx has finished the last swap: new content gets its listeners only as it settles, so an event a
+    test fires a few milliseconds after the swap (faster than anyone types) would otherwise go unheard."""
+    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
+
+
 def test_the_admin_reads_the_month_and_resends_the_failed(one_attempt, signed_in, words, lang):
     page, say = signed_in, STATUS_WORDS[lang]
     agreement = open_agreement_from_prompt(page, words)
@@ -67,13 +73,17 @@ def test_the_admin_reads_the_month_and_resends_the_failed(one_attempt, signed_in
     expect(table).not_to_contain_text(re.compile(r"\d{8}-\d{4}"))  # masked: birth date and ****
     page.screenshot(path=f"{SCREENSHOTS}/status-month-{lang}.png", full_page=True)
 
+    settled(page)
     page.get_by_role("combobox", name=say["outcome"]).select_option("failed")
     expect(table.get_by_role("row")).to_have_count(1 + 3)
+    settled(page)
     page.get_by_label(say["search"]).fill("yusuf")
     expect(page.locator("#dispatch_month")).to_contain_text(say["no_match"])
+    settled(page)
     page.get_by_role("combobox", name=say["outcome"]).select_option("")
     expect(page.locator("table.dispatches").get_by_role("row")).to_have_count(1 + 1)
     expect(page.locator("table.dispatches")).to_contain_text("Yusuf Berg")
+    settled(page)
     page.get_by_label(say["search"]).fill("")
     expect(page.locator("table.dispatches").get_by_role("row")).to_have_count(1 + 25)
 
