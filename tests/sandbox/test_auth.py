@@ -97,3 +97,39 @@ def test_a_scope_beyond_the_client_or_malformed_is_40003(http):
     for scope in ("post:kivra.v1.tenant.1424780396902ee9278b16417f8e3252c3ced28c38.content", "everything"):
         response = http.post("/v1/auth", data={"grant_type": "client_credentials", "scope": scope}, auth=credentials)
         assert_kivra_error(response, 400, 40003)
+
+
+def _scope(http) -> tuple[dict, list[str]]:
+    response = http.post("/v1/auth", data={"grant_type": "client_credentials"}, auth=CREDENTIALS)
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}, response.json()["scope"].split()
+
+
+def test_a_tenant_answered_200_is_still_outside_a_token_issued_before_it_was_created(http):
+    old, old_scope = _scope(http)
+    key = create_tenant(http, authenticate(http)).headers["kivra-objkey"]  # another process of ours creates it
+    again = create_tenant(http, old)
+    assert again.status_code == 200 and again.headers["kivra-objkey"] == key
+    assert f"kivra.v1.tenant.{key}.*" not in old_scope
+    assert_kivra_error(http.get(f"/v2/tenant/{key}", headers=old), 403, 40300)
+    new, new_scope = _scope(http)
+    assert f"kivra.v1.tenant.{key}.*" in new_scope
+    assert http.get(f"/v2/tenant/{key}", headers=new).status_code == 200
+
+
+def test_a_granted_tenant_is_in_the_scope_of_tokens_issued_after_the_grant_only():
+    with start_in_thread(SandboxConfig(request_access_pending_seconds=0.3)) as sandbox, \
+            httpx.Client(base_url=sandbox.url) as http:
+        before, before_scope = _scope(http)
+        asked = http.post("/v2/tenant/request_access", json={"vat_number": "SE556036079301"}, headers=before)
+        tenant_key = asked.json()["tenant_key"]
+        deadline = time.monotonic() + 5
+        while http.get(f"/v2/tenant/request_access/{asked.headers['kivra-objkey']}",
+                       headers=before).json()["status"] == "pending":
+            assert time.monotonic() < deadline, "the access request was never decided"
+            time.sleep(0.05)
+        assert f"kivra.v1.tenant.{tenant_key}.*" not in before_scope
+        assert_kivra_error(http.post(f"/v2/tenant/{tenant_key}/usermatch/ssn", json={"list": []}, headers=before),
+                           403, 40300)
+        after, after_scope = _scope(http)
+        assert f"kivra.v1.tenant.{tenant_key}.*" in after_scope
+        assert http.post(f"/v2/tenant/{tenant_key}/usermatch/ssn", json={"list": []}, headers=after).status_code == 200
