@@ -2,6 +2,7 @@
 import json
 import logging
 import random
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -9,11 +10,12 @@ from typing import Callable, Iterable
 
 import httpx
 
-from kivra.sender_api.errors import KivraError, TokenRejected, TransportError, error_from
+from kivra.sender_api.errors import Forbidden, KivraError, TokenRejected, TransportError, error_from
 
 log = logging.getLogger(__name__)
 
 USERMATCH_LIMIT_BYTES = 9_500_000  # Kivra refuses over 10 MB; stay clear of it
+SCOPE_RENEWAL_SECONDS = 60.0  # a tenant still missing from a token renewed for it is asked about again after this
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,28 @@ class SentContent:
 class _Token:
     value: str
     refresh_at: float
+    tenants: frozenset[str] | None  # the tenants its scope named when issued; None: the scope does not say
+
+    def reaches(self, tenant_key: str) -> bool:
+        return self.tenants is None or tenant_key in self.tenants
+
+
+def tenants_in_scope(scope) -> frozenset[str] | None:
+    """The tenant keys a token's `scope` names (`[methods:]kivra.vN.tenant.<key>...`, separated by commas or
+    spaces); None when the scope cannot say tenant by tenant: missing, a wildcard over tenants, or unknown items."""
+    if not isinstance(scope, str) or not scope.strip():
+        return None
+    tenants: set[str] = set()
+    for item in filter(None, re.split(r"[\s,]+", scope)):
+        path = item.rpartition(":")[2]
+        if ":" not in item and re.fullmatch(r"[a-z]+", item):
+            continue  # a method of `get,put:path`, cut off by the comma
+        segments = path.split(".")
+        if segments[0] != "kivra" or len(segments) < 2 or any(s in ("*", "**") for s in segments[:4]):
+            return None
+        if len(segments) > 3 and segments[2] == "tenant" and segments[3] != "request_access":
+            tenants.add(segments[3])
+    return frozenset(tenants)
 
 
 def vat_number(orgnr: str) -> str:
@@ -62,6 +86,7 @@ class KivraClient:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        scope_renewal_seconds: float = SCOPE_RENEWAL_SECONDS,
     ):
         self._http = httpx.Client(
             base_url=base_url,
@@ -75,9 +100,11 @@ class KivraClient:
         self._backoff_cap = backoff_cap
         self._sleep = sleep
         self._clock = clock
+        self._scope_renewal_seconds = scope_renewal_seconds
         self._random = random.Random()
         self._token: _Token | None = None
         self._token_lock = threading.Lock()
+        self._renewed_for: dict[str, float] = {}  # tenant key -> when a token was last renewed because it lacked it
 
     def close(self) -> None:
         self._http.close()
@@ -90,12 +117,38 @@ class KivraClient:
 
     # --- auth -----------------------------------------------------------------------------------------------
 
-    def _access_token(self) -> str:
-        """The cached token; one thread authenticates while the others wait for its result."""
+    def _access_token(self, tenant_key: str | None = None) -> _Token:
+        """The cached token; one thread authenticates while the others wait for its result. For a call on a tenant
+        the token's scope lacks (a tenant created or granted after it was issued, maybe by another process), the
+        token is renewed first."""
         with self._token_lock:
             if self._token is None or self._clock() >= self._token.refresh_at:
                 self._token = self._authenticate()
-            return self._token.value
+            if tenant_key is not None and not self._token.reaches(tenant_key):
+                return self._renew_for(tenant_key, self._token)
+            return self._token
+
+    def _renewed_token(self, tenant_key: str, refused: _Token) -> _Token:
+        """After Kivra refused `refused` for this tenant (40300): a newer token, or `refused` if there is none."""
+        with self._token_lock:
+            return self._renew_for(tenant_key, refused)
+
+    def _renew_for(self, tenant_key: str, seen: _Token) -> _Token:
+        """A token for a tenant `seen` does not reach; hold the lock. No authentication storm: a token another
+        thread got since `seen` is used as it is, and a tenant a renewal did not bring into scope (it truly is
+        outside it) is asked about again only after SCOPE_RENEWAL_SECONDS."""
+        if self._token is not None and self._token is not seen:
+            return self._token
+        now = self._clock()
+        last = self._renewed_for.get(tenant_key)
+        if self._token is not None and last is not None and now - last < self._scope_renewal_seconds:
+            return self._token
+        log.info("kivra: renewing the access token for a tenant outside its scope")
+        self._token = self._authenticate()
+        self._renewed_for = {key: at for key, at in self._renewed_for.items()
+                             if now - at < self._scope_renewal_seconds}
+        self._renewed_for[tenant_key] = now
+        return self._token
 
     def forget_token(self, token: str | None = None) -> None:
         """Drop the cached token (all of it, or only if it is still `token`): the next call authenticates."""
@@ -113,16 +166,17 @@ class KivraClient:
         body = response.json()
         lifetime = float(body["expires_in"])
         margin = min(300.0, lifetime * 0.1)  # renew a little before Kivra would refuse it
-        return _Token(body["access_token"], self._clock() + lifetime - margin)
+        return _Token(body["access_token"], self._clock() + lifetime - margin, tenants_in_scope(body.get("scope")))
 
     # --- the request loop -----------------------------------------------------------------------------------
 
-    def _call(self, method: str, path: str, body: bytes | None = None, params: dict | None = None) -> httpx.Response:
-        """One API call. `body` is sent as these exact bytes on every attempt."""
-        reauthenticated = False
+    def _call(self, method: str, path: str, body: bytes | None = None, params: dict | None = None,
+              tenant_key: str | None = None) -> httpx.Response:
+        """One API call (on `tenant_key`'s path, if given). `body` is sent as these exact bytes on every attempt."""
+        reauthenticated = rescoped = False
+        token = self._access_token(tenant_key)
         while True:
-            token = self._access_token()
-            headers = {"authorization": f"Bearer {token}", "accept": "application/json"}
+            headers = {"authorization": f"Bearer {token.value}", "accept": "application/json"}
             if body is not None:
                 headers["content-type"] = "application/json"
             try:
@@ -134,7 +188,17 @@ class KivraClient:
                 if reauthenticated:
                     raise
                 reauthenticated = True
-                self.forget_token(token)
+                self.forget_token(token.value)
+                token = self._access_token(tenant_key)
+            except Forbidden:
+                # The token may predate the tenant even though its scope seemed to reach it: renew once, retry once.
+                if tenant_key is None or rescoped:
+                    raise
+                rescoped = True
+                renewed = self._renewed_token(tenant_key, token)
+                if renewed is token:
+                    raise
+                token = renewed
 
     def _with_retries(self, send: Callable[[], httpx.Response], what: str) -> httpx.Response:
         """Retry 5xx, 429, timeouts and broken connections with exponential backoff and full jitter."""
@@ -173,7 +237,7 @@ class KivraClient:
         return [item["key"] for item in response.json()]
 
     def get_tenant(self, tenant_key: str) -> dict:
-        return self._call("GET", f"/v2/tenant/{tenant_key}").json()
+        return self._call("GET", f"/v2/tenant/{tenant_key}", tenant_key=tenant_key).json()
 
     def request_access(self, orgnr: str) -> AccessRequest:
         response = self._call("POST", "/v2/tenant/request_access", self._json({"vat_number": vat_number(orgnr)}))
@@ -207,21 +271,22 @@ class KivraClient:
 
     def usermatch(self, tenant_key: str, ssns: Iterable[str]) -> set[str]:
         """The personnummer that can receive content from this tenant, asked in batches under 10 MB."""
-        return self._match(f"/v2/tenant/{tenant_key}/usermatch/ssn", ssns)
+        return self._match(tenant_key, "usermatch/ssn", ssns)
 
     def companymatch(self, tenant_key: str, vat_numbers: Iterable[str]) -> set[str]:
-        return self._match(f"/v2/tenant/{tenant_key}/companymatch/vatnr", vat_numbers)
+        return self._match(tenant_key, "companymatch/vatnr", vat_numbers)
 
-    def _match(self, path: str, items: Iterable[str]) -> set[str]:
+    def _match(self, tenant_key: str, what: str, items: Iterable[str]) -> set[str]:
         eligible: set[str] = set()
+        path = f"/v2/tenant/{tenant_key}/{what}"
         for batch in _batches(list(items), USERMATCH_LIMIT_BYTES):
-            eligible.update(self._call("POST", path, self._json({"list": batch})).json()["list"])
+            eligible.update(self._call("POST", path, self._json({"list": batch}), tenant_key=tenant_key).json()["list"])
         return eligible
 
     def send_content(self, tenant_key: str, payload: bytes) -> SentContent:
         """Send a content made once (see `content.py`). Retries send the identical bytes, so Kivra's duplicate
         control turns a retry after a lost answer into a no-op instead of a second payslip."""
-        response = self._call("POST", f"/v2/tenant/{tenant_key}/content", payload)
+        response = self._call("POST", f"/v2/tenant/{tenant_key}/content", payload, tenant_key=tenant_key)
         return SentContent(
             key=response.headers["kivra-objkey"],
             retained=response.headers.get("kivra-retained", "").lower() == "true",
