@@ -8,12 +8,16 @@ class ConfigError(RuntimeError):
     """The environment does not describe a runnable app."""
 
 
+# Production talks to Kivra itself: these have no default there. Elsewhere they default to the local sandbox.
+KIVRA_SETTINGS = ("KIVRA_API_URL", "KIVRA_CLIENT_ID", "KIVRA_CLIENT_SECRET")
+
+
 def _sqlite_url(instance_path: str) -> str:
     return "sqlite:///" + os.path.join(instance_path, "payroll.db")
 
 
 def load_config(instance_path: str, environ=None) -> dict:
-    """Read settings from the environment; refuse to start production without a secret key."""
+    """Read settings from the environment; refuse to start production without a secret key or Kivra's settings."""
     env = os.environ if environ is None else environ
     app_env = env.get("APP_ENV", "production")
     if app_env not in ("development", "testing", "production"):
@@ -23,6 +27,10 @@ def load_config(instance_path: str, environ=None) -> dict:
         if app_env != "development":
             raise ConfigError(f"SECRET_KEY must be set when APP_ENV is {app_env}")
         secret_key = "dev-only-not-secret"
+    missing = [name for name in KIVRA_SETTINGS if not env.get(name)]
+    if app_env == "production" and missing:
+        # Without them production would quietly send payslips to the local sandbox.
+        raise ConfigError(f"{', '.join(missing)} must be set when APP_ENV is production")
     database_url = env.get("DATABASE_URL") or _sqlite_url(instance_path)
     return {
         "APP_ENV": app_env,
