@@ -5,6 +5,7 @@ from decimal import Decimal
 from flask import current_app
 from sqlalchemy import select
 
+from kivra import clock
 from kivra.accounts.models import Company, User
 from kivra.employees.models import Employee
 from kivra.employees.personnummer import luhn_valid
@@ -69,7 +70,7 @@ def seed() -> bool:
             bank_account=f"8327-9 {9_400_000_000 + index * 7_919}" if index % 5 else None,
         ))
     db.session.commit()
-    today = date.today()
+    today = clock.today_in_sweden()
     period = today.replace(day=1)
     run = service.create_run(company, period, period.replace(day=25))
     service.calculate_run(run)

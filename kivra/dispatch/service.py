@@ -5,6 +5,7 @@ from datetime import datetime
 from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from kivra import clock
 from kivra.accounts.models import Company, User, utcnow
 from kivra.dispatch.models import RE_ROUTE_UNLESS_STORED, Dispatch, PayslipSend
 from kivra.employees.models import Employee
@@ -26,7 +27,7 @@ def has_sent_before(company: Company) -> bool:
 
 def is_new_customer(company: Company, new_customers_since) -> bool:
     """Companies created after Kivra moved into Payroll have Min lön/Kivra active from the start."""
-    return company.created_at.date() >= new_customers_since
+    return clock.swedish_date(company.created_at) >= new_customers_since
 
 
 def needs_activation_prompt(company: Company, new_customers_since) -> bool:

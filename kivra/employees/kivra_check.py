@@ -3,9 +3,8 @@ from datetime import date
 
 from sqlalchemy import select
 
-from kivra.accounts.models import utcnow
+from kivra import clock
 from kivra.dispatch import engine
-from kivra.dispatch.status import local_time
 from kivra.employees.models import Employee
 from kivra.extensions import db
 from kivra.sender_api import KivraClient
@@ -22,7 +21,7 @@ def check_kivra_users(company_id: int, client: KivraClient, today: date | None =
     current, sender = agreement.in_force(company_id), onboarding.sender_of(company_id)
     if current is None or not current.covers_payslips or sender is None or sender.state != "active":
         raise KivraNotActive(company_id)
-    today = today or local_time(utcnow()).date()
+    today = today or clock.today_in_sweden()
     numbers = dict(db.session.execute(
         select(Employee.id, Employee.personnummer)
         .where(Employee.company_id == company_id,

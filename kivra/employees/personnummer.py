@@ -3,6 +3,8 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from kivra import clock
+
 _PATTERN = re.compile(r"^(?P<century>\d{2})?(?P<yymmdd>\d{6})(?P<sep>[-+]?)(?P<serial>\d{3})(?P<check>\d)$", re.ASCII)
 
 
@@ -46,7 +48,7 @@ def luhn_valid(ten_digits: str) -> bool:
 
 def parse(text: str, today: date | None = None) -> Personnummer:
     """Parse `YYYYMMDD-NNNN`, `YYYYMMDDNNNN`, `YYMMDD-NNNN` (or `+` for 100 years or older)."""
-    today = today or date.today()
+    today = today or clock.today_in_sweden()
     match = _PATTERN.match((text or "").strip().replace(" ", ""))
     if not match:
         raise PersonnummerError("format")

@@ -4,6 +4,7 @@ from datetime import timezone
 from flask import render_template
 from flask_babel import force_locale, format_date, gettext as _, lazy_gettext
 
+from kivra import clock
 from kivra.accounts.models import Company
 from kivra.payroll.models import PayslipVersion
 from kivra.payroll.pdf import both, kr
@@ -109,7 +110,7 @@ def payslip_content(version: PayslipVersion, company: Company, retain: bool = Fa
     return salaryslip_content(
         ssn=version.personnummer,
         subject=subject(version),
-        generated_at=as_utc(version.created_at).date(),
+        generated_at=clock.swedish_date(version.created_at),
         pdf=version_pdf(version) if pdf is None else pdf,
         salaryslip=salaryslip(version, company),
         html=html_part(version),

@@ -1,5 +1,4 @@
 """Lönekörningar: runs, their calculation, and the step "Send and Post to Voucher"."""
-from datetime import date
 
 from flask import Blueprint, Response, abort, flash, redirect, url_for
 from flask_babel import gettext as _
@@ -7,6 +6,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from kivra.accounts.models import Company
+from kivra import clock
 from kivra.dispatch import service as dispatch
 from kivra.extensions import db
 from kivra.i18n import period_name
@@ -31,7 +31,7 @@ def get_run(run_id: int) -> PayrollRun:
 
 @bp.get("/runs")
 def runs():
-    return _runs_page(RunForm(formdata=None, period=date.today().replace(day=1)))
+    return _runs_page(RunForm(formdata=None, period=clock.today_in_sweden().replace(day=1)))
 
 
 def _runs_page(form: RunForm, status: int = 200):
@@ -166,7 +166,7 @@ def voucher_sie(run_id: int):
         )
         for v in run.vouchers
     ]
-    body = sie.sie4(company.name, company.orgnr, date.today(), vouchers)
+    body = sie.sie4(company.name, company.orgnr, clock.today_in_sweden(), vouchers)
     filename = f"verifikation-{run.period:%Y-%m}.se"
     return Response(
         body,
