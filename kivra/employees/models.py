@@ -6,7 +6,7 @@ from sqlalchemy import ForeignKey, Numeric, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kivra.employees.personnummer import Personnummer
-from kivra.extensions import db
+from kivra.extensions import Ore, db
 
 
 class Employee(db.Model):
@@ -19,7 +19,7 @@ class Employee(db.Model):
     email: Mapped[str | None] = mapped_column(String(254))
     employment_start: Mapped[date]
     employment_end: Mapped[date | None]  # last day employed; none while employed
-    monthly_salary_ore: Mapped[int]
+    monthly_salary_ore: Mapped[int] = mapped_column(Ore)
     tax_rate: Mapped[Decimal] = mapped_column(Numeric(5, 2))  # preliminary tax, per cent
     bank_account: Mapped[str | None] = mapped_column(String(40))
     # "Send payslip with Min lön only": the admin's choice, whatever Kivra's usermatch says.

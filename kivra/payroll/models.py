@@ -7,7 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kivra.accounts.models import utcnow
 from kivra.employees.models import Employee
-from kivra.extensions import db
+from kivra.extensions import Ore, db
 
 LINE_KINDS = ("salary", "addition", "deduction")
 
@@ -59,7 +59,7 @@ class PayslipLine(db.Model):
     payslip_id: Mapped[int] = mapped_column(ForeignKey("payslip.id"), index=True)
     kind: Mapped[str] = mapped_column(String(20))  # salary | addition | deduction
     description: Mapped[str] = mapped_column(String(100))
-    amount_ore: Mapped[int]  # always positive; the kind gives the sign
+    amount_ore: Mapped[int] = mapped_column(Ore)  # always positive; the kind gives the sign
 
     payslip: Mapped[Payslip] = relationship(back_populates="lines")
 
@@ -81,10 +81,10 @@ class PayslipVersion(db.Model):
     bank_account: Mapped[str | None] = mapped_column(String(40))
     tax_rate: Mapped[Decimal] = mapped_column(Numeric(5, 2))
     lines: Mapped[list] = mapped_column(JSON)  # [{"kind", "description", "amount_ore"}]
-    gross_ore: Mapped[int]
-    tax_ore: Mapped[int]
-    net_ore: Mapped[int]
-    contributions_ore: Mapped[int]
+    gross_ore: Mapped[int] = mapped_column(Ore)
+    tax_ore: Mapped[int] = mapped_column(Ore)
+    net_ore: Mapped[int] = mapped_column(Ore)
+    contributions_ore: Mapped[int] = mapped_column(Ore)
     # Rendered from the fields above on first need, then stored and never rendered again.
     pdf: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)  # loaded only when read
     pdf_sha256: Mapped[str | None] = mapped_column(String(64))
@@ -124,6 +124,6 @@ class VoucherRow(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     voucher_id: Mapped[int] = mapped_column(ForeignKey("voucher.id"), index=True)
     account: Mapped[int]
-    amount_ore: Mapped[int]  # debit positive, credit negative
+    amount_ore: Mapped[int] = mapped_column(Ore)  # debit positive, credit negative
 
     voucher: Mapped[Voucher] = relationship(back_populates="rows")
