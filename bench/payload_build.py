@@ -85,7 +85,7 @@ def main() -> int:
                 loaded = [db.session.get(PayslipVersion, claim.version_id) for claim in rows]
                 for version in loaded:
                     version.payslip.run  # noqa: B018 - loaded first: the PDF alone reads no database
-                pdf_times.append(per_payslip(payroll.render_pdf, loaded))
+                pdf_times.append(per_payslip(lambda version: payroll.render_pdf(version, False), loaded))
                 db.session.remove()
                 fresh_times.append(per_payslip(lambda claim: content(claim, settings), rows))
                 clear(run_id, send_id, pdfs=False)

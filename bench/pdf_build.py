@@ -48,7 +48,7 @@ def documents(count: int) -> list[PayslipDocument]:
             personnummer=f"1990{n % 12 + 1:02d}01{1000 + n:04d}", bank_account="8327-9 123 456 789" if n % 3 else None,
             period=date(2026, 11, 1), payout_date=date(2026, 11, 25), tax_rate=Decimal("30"), lines=lines,
             gross_ore=gross, tax_ore=tax, net_ore=gross - tax, contributions_ore=gross * 3142 // 10000,
-            version=1 + n % 5 // 4, created_at=datetime(2026, 11, 20, 8, n % 60, tzinfo=timezone.utc),
+            version=1 + n % 5 // 4, correction=n % 5 == 4, created_at=datetime(2026, 11, 20, 8, n % 60, tzinfo=timezone.utc),
         ))
     return docs
 

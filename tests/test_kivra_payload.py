@@ -25,9 +25,9 @@ def version(app, company):
     return run.payslips[0].versions[0]
 
 
-def build(version, company, **kwargs):
+def build(version, company, correction=False, **kwargs):
     """As the dispatch worker will: in an app context, with no request."""
-    return kivra_payload.payslip_content(version, company, **kwargs)
+    return kivra_payload.payslip_content(version, company, correction, **kwargs)
 
 
 def test_content_is_a_valid_salaryslip_in_swedish(version, company):
@@ -66,7 +66,15 @@ def test_a_correction_says_so_in_the_subject(version, company):
     payslip = version.payslip
     payslip.lines.append(PayslipLine(kind="addition", description="Bonus", amount_ore=100_00))
     corrected = service.correct(payslip)
-    assert json.loads(build(corrected, company))["subject"] == "Rättat lönebesked september 2026"
+    assert json.loads(build(corrected, company, correction=True))["subject"] == "Rättat lönebesked september 2026"
+
+
+def test_a_later_version_for_someone_who_got_no_earlier_one_is_the_payslip(version, company):
+    payslip = version.payslip
+    payslip.lines.append(PayslipLine(kind="addition", description="Bonus", amount_ore=100_00))
+    body = json.loads(build(service.correct(payslip), company, correction=False))
+    assert body["subject"] == "Lönebesked september 2026"
+    assert "Correction" not in base64.b64decode(body["parts"][0]["responsive_part"]["data"]).decode()
 
 
 def test_retain_for_people_not_yet_in_kivra(version, company):

@@ -146,7 +146,7 @@ def test_pdf_is_rendered_once_and_then_served_from_storage(as_admin, run):
     db.session.expire_all()
     version = astrid(run).versions[0]
     assert version.pdf == first and len(version.pdf_sha256) == 64
-    assert service.render_pdf(version) == first  # reproducible to the byte from the frozen version
+    assert service.render_pdf(version, False) == first  # reproducible to the byte from the frozen version
     assert as_admin.get(f"/payslips/{payslip.id}/v1.pdf").data == first
 
 
@@ -163,7 +163,8 @@ def test_correction_creates_a_new_version_and_keeps_the_old(as_admin, run, lang)
     assert versions[0].gross_ore == 3_250_000 and versions[1].gross_ore == 3_350_000
     old = PdfReader(io.BytesIO(as_admin.get(f"/payslips/{payslip_id}/v1.pdf").data)).pages[0].extract_text()
     new = PdfReader(io.BytesIO(as_admin.get(f"/payslips/{payslip_id}/v2.pdf").data)).pages[0].extract_text()
-    assert "Bonus" not in old and "Bonus" in new and "Rättelse" in new
+    # Nothing was sent before the correction: version 2 is the employee's payslip, not a correction of one.
+    assert "Bonus" not in old and "Bonus" in new and "Rättelse" not in new
     assert as_admin.get(f"/payslips/{payslip_id}/v3.pdf").status_code == 404
 
 

@@ -402,7 +402,9 @@ def test_a_correction_shows_as_such_once(company, admin, astrid, as_admin, emplo
     assert body.count(words["nov"]) == 1 and words["correction"] in body
     html = page.get_data(as_text=True)
     assert f"/min-lon/payslips/{payslip.id}/v2.pdf" in html and f"/min-lon/payslips/{payslip.id}/v1.pdf" in html
-    assert browser.get(f"/min-lon/payslips/{payslip.id}/v2.pdf").mimetype == "application/pdf"
+    pdf = browser.get(f"/min-lon/payslips/{payslip.id}/v2.pdf")
+    assert pdf.mimetype == "application/pdf"
+    assert "Rättelse, version 2 / Correction, version 2" in PdfReader(io.BytesIO(pdf.data)).pages[0].extract_text()
 
 
 def test_a_superseded_version_that_never_went_is_not_shown(company, admin, astrid, as_admin, employee_browser, words):
@@ -425,7 +427,10 @@ def test_a_superseded_version_that_never_went_is_not_shown(company, admin, astri
     page = browser.get("/min-lon/")
     html = page.get_data(as_text=True)
     assert f"/min-lon/payslips/{payslip.id}/v2.pdf" in html and f"/min-lon/payslips/{payslip.id}/v1.pdf" not in html
-    assert text(page).count(words["nov"]) == 1 and words["correction"] in text(page)
+    # Version 1 never reached Astrid: version 2 is simply her payslip, in the list and in its PDF.
+    assert text(page).count(words["nov"]) == 1 and words["correction"] not in text(page)
+    pdf = PdfReader(io.BytesIO(browser.get(f"/min-lon/payslips/{payslip.id}/v2.pdf").data)).pages[0].extract_text()
+    assert "Lönebesked / Payslip" in pdf and "Correction" not in pdf and "Rättelse" not in pdf
     assert browser.get(f"/min-lon/payslips/{payslip.id}/v1.pdf").status_code == 404
 
 

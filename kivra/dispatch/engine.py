@@ -17,6 +17,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import joinedload, undefer
 
 from kivra.accounts.models import Company, utcnow
+from kivra.dispatch.corrections import corrects_received
 from kivra.dispatch.models import OUTCOMES, Dispatch, PayslipSend
 from kivra.employees.models import Employee
 from kivra.employees.personnummer import PersonnummerError, parse
@@ -218,13 +219,14 @@ def stored_payload(row: Claim, config: Settings) -> bytes:
         .options(undefer(PayslipVersion.pdf), joinedload(PayslipVersion.payslip).joinedload(Payslip.run))
     )
     company = db.session.get(Company, row.company_id)
+    correction = corrects_received(version)
 
     def content(pdf: bytes) -> bytes:
-        return payslip_content(version, company, pdf=pdf, retain=row.reason == "retain",
+        return payslip_content(version, company, correction, pdf=pdf, retain=row.reason == "retain",
                                retention_days=config.retention_days)
 
     kept = version.pdf
-    pdf = kept if kept is not None else render_pdf(version)
+    pdf = kept if kept is not None else render_pdf(version, correction)
     body = content(pdf)
     if kept is None and not store_pdf(version.id, pdf):
         # Another worker stored this version's PDF a moment ago. Rendering is deterministic, so these are the same

@@ -10,6 +10,8 @@ from kivra.extensions import db
 # Where a dispatch row is: waiting to go, on its way, or done (the last five are final).
 WAITING = ("held", "queued")  # held: scheduled, or waiting for the agreement or Kivra's access
 OUTCOMES = ("delivered", "retained", "published", "rejected", "failed")
+# The outcomes by which a payslip version reached its employee (held by Kivra counts: Kivra keeps it for them).
+RECEIVED = ("delivered", "retained", "published")
 STATES = WAITING + ("sending",) + OUTCOMES + ("cancelled",)
 
 

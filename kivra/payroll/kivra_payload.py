@@ -27,12 +27,13 @@ def money(ore: int) -> dict:
     return {"monetary_amount": amount(ore), "currency": "SEK"}
 
 
-def subject(version: PayslipVersion) -> str:
-    """`Lönebesked november 2026`; a correction says so. Never a name or a personnummer."""
+def subject(version: PayslipVersion, correction: bool) -> str:
+    """`Lönebesked november 2026`; a correction (of a version the employee received) says so. Never a name or a
+    personnummer."""
     period = version.payslip.run.period
     with force_locale("sv"):
         month = format_date(period, "LLLL yyyy")
-        if version.is_correction:
+        if correction:
             return _("Corrected payslip %(month)s", month=month)
         return _("Payslip %(month)s", month=month)
 
@@ -96,24 +97,26 @@ def salaryslip(version: PayslipVersion, company: Company) -> dict:
     return document
 
 
-def html_part(version: PayslipVersion) -> str:
+def html_part(version: PayslipVersion, correction: bool) -> str:
     """The responsive part: the figures that matter on a phone, inline CSS, no script, no links."""
     return render_template(
-        "kivra/payslip_part.html", version=version, run=version.payslip.run, both=both, kr=kr, _l=lazy_gettext
+        "kivra/payslip_part.html", version=version, run=version.payslip.run, correction=correction, both=both, kr=kr,
+        _l=lazy_gettext,
     )
 
 
-def payslip_content(version: PayslipVersion, company: Company, retain: bool = False, retention_days: int = 390,
-                    pdf: bytes | None = None) -> bytes:
+def payslip_content(version: PayslipVersion, company: Company, correction: bool, retain: bool = False,
+                    retention_days: int = 390, pdf: bytes | None = None) -> bytes:
     """The whole content body, made once per version; store these bytes and resend them unchanged. `pdf` is the
-    version's PDF when the caller has it (stored or about to be); by default the stored one, rendered if need be."""
+    version's PDF when the caller has it (stored or about to be); by default the stored one, rendered if need be.
+    `correction`: an earlier version reached the employee (kivra.dispatch.corrections decides)."""
     return salaryslip_content(
         ssn=version.personnummer,
-        subject=subject(version),
+        subject=subject(version, correction),
         generated_at=clock.swedish_date(version.created_at),
-        pdf=version_pdf(version) if pdf is None else pdf,
+        pdf=version_pdf(version, correction) if pdf is None else pdf,
         salaryslip=salaryslip(version, company),
-        html=html_part(version),
+        html=html_part(version, correction),
         retain=retain,
         retention_days=retention_days,
         personal=(version.employee_name,),

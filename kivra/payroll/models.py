@@ -93,6 +93,8 @@ class PayslipVersion(db.Model):
 
     @property
     def is_correction(self) -> bool:
+        """A later version: a correction on the admin's pages. For the employee a version is a correction only
+        if they had received an earlier one (kivra.dispatch.corrections.corrects_received)."""
         return self.number > 1
 
 

@@ -3,6 +3,7 @@ from flask import Response, abort, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from kivra.dispatch.corrections import corrects_received
 from kivra.extensions import db
 from kivra.payroll import service
 from kivra.payroll.calculation import NegativeGrossError
@@ -113,7 +114,7 @@ def pdf(payslip_id: int, number: int):
     version = get_version(payslip, number)
     filename = f"lonebesked-{payslip.run.period:%Y-%m}-{payslip.id}-v{number}.pdf"
     return Response(
-        service.version_pdf(version),
+        service.version_pdf(version, corrects_received(version)),
         mimetype="application/pdf",
         headers={"Content-Disposition": f'inline; filename="{filename}"', "Cache-Control": "private, no-store"},
     )

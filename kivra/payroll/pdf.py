@@ -49,6 +49,7 @@ class PayslipDocument:
     net_ore: int
     contributions_ore: int
     version: int
+    correction: bool  # an earlier version reached the employee: this one says it corrects it
     created_at: datetime
 
 
@@ -80,7 +81,7 @@ def render(doc: PayslipDocument) -> bytes:
     pdf.add_page()
     pdf.set_font("DejaVu", "B", 16)
     pdf.cell(0, 10, both(_l("Payslip")), new_x="LMARGIN", new_y="NEXT")
-    if doc.version > 1:
+    if doc.correction:
         pdf.set_font("DejaVu", "B", 10)
         pdf.cell(0, 6, both(_l("Correction, version %(number)d", number=doc.version)), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)

@@ -132,8 +132,9 @@ def as_utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
 
 
-def render_pdf(version: PayslipVersion) -> bytes:
-    """The version's PDF: a pure function of the frozen version, so the same bytes every time."""
+def render_pdf(version: PayslipVersion, correction: bool) -> bytes:
+    """The version's PDF: a pure function of the frozen version, so the same bytes every time. `correction`: an
+    earlier version reached the employee (kivra.dispatch.corrections decides), so this one says it corrects it."""
     run = version.payslip.run
     return pdf.render(pdf.PayslipDocument(
         company_name=version.company_name,
@@ -150,6 +151,7 @@ def render_pdf(version: PayslipVersion) -> bytes:
         net_ore=version.net_ore,
         contributions_ore=version.contributions_ore,
         version=version.number,
+        correction=correction,
         created_at=as_utc(version.created_at),
     ))
 
@@ -163,10 +165,10 @@ def store_pdf(version_id: int, content: bytes) -> bool:
     ).rowcount)
 
 
-def version_pdf(version: PayslipVersion) -> bytes:
+def version_pdf(version: PayslipVersion, correction: bool) -> bytes:
     """The stored PDF; rendered and stored the first time it is needed, never again after that."""
     if version.pdf is None:
-        store_pdf(version.id, render_pdf(version))
+        store_pdf(version.id, render_pdf(version, correction))
         db.session.commit()
         db.session.refresh(version)
     return version.pdf

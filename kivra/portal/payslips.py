@@ -9,6 +9,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import defer
 
+from kivra.dispatch.corrections import corrects_received
 from kivra.dispatch.models import Dispatch
 from kivra.extensions import db
 from kivra.payroll.models import Payslip, PayslipVersion, PayrollRun
@@ -26,10 +27,7 @@ class ReceivedPayslip:
     version: PayslipVersion  # the newest version the employee has received
     where: str  # see WHERE
     earlier: list[int] = field(default_factory=list)  # numbers of versions received before it, oldest first
-
-    @property
-    def is_correction(self) -> bool:
-        return self.version.is_correction
+    is_correction: bool = False  # it corrects a version the employee had received, as its PDF says
 
 
 def _where(channel: str, state: str) -> str:
@@ -62,7 +60,8 @@ def received(employee_id: int) -> list[ReceivedPayslip]:
     for payslip_id, by_number in versions.items():
         newest, run, where = by_number[max(by_number)]
         payslips.append(ReceivedPayslip(payslip_id, run.period, run.payout_date, newest, where,
-                                        sorted(n for n in by_number if n != newest.number)))
+                                        sorted(n for n in by_number if n != newest.number),
+                                        corrects_received(newest)))
     return sorted(payslips, key=lambda p: (p.period, p.payout_date, p.payslip_id), reverse=True)
 
 

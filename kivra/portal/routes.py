@@ -4,6 +4,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from kivra.accounts.throttle import sign_in_limits
+from kivra.dispatch.corrections import corrects_received
 from kivra.extensions import db
 from kivra.i18n import LOCALES
 from kivra.payroll.service import version_pdf
@@ -41,7 +42,7 @@ def pdf(payslip_id: int, number: int):
     if version is None:
         abort(404)
     run = version.payslip.run
-    response = make_response(version_pdf(version))
+    response = make_response(version_pdf(version, corrects_received(version)))
     response.mimetype = "application/pdf"
     response.headers["Content-Disposition"] = f'inline; filename="lonebesked-{run.period:%Y-%m}-v{number}.pdf"'
     response.headers["Cache-Control"] = "private, no-store"

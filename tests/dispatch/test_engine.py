@@ -303,9 +303,9 @@ def test_a_pdf_another_worker_stored_first_is_the_one_sent(company, sender, kivr
     service.request_send(run, sender)
     claim = engine.claim(rows(run)[USER].id, engine.settings())
     version_id = claim.version_id
-    stored_first = payroll.render_pdf(db.session.get(payroll.PayslipVersion, version_id))
+    stored_first = payroll.render_pdf(db.session.get(payroll.PayslipVersion, version_id), False)
 
-    def render_while_another_worker_stores(version):
+    def render_while_another_worker_stores(version, correction):
         # The other worker (a takeover after a lease ran out) stores its PDF while this one is rendering.
         with db.engine.begin() as other:
             other.execute(update(payroll.PayslipVersion).where(payroll.PayslipVersion.id == version_id)

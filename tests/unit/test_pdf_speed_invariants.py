@@ -27,7 +27,7 @@ def document(**changes) -> pdf.PayslipDocument:
             {"kind": "salary", "description": "", "amount_ore": 3_250_000},
             {"kind": "deduction", "description": "Friskvård på helgen", "amount_ore": 50_000},
         ],
-        gross_ore=3_200_000, tax_ore=960_000, net_ore=2_240_000, contributions_ore=1_005_440, version=1,
+        gross_ore=3_200_000, tax_ore=960_000, net_ore=2_240_000, contributions_ore=1_005_440, version=1, correction=False,
         created_at=datetime(2026, 11, 20, 8, 30, tzinfo=timezone.utc),
     )
     return replace(doc, **changes)
@@ -75,8 +75,12 @@ def test_names_beyond_latin_1_read_back(name):
 
 
 def test_correction_shows_its_version_and_the_first_version_does_not():
-    assert "Rättelse, version 2 / Correction, version 2" in text(pdf.render(document(version=2)))
+    assert "Rättelse, version 2 / Correction, version 2" in text(pdf.render(document(version=2, correction=True)))
     assert "Rättelse" not in text(pdf.render(document()))
+
+
+def test_a_later_version_for_someone_who_got_no_earlier_one_is_no_correction():
+    assert "Rättelse" not in text(pdf.render(document(version=2, correction=False)))
 
 
 def test_both_faces_are_embedded():
@@ -87,7 +91,7 @@ def test_both_faces_are_embedded():
 
 
 def test_threads_rendering_at_once_give_the_bytes_of_one_thread():
-    docs = [document(employee_name=name, version=number) for number, name in enumerate(
+    docs = [document(employee_name=name, version=number, correction=number > 1) for number, name in enumerate(
         ["Åsa Öberg", "Łukasz Żółć", "Nguyễn Văn An", "Sven Ek"] * 3, start=1)]
     alone = [pdf.render(doc) for doc in docs]
     pdf.embedding.cache_clear()  # so that threads also make subsets at once
@@ -108,7 +112,7 @@ def test_kept_fonts_give_the_bytes_of_fpdf2s_own_font_handling(monkeypatch):
             for char in glyphs:
                 document_pdf.fonts[f"dejavu{style}"].subset.pick(ord(char))
 
-    for doc in (document(), document(employee_name="Łukasz Żółć", version=3)):
+    for doc in (document(), document(employee_name="Łukasz Żółć", version=3, correction=True)):
         kept = pdf.render(doc)
         with monkeypatch.context() as patch:
             patch.setattr(pdf, "add_fonts", parse_every_time)
