@@ -96,5 +96,5 @@ def test_kivra_content_is_dated_the_swedish_day_its_version_was_made(company):
     version = run.payslips[0].versions[0]
     version.created_at = LATE_EVENING.replace(tzinfo=None)
     db.session.commit()
-    body = json.loads(kivra_payload.payslip_content(version, company))
+    body = json.loads(kivra_payload.payslip_content(version, company, correction=False))
     assert body["generated_at"] == "2026-12-01"
