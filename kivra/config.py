@@ -48,14 +48,17 @@ def load_config(instance_path: str, environ=None) -> dict:
         # Companies created on or after this date are new customers: Kivra is active from their start.
         "KIVRA_NEW_CUSTOMERS_SINCE": date.fromisoformat(env.get("KIVRA_NEW_CUSTOMERS_SINCE", "2026-12-01")),
         # The dispatch engine (see kivra/dispatch): claims, retries, worker threads, housekeeping.
-        "DISPATCH_LEASE_SECONDS": float(env.get("DISPATCH_LEASE_SECONDS", "300")),
+        # A claim lasts a lease unrenewed; each worker renews its claims every third of one (kivra/dispatch/leases.py),
+        # so a dead worker's rows move on within a lease and a sweep.
+        "DISPATCH_LEASE_SECONDS": float(env.get("DISPATCH_LEASE_SECONDS", "15")),
         "DISPATCH_MAX_ATTEMPTS": int(env.get("DISPATCH_MAX_ATTEMPTS", "8")),
         "DISPATCH_RETRY_SECONDS": float(env.get("DISPATCH_RETRY_SECONDS", "10")),
         "DISPATCH_RETRY_CAP_SECONDS": float(env.get("DISPATCH_RETRY_CAP_SECONDS", "900")),
         "DISPATCH_WORKERS": int(env.get("DISPATCH_WORKERS", "8")),
-        "DISPATCH_SWEEP_SECONDS": float(env.get("DISPATCH_SWEEP_SECONDS", "15")),
+        "DISPATCH_SWEEP_SECONDS": float(env.get("DISPATCH_SWEEP_SECONDS", "5")),
         "KIVRA_ACCESS_CHECK_SECONDS": float(env.get("KIVRA_ACCESS_CHECK_SECONDS", "60")),
-        # Attempts within one call, and its timeout; the engine retries across calls on top (lease > worst call).
+        # Attempts within one call, and its timeout; the engine retries across calls on top (the heartbeat keeps the
+        # claim while a slow call runs).
         "KIVRA_MAX_ATTEMPTS": int(env.get("KIVRA_MAX_ATTEMPTS", "3")),
         "KIVRA_TIMEOUT_SECONDS": float(env.get("KIVRA_TIMEOUT_SECONDS", "20")),
         # Sign-in throttling (Flask-Limiter): counted in Redis when there is one, so every web process shares the

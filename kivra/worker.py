@@ -7,7 +7,7 @@ import logging
 
 from flask import Flask
 
-from kivra.dispatch import tasks
+from kivra.dispatch import leases, tasks
 
 
 def run_worker(app: Flask, threads: int) -> None:
@@ -19,6 +19,7 @@ def run_worker(app: Flask, threads: int) -> None:
     stop = tasks.start_maintenance(
         app, app.config["DISPATCH_SWEEP_SECONDS"], app.config["KIVRA_ACCESS_CHECK_SECONDS"]
     )
+    heartbeat = leases.start_heartbeat(app, app.config["DISPATCH_LEASE_SECONDS"])
     consumer = tasks.huey.create_consumer(
         workers=threads, worker_type="thread", periodic=False, initial_delay=0.05, backoff=1.5, max_delay=0.5,
         scheduler_interval=1, check_worker_health=True,
@@ -27,3 +28,4 @@ def run_worker(app: Flask, threads: int) -> None:
         consumer.run()
     finally:
         stop.set()
+        heartbeat.set()

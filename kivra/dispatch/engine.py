@@ -17,6 +17,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import joinedload, undefer
 
 from kivra.accounts.models import Company, utcnow
+from kivra.dispatch import leases
 from kivra.dispatch.corrections import corrects_received
 from kivra.dispatch.models import OUTCOMES, Dispatch, PayslipSend
 from kivra.employees.models import Employee
@@ -129,12 +130,13 @@ def record_kivra_status(personnummer_by_employee: dict[int, str], matched: set[s
 # --- claiming ----------------------------------------------------------------------------------------------------
 
 
-def claimable(now: datetime):
-    """Queued and due, or sending with a lease that ran out (its worker died or hangs)."""
-    return or_(
-        and_(Dispatch.state == "queued", or_(Dispatch.due_at.is_(None), Dispatch.due_at <= now)),
-        and_(Dispatch.state == "sending", Dispatch.lease_until < now),
-    )
+def claimable(now: datetime, max_attempts: int | None = None):
+    """Queued and due, or sending with a lease that ran out (its worker died or hangs) and, given `max_attempts`,
+    attempts left (one without is failed by the sweep, `leases.fail_exhausted`)."""
+    ran_out = and_(Dispatch.state == "sending", Dispatch.lease_until < now)
+    if max_attempts is not None:
+        ran_out = and_(ran_out, Dispatch.attempts < max_attempts)
+    return or_(and_(Dispatch.state == "queued", or_(Dispatch.due_at.is_(None), Dispatch.due_at <= now)), ran_out)
 
 
 @dataclass(frozen=True)
@@ -168,7 +170,7 @@ def claim(dispatch_id: int, config: Settings, now: datetime | None = None) -> Cl
     sender = db.session.execute(
         select(KivraSender.state, KivraSender.tenant_key)
         .select_from(Dispatch).outerjoin(KivraSender, KivraSender.company_id == Dispatch.company_id)
-        .where(Dispatch.id == dispatch_id, claimable(now))
+        .where(Dispatch.id == dispatch_id, claimable(now, config.max_attempts))
     ).first()
     if sender is None:
         db.session.rollback()
@@ -178,7 +180,7 @@ def claim(dispatch_id: int, config: Settings, now: datetime | None = None) -> Cl
     # the row as it was when it was taken.
     taken = db.session.execute(
         update(Dispatch.__table__)
-        .where(Dispatch.id == dispatch_id, claimable(now))
+        .where(Dispatch.id == dispatch_id, claimable(now, config.max_attempts))
         .values(state="sending", claimed_by=token, lease_until=now + config.lease, attempts=Dispatch.attempts + 1)
         .returning(*_CLAIMED)
     ).first()
@@ -270,6 +272,11 @@ def process(dispatch_id: int, client: KivraClient, config: Settings | None = Non
     row = claim(dispatch_id, config)
     if row is None:
         return Attempt(None)
+    with leases.holding(row.id, row.token):  # this process's heartbeat renews the claim while the attempt runs
+        return _attempt(row, client, config)
+
+
+def _attempt(row: Claim, client: KivraClient, config: Settings) -> Attempt:
     if row.channel == "minlon":
         _finish(row, state="published", finished_at=utcnow())
         return Attempt("published")

@@ -15,7 +15,7 @@ from huey import Huey, MemoryHuey, PriorityRedisHuey, SqliteHuey
 from sqlalchemy import select
 
 from kivra.accounts.models import utcnow
-from kivra.dispatch import engine
+from kivra.dispatch import engine, leases
 from kivra.dispatch.models import Dispatch, PayslipSend
 from kivra.extensions import db
 from kivra.payroll.service import as_utc
@@ -121,24 +121,26 @@ def kick(send: PayslipSend) -> None:
         log.exception("send %d could not be queued now; the sweep will start it", send.id)
 
 
+_rings = leases.Rings()
+
+
 def sweep() -> int:
-    """Ring for rows that should be moving: leases that ran out, and due rows when the queue has gone quiet (their
-    task was lost with a killed worker, or a scheduled send came due). Returns how many rows it rang for."""
-    now = utcnow()
-    expired = db.session.execute(
-        select(Dispatch.id, Dispatch.position).where(Dispatch.state == "sending", Dispatch.lease_until < now)
+    """Ring for rows that should be moving: claims whose worker stopped renewing them, and due rows whose task was
+    lost (a killed worker) or never made (a scheduled send came due). Rows whose worker died on their last attempt are
+    failed. Returns how many rows it rang for."""
+    now, config = utcnow(), engine.settings()
+    leases.fail_exhausted(config.max_attempts, now)
+    # A row due for less than a lease may be being routed by the start_send that will ring for it; in a busy queue a
+    # row's task may simply be waiting its turn, so there it counts as lost only after `lost_after`.
+    quiet = huey.pending_count() == 0
+    settled = now - (config.lease if quiet else leases.lost_after(config.lease))
+    sends = db.session.scalars(
+        select(Dispatch.send_id).where(Dispatch.state == "queued", Dispatch.due_at <= settled).distinct()
     ).all()
-    rows = [tuple(r) for r in expired]
-    if huey.pending_count() == 0:
-        # A row due for less than a lease is left to the start_send that may be routing it right now (the queue is
-        # empty meanwhile): ringing for it too would send every row's task twice.
-        settled = now - engine.settings().lease
-        sends = db.session.scalars(
-            select(Dispatch.send_id).where(Dispatch.state == "queued", Dispatch.due_at <= settled).distinct()
-        ).all()
-        for send_id in sends:
-            engine.publish_due_min_lon(send_id)
-            rows.extend(engine.due_rows(send_id))
+    for send_id in sends:
+        engine.publish_due_min_lon(send_id)
+    rows = _rings.not_rung_within(leases.expired(now) + leases.waiting(settled), leases.lost_after(config.lease))
+    db.session.commit()
     enqueue(rows)
     return len(rows)
 

@@ -1,0 +1,156 @@
+"""Claims that last as long as their worker, and rows whose worker or task was lost.
+
+A claim's lease is short (DISPATCH_LEASE_SECONDS, 15 s by default): each worker process has a heartbeat thread that
+renews the leases of the rows it is sending every third of a lease, so a slow Kivra call keeps its claim while the
+process lives, and the rows of a process that died are taken over a lease after its last beat. The sweep
+(`tasks.sweep`) rings for those rows, and for due rows that have waited `lost_after` with nobody taking them (their
+task was lost with a killed worker); it remembers what it rang, so a row waiting its turn in a busy queue gets one
+ring per `lost_after` from each worker process, not one per sweep.
+"""
+import logging
+import threading
+import time
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+
+from flask import Flask
+from sqlalchemy import select, update
+
+from kivra.accounts.models import utcnow
+from kivra.dispatch.models import Dispatch
+from kivra.extensions import db
+
+log = logging.getLogger(__name__)
+BEATS_PER_LEASE = 3  # two missed beats (a stalled database, a busy CPU) still keep the claim
+# A claim held this many leases is an attempt that hangs (Kivra calls have timeouts, so nothing should): its lease is
+# left to run out, and another worker takes the row over with the same stored bytes.
+HOLD_LIMIT_LEASES = 40
+
+
+def heartbeat_seconds(lease_seconds: float) -> float:
+    return lease_seconds / BEATS_PER_LEASE
+
+
+def lost_after(lease: timedelta) -> timedelta:
+    """How long a due row may wait in a busy queue before the sweep takes its task for lost and rings again."""
+    return max(4 * lease, timedelta(seconds=30))
+
+
+class _Held:
+    """The claims this process is working on: row id -> (claim token, when it was claimed, monotonic)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._claims: dict[int, tuple[str, float]] = {}
+
+    def add(self, dispatch_id: int, token: str) -> None:
+        with self._lock:
+            self._claims[dispatch_id] = (token, time.monotonic())
+
+    def discard(self, dispatch_id: int, token: str) -> None:
+        with self._lock:
+            if self._claims.get(dispatch_id, ("",))[0] == token:
+                del self._claims[dispatch_id]
+
+    def tokens(self, held_since: float) -> list[str]:
+        with self._lock:
+            return [token for token, since in self._claims.values() if since >= held_since]
+
+
+_held = _Held()
+
+
+@contextmanager
+def holding(dispatch_id: int, token: str):
+    """While the block runs, this process's heartbeat renews the claim."""
+    _held.add(dispatch_id, token)
+    try:
+        yield
+    finally:
+        _held.discard(dispatch_id, token)
+
+
+def renew(lease: timedelta, now: datetime | None = None) -> int:
+    """Extend the leases of the claims this process holds; returns how many rows were renewed."""
+    tokens = _held.tokens(held_since=time.monotonic() - HOLD_LIMIT_LEASES * lease.total_seconds())
+    if not tokens:
+        return 0
+    renewed = db.session.execute(
+        update(Dispatch.__table__).where(Dispatch.state == "sending", Dispatch.claimed_by.in_(tokens))
+        .values(lease_until=(now or utcnow()) + lease)
+    ).rowcount
+    db.session.commit()
+    return renewed
+
+
+def start_heartbeat(app: Flask, lease_seconds: float) -> threading.Event:
+    """The worker process's heartbeat thread; set the returned event to stop it."""
+    stop, lease = threading.Event(), timedelta(seconds=lease_seconds)
+
+    def beat():
+        while not stop.wait(heartbeat_seconds(lease_seconds)):
+            with app.app_context():
+                try:
+                    renew(lease)
+                except Exception:  # noqa: BLE001 - beat again; a lease lost meanwhile is taken over, never sent twice
+                    log.exception("renewing this worker's claims failed")
+                    db.session.rollback()
+                finally:
+                    db.session.remove()
+
+    threading.Thread(target=beat, name="dispatch-heartbeat", daemon=True).start()
+    return stop
+
+
+# --- what the sweep finds ----------------------------------------------------------------------------------------
+
+
+def fail_exhausted(max_attempts: int, now: datetime) -> int:
+    """Rows whose worker died during their last attempt are failed (a technical error on our side), not sent on
+    forever. "Resend failed" sends their stored bytes again; Kivra's duplicate control keeps one copy."""
+    failed = db.session.execute(
+        update(Dispatch.__table__)
+        .where(Dispatch.state == "sending", Dispatch.lease_until < now, Dispatch.attempts >= max_attempts)
+        .values(state="failed", reason="internal_error", error_code=None, correlation_id=None, lease_until=None,
+                finished_at=now, dispatched_at=now)
+    ).rowcount
+    db.session.commit()
+    if failed:
+        log.warning("%d dispatch rows failed: their worker stopped during their last attempt", failed)
+    return failed
+
+
+def expired(now: datetime) -> list[tuple[int, int, str]]:
+    """(id, position, claim token) of rows whose worker stopped renewing its claim."""
+    return [tuple(row) for row in db.session.execute(
+        select(Dispatch.id, Dispatch.position, Dispatch.claimed_by)
+        .where(Dispatch.state == "sending", Dispatch.lease_until < now)
+    )]
+
+
+def waiting(due_before: datetime) -> list[tuple[int, int, datetime]]:
+    """(id, position, due time) of queued rows due since before `due_before`, in the order they should go."""
+    return [tuple(row) for row in db.session.execute(
+        select(Dispatch.id, Dispatch.position, Dispatch.due_at)
+        .where(Dispatch.state == "queued", Dispatch.due_at <= due_before)
+        .order_by(Dispatch.position, Dispatch.id)
+    )]
+
+
+class Rings:
+    """What this process's sweep rang for lately, so it rings at most once per `window` for a row in one condition
+    (a claim that ran out, named by its token; a due time that passed): a new claim or a retry is a new condition."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._rung: dict[tuple, float] = {}
+
+    def not_rung_within(self, rows: list[tuple[int, int, object]], window: timedelta) -> list[tuple[int, int]]:
+        """(id, position) of the rows not rung for within `window`; they count as rung from now."""
+        now = time.monotonic()
+        with self._lock:
+            cutoff = now - window.total_seconds()
+            self._rung = {mark: at for mark, at in self._rung.items() if at > cutoff}
+            fresh = [row for row in rows if (row[0], row[2]) not in self._rung]
+            self._rung.update(((dispatch_id, condition), now) for dispatch_id, _, condition in fresh)
+        return list(dict.fromkeys((dispatch_id, position) for dispatch_id, position, _ in fresh))
