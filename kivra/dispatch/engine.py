@@ -8,6 +8,7 @@ import dataclasses
 import hashlib
 import logging
 import random
+import traceback
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -273,7 +274,11 @@ def process(dispatch_id: int, client: KivraClient, config: Settings | None = Non
     if row is None:
         return Attempt(None)
     with leases.holding(row.id, row.token):  # this process's heartbeat renews the claim while the attempt runs
-        return _attempt(row, client, config)
+        try:
+            return _attempt(row, client, config)
+        except Exception as error:  # noqa: BLE001 - every attempt counts, whatever ended it
+            db.session.rollback()  # a database error leaves the transaction unusable for recording the outcome
+            return _broken_attempt(row, error, config)
 
 
 def _attempt(row: Claim, client: KivraClient, config: Settings) -> Attempt:
@@ -326,6 +331,22 @@ def _attempt(row: Claim, client: KivraClient, config: Settings) -> Attempt:
     _finish(row, state=state, content_key=sent.key, correlation_id=sent.correlation_id, error_code=None,
             finished_at=utcnow())
     return Attempt(state)
+
+
+def _broken_attempt(row: Claim, error: Exception, config: Settings) -> Attempt:
+    """An attempt ended by something other than Kivra's answer (an answer the client could not read, a database
+    error, a bug): retried with backoff like a server error, then failed as a technical error on our side."""
+    # Only the error's type and where it happened: its message may quote the payslip (an SQL statement's parameters).
+    where = "".join(traceback.format_tb(error.__traceback__)[-3:])
+    log.error("dispatch %d attempt %d of %d: unexpected %s\n%s", row.id, row.attempts, config.max_attempts,
+              type(error).__name__, where.rstrip())
+    if row.attempts >= config.max_attempts:
+        _finish(row, state="failed", reason="internal_error", error_code=None, correlation_id=None,
+                finished_at=utcnow())
+        return Attempt("failed")
+    delay = backoff(row.attempts, config)
+    _finish(row, state="queued", due_at=utcnow() + timedelta(seconds=delay))
+    return Attempt(None, retry_in=delay)
 
 
 def _failed_attempt(row: Claim, error: KivraError, config: Settings) -> Attempt:

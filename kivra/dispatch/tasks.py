@@ -94,8 +94,9 @@ def start_send(send_id: int) -> None:
         return
     try:
         engine.route(send_id, kivra_client())
-    except KivraError as error:  # Kivra unreachable: each row routes itself when its turn comes
-        log.warning("send %d: usermatch failed (%s); rows will be routed as they are sent", send_id, error)
+    except Exception as error:  # noqa: BLE001 - Kivra unreachable or its answer unreadable: each row routes itself
+        log.warning("send %d: usermatch failed (%s); rows will be routed as they are sent", send_id,
+                    error if isinstance(error, KivraError) else type(error).__name__)
         db.session.rollback()
     engine.publish_due_min_lon(send_id)
     enqueue(engine.due_rows(send_id))
