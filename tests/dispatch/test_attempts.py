@@ -1,12 +1,13 @@
 """Every attempt counts: an attempt that ends in anything but a Kivra error (an answer without `kivra-objkey`, a
 body that is not JSON, a database error) is retried with backoff and, after the last attempt, the payslip is *failed*
 with a reason a person can read — never left *sending* to be claimed again and again."""
-from datetime import timedelta
+from datetime import date, timedelta
 
 import httpx
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select, text as sql, update
 
+from kivra import create_app
 from kivra.accounts.models import utcnow
 from kivra.dispatch import engine, service, tasks
 from kivra.dispatch import status as dispatch_status
@@ -14,7 +15,7 @@ from kivra.dispatch.models import Dispatch
 from kivra.extensions import db
 from kivra.sender_api import KivraClient
 from kivra.solutions import activation
-from tests.conftest import text
+from tests.conftest import RequestPerContextClient, text
 from tests.dispatch.test_engine import USER, calculated_run, empty_queue, ledger, rows  # noqa: F401 - fixture
 
 MAX_ATTEMPTS = 3
@@ -39,6 +40,27 @@ class NotJson(httpx.HTTPTransport):
         if request.url.path.endswith("/usermatch/ssn"):
             return httpx.Response(200, content=b"<html>maintenance</html>", headers={"content-type": "text/html"})
         return response
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def app(request, tmp_path):
+    """The app on SQLite and on PostgreSQL, where an error aborts the transaction until it is rolled back."""
+    url = f"sqlite:///{tmp_path / 'test.db'}" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "KIVRA_NEW_CUSTOMERS_SINCE": date.max,
+                      "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"options": "-c timezone=UTC"}}
+                      if request.param == "postgresql" else {}})
+    app.test_client_class = RequestPerContextClient
+    with app.app_context():
+        if request.param == "postgresql":
+            with db.engine.begin() as connection:
+                connection.execute(sql("DROP SCHEMA public CASCADE"))
+                connection.execute(sql("CREATE SCHEMA public"))
+        db.create_all()
+        yield app
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
+    tasks.huey.flush()
 
 
 @pytest.fixture
