@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from flask import Flask
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 
 from kivra.accounts.models import utcnow
 from kivra.dispatch.models import Dispatch
@@ -128,11 +128,13 @@ def expired(now: datetime) -> list[tuple[int, int, str]]:
     )]
 
 
-def waiting(due_before: datetime) -> list[tuple[int, int, datetime]]:
-    """(id, position, due time) of queued rows due since before `due_before`, in the order they should go."""
+def waiting(routed_before: datetime, unrouted_before: datetime) -> list[tuple[int, int, datetime]]:
+    """(id, position, due time) of queued rows due since before `routed_before` (routed ones) or `unrouted_before`
+    (the rest), in the order they should go."""
     return [tuple(row) for row in db.session.execute(
         select(Dispatch.id, Dispatch.position, Dispatch.due_at)
-        .where(Dispatch.state == "queued", Dispatch.due_at <= due_before)
+        .where(Dispatch.state == "queued", Dispatch.due_at <= max(routed_before, unrouted_before),
+               or_(Dispatch.due_at <= unrouted_before, and_(Dispatch.routed.is_(True), Dispatch.due_at <= routed_before)))
         .order_by(Dispatch.position, Dispatch.id)
     )]
 

@@ -131,16 +131,19 @@ def sweep() -> int:
     failed. Returns how many rows it rang for."""
     now, config = utcnow(), engine.settings()
     leases.fail_exhausted(config.max_attempts, now)
-    # A row due for less than a lease may be being routed by the start_send that will ring for it; in a busy queue a
-    # row's task may simply be waiting its turn, so there it counts as lost only after `lost_after`.
-    quiet = huey.pending_count() == 0
-    settled = now - (config.lease if quiet else leases.lost_after(config.lease))
+    # A routed row due for a lease while the queue is empty has lost its ring. An unrouted one may still be being
+    # routed by its start_send (a usermatch can outlast a lease), and in a busy queue a ring may be waiting its turn:
+    # those count as lost after `lost_after`.
+    lost = now - leases.lost_after(config.lease)
+    routed_lost = now - config.lease if huey.pending_count() == 0 else lost
     sends = db.session.scalars(
-        select(Dispatch.send_id).where(Dispatch.state == "queued", Dispatch.due_at <= settled).distinct()
+        select(Dispatch.send_id).where(Dispatch.state == "queued", Dispatch.channel == "minlon",
+                                       Dispatch.due_at <= routed_lost).distinct()
     ).all()
     for send_id in sends:
         engine.publish_due_min_lon(send_id)
-    rows = _rings.not_rung_within(leases.expired(now) + leases.waiting(settled), leases.lost_after(config.lease))
+    rows = _rings.not_rung_within(leases.expired(now) + leases.waiting(routed_lost, lost),
+                                  window=leases.lost_after(config.lease))
     db.session.commit()
     enqueue(rows)
     return len(rows)

@@ -1,6 +1,6 @@
 """Short leases that live as long as their worker, and a sweep that finds lost rows while the queue is busy."""
 import time
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select, update
@@ -9,6 +9,7 @@ from kivra.accounts.models import utcnow
 from kivra.dispatch import engine, leases, service, tasks
 from kivra.dispatch.models import Dispatch
 from kivra.extensions import db
+from kivra.payroll import service as payroll
 from tests.dispatch.test_engine import (  # noqa: F401 - fixtures
     NOT_USER, USER, calculated_run, empty_queue, ledger, rows, sender)
 
@@ -97,6 +98,25 @@ def test_a_busy_queue_gets_no_second_ring_for_rows_that_are_merely_waiting_their
     lose_the_tasks(run, due_since=leases.lost_after(engine.settings().lease) - timedelta(seconds=5))
     busy_queue()
     assert tasks.sweep() == 0
+
+
+def test_with_the_queue_empty_a_routed_row_is_rung_after_a_lease_and_an_unrouted_one_is_left_to_its_start_send(
+        app, company, sender, kivra):
+    routed_run = calculated_run(company, USER)
+    service.request_send(routed_run, sender)
+    lose_the_tasks(routed_run, due_since=engine.settings().lease * 2)  # routed by start_send, its ring lost
+    waiting = payroll.create_run(company, date(2026, 12, 1), date(2026, 12, 25))
+    payroll.calculate_run(waiting)
+    service.request_send(waiting, sender)
+    tasks.huey.flush()  # its start_send is still routing (a slow usermatch): the rows are not routed yet
+    db.session.execute(update(Dispatch).where(Dispatch.run_id == waiting.id)
+                       .values(due_at=utcnow() - engine.settings().lease * 2))
+    db.session.commit()
+    assert tasks.huey.pending_count() == 0
+    assert tasks.sweep() == 1
+    tasks.drain()
+    assert rows(routed_run)[USER].state == "delivered"
+    assert rows(waiting)[USER].state == "queued"
 
 
 def test_the_sweep_rings_for_a_dead_workers_claim_once_its_lease_ran_out(app, company, sender, kivra):
