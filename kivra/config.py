@@ -57,6 +57,9 @@ def load_config(instance_path: str, environ=None) -> dict:
         "DISPATCH_WORKERS": int(env.get("DISPATCH_WORKERS", "8")),
         "DISPATCH_SWEEP_SECONDS": float(env.get("DISPATCH_SWEEP_SECONDS", "5")),
         "KIVRA_ACCESS_CHECK_SECONDS": float(env.get("KIVRA_ACCESS_CHECK_SECONDS", "60")),
+        # Each worker process says it is alive this often; none seen for WORKER_SILENT_SECONDS means no one sends.
+        "WORKER_HEARTBEAT_SECONDS": float(env.get("WORKER_HEARTBEAT_SECONDS", "5")),
+        "WORKER_SILENT_SECONDS": float(env.get("WORKER_SILENT_SECONDS", "60")),
         # Attempts within one call, and its timeout; the engine retries across calls on top (the heartbeat keeps the
         # claim while a slow call runs).
         "KIVRA_MAX_ATTEMPTS": int(env.get("KIVRA_MAX_ATTEMPTS", "3")),

@@ -5,7 +5,8 @@ from jinja2_fragments.flask import render_block
 
 from kivra.extensions import login_manager
 
-PUBLIC_ENDPOINTS = {"static", "accounts.login", "accounts.set_language", "portal.login", "portal.invitation"}
+PUBLIC_ENDPOINTS = {"static", "accounts.login", "accounts.set_language", "portal.login", "portal.invitation",
+                    "health.web", "health.workers"}  # polled by supervisors and load balancers
 
 
 def is_htmx() -> bool:

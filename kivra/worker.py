@@ -7,7 +7,7 @@ import logging
 
 from flask import Flask
 
-from kivra.dispatch import leases, tasks
+from kivra.dispatch import heartbeat, leases, tasks
 
 
 def run_worker(app: Flask, threads: int) -> None:
@@ -16,10 +16,11 @@ def run_worker(app: Flask, threads: int) -> None:
     logging.getLogger("huey").setLevel(logging.WARNING)  # a line per task would drown what matters
     logging.getLogger("fontTools").setLevel(logging.WARNING)  # a dozen lines per PDF subset
     tasks.bind_app(app)
+    alive = heartbeat.start(app, app.config["WORKER_HEARTBEAT_SECONDS"])
     stop = tasks.start_maintenance(
         app, app.config["DISPATCH_SWEEP_SECONDS"], app.config["KIVRA_ACCESS_CHECK_SECONDS"]
     )
-    heartbeat = leases.start_heartbeat(app, app.config["DISPATCH_LEASE_SECONDS"])
+    renewing = leases.start_heartbeat(app, app.config["DISPATCH_LEASE_SECONDS"])
     consumer = tasks.huey.create_consumer(
         workers=threads, worker_type="thread", periodic=False, initial_delay=0.05, backoff=1.5, max_delay=0.5,
         scheduler_interval=1, check_worker_health=True,
@@ -28,4 +29,5 @@ def run_worker(app: Flask, threads: int) -> None:
         consumer.run()
     finally:
         stop.set()
-        heartbeat.set()
+        renewing.set()
+        alive.stop()

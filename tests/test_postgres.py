@@ -56,6 +56,29 @@ def test_every_migration_downgrades_and_upgrades_again(pg_app):
     assert {"company", "employee", "payroll_run", "payslip", "kivra_agreement", "payslip_send"} <= tables()
 
 
+def test_the_worker_heartbeat_migration_goes_down_and_up_again(pg_app):
+    upgrade()
+    assert "worker_heartbeat" in tables()
+    downgrade(revision="0007")
+    assert "worker_heartbeat" not in tables() and "portal_account" in tables()
+    upgrade(revision="0009")
+    indexes = {index["name"] for index in inspect(db.engine).get_indexes("worker_heartbeat")}
+    assert indexes == {"ix_worker_heartbeat_name", "ix_worker_heartbeat_seen_at"}
+
+
+def test_a_worker_heartbeat_is_read_back_alive_on_postgresql(pg_app):
+    from datetime import timedelta
+
+    from kivra.dispatch import heartbeat
+
+    upgrade()
+    assert heartbeat.silent(timedelta(minutes=1))
+    heartbeat.beat()
+    report = heartbeat.workers_health(timedelta(minutes=1), queue_depth=0)
+    assert report.healthy and [worker["alive"] for worker in report.workers] == [True]
+    assert 0 <= report.workers[0]["seen_seconds_ago"] < 5 and not heartbeat.silent(timedelta(minutes=1))
+
+
 def test_redis_answers_ping(redis_url):
     with redis.Redis.from_url(redis_url) as client:
         assert client.ping()
