@@ -1,13 +1,14 @@
 """Lönekörningar: runs, their calculation, and the step "Send and Post to Voucher"."""
+from datetime import timedelta
 
-from flask import Blueprint, Response, abort, flash, redirect, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
 from kivra.accounts.models import Company
 from kivra import clock
-from kivra.dispatch import service as dispatch
+from kivra.dispatch import heartbeat, service as dispatch
 from kivra.extensions import db
 from kivra.i18n import period_name
 from kivra.payroll import service, sie
@@ -115,6 +116,7 @@ def send_and_post_page(run: PayrollRun, block: str = "voucher", status: int = 20
     """The step page, or one of its regions for htmx: the send area or the voucher."""
     send = dispatch.send_of(run)
     progress = dispatch.send_progress(send)
+    silent_after = timedelta(seconds=current_app.config["WORKER_SILENT_SECONDS"])
     return render(
         "payroll/send_and_post.html",
         block,
@@ -128,6 +130,9 @@ def send_and_post_page(run: PayrollRun, block: str = "voucher", status: int = 20
         progress=progress,
         scheduled=dispatch.is_scheduled(send, progress),
         unsent_corrections=len(dispatch.unsent_corrections(run, send)),
+        workers_silent_minutes=(max(1, round(silent_after.total_seconds() / 60))
+                                if progress and not progress.finished and heartbeat.send_stalled(send.id, silent_after)
+                                else None),
         prompt=prompt,
         send_at=send_at,
         agreement=agreement.in_force(run.company_id),
