@@ -1,5 +1,5 @@
 """`flask serve`: the app with its embedded defaults — the Kivra sandbox in-process, and the dispatch worker (which
-also runs the periodic Kivra access check) as a child process on the same SQLite queue."""
+also runs the periodic Kivra access check) as a child process on the same SQLite queue, started again if it dies."""
 import atexit
 import logging
 import os
@@ -13,6 +13,7 @@ from werkzeug.serving import run_simple
 from kivra import ROOT
 from kivra.sandbox.server import start_in_thread
 from kivra.solutions import tasks
+from kivra.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -43,21 +44,28 @@ def start_access_checks(app, every_seconds: float) -> threading.Event:
     return stop
 
 
-def start_worker(app) -> subprocess.Popen:
-    """The embedded dispatch worker: `flask worker` as a child process on the same SQLite queue and database."""
+def start_worker(app) -> Supervisor:
+    """The embedded dispatch worker: `flask worker` as a child process on the same SQLite queue and database, kept
+    running — a killed or crashed worker is started again (backoff from 1 s, doubling up to a minute)."""
     env = dict(os.environ, KIVRA_API_URL=app.config["KIVRA_API_URL"])
-    worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "worker"], cwd=ROOT, env=env)
-    atexit.register(_stop, worker)
-    return worker
+    command = [sys.executable, "-m", "flask", "--app", "app", "worker"]
+    # SIGINT on stop: Huey finishes the tasks in hand, then exits.
+    supervisor = Supervisor("dispatch worker", lambda: subprocess.Popen(command, cwd=ROOT, env=env)).start()
+    atexit.register(supervisor.stop)
+    return supervisor
 
 
-def _stop(worker: subprocess.Popen) -> None:
-    if worker.poll() is None:
-        worker.send_signal(signal.SIGINT)  # Huey finishes the tasks in hand, then exits
-        try:
-            worker.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+def _stop_on(supervisor: Supervisor, signum: int, leave) -> None:
+    """On this signal, stop restarting first (Ctrl-C reaches the worker too), then leave."""
+    def handler(*_):
+        supervisor.stopping.set()
+        leave()
+
+    signal.signal(signum, handler)
+
+
+def _interrupt():
+    raise KeyboardInterrupt
 
 
 def serve(app, host: str, port: int, with_worker: bool = True) -> None:
@@ -65,9 +73,10 @@ def serve(app, host: str, port: int, with_worker: bool = True) -> None:
         sandbox = embedded_sandbox(app, int(os.environ.get("KIVRA_SANDBOX_PORT", "8765")))
         print(f"Kivra sandbox (in-process) at {sandbox.url}/_sandbox/inbox")
     if with_worker:
-        start_worker(app)  # it also runs the periodic Kivra access check
+        supervisor = start_worker(app)  # it also runs the periodic Kivra access check
         # Stopped with SIGTERM too, the worker goes with us (atexit runs on SystemExit, not on a bare signal).
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        _stop_on(supervisor, signal.SIGTERM, lambda: sys.exit(0))
+        _stop_on(supervisor, signal.SIGINT, _interrupt)
     else:
         start_access_checks(app, app.config["KIVRA_ACCESS_CHECK_SECONDS"])
     print(f"Payroll at http://{host}:{port}/  (admin@demo.se / demo-admin, lon@demo.se / demo-lon)")
