@@ -7,7 +7,6 @@ from flask_login import current_user
 from kivra.dispatch import service
 from kivra.dispatch.schedule import BadSchedule, scheduled_for
 from kivra.payroll.routes import get_run, send_and_post_page
-from kivra.sender_api.app import kivra_client
 from kivra.solutions import activation, agreement
 from kivra.web import current_company, is_htmx, redirect_to
 
@@ -55,7 +54,10 @@ def send(run_id: int):
                 return send_and_post_page(run, block="send_payslips", status=422)
             return send_and_post_page(run, block="send_payslips", prompt=True,
                                       send_at=send_at.strftime("%Y-%m-%dT%H:%M:%SZ") if send_at else None)
-        activation.prepare_send(company, kivra_client(), since)
+        activation.prepare_send(company, since)
+        response = _send(run)
+        activation.register_unregistered(company, current_user)  # by a worker, once the send is recorded
+        return response
     return _send(run)
 
 

@@ -15,12 +15,18 @@ class KivraNotActive(ValueError):
     """The company has no Kivra agreement for payslips in force, or Kivra has not granted access yet."""
 
 
-def check_kivra_users(company_id: int, client: KivraClient, today: date | None = None) -> dict[str, int]:
-    """One batched usermatch for the company's employees (those still employed), each answer stored with its time.
-    Returns how many have each status. Raises KivraNotActive, or Kivra's own error."""
+def require_active(company_id: int):
+    """The company's Kivra sender, if Kivra may be asked for its payslips; KivraNotActive otherwise."""
     current, sender = agreement.in_force(company_id), onboarding.sender_of(company_id)
     if current is None or not current.covers_payslips or sender is None or sender.state != "active":
         raise KivraNotActive(company_id)
+    return sender
+
+
+def check_kivra_users(company_id: int, client: KivraClient, today: date | None = None) -> dict[str, int]:
+    """One batched usermatch for the company's employees (those still employed), each answer stored with its time.
+    Returns how many have each status. Raises KivraNotActive, or Kivra's own error."""
+    sender = require_active(company_id)
     today = today or clock.today_in_sweden()
     numbers = dict(db.session.execute(
         select(Employee.id, Employee.personnummer)

@@ -1,9 +1,8 @@
 """Anställda: list, add and edit employees of the signed-in user's company."""
-import logging
-
 from flask import Blueprint, abort, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from jinja2_fragments.flask import render_block, render_blocks
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -12,12 +11,10 @@ from kivra.employees.forms import EmployeeForm
 from kivra.employees.models import Employee
 from kivra.extensions import db
 from kivra.portal import invitations
-from kivra.sender_api.app import kivra_client
-from kivra.sender_api.errors import KivraError
+from kivra.solutions import kivra_calls
 from kivra.web import is_htmx, redirect_to, render
 
 bp = Blueprint("employees", __name__, url_prefix="/employees")
-log = logging.getLogger(__name__)
 
 
 def get_employee(employee_id: int) -> Employee:
@@ -30,11 +27,15 @@ def get_employee(employee_id: int) -> Employee:
 
 @bp.get("")
 def index():
+    return render("employees/index.html", **_register())
+
+
+def _register(**extra) -> dict:
     employees = db.session.scalars(
         select(Employee).where(Employee.company_id == current_user.company_id).order_by(Employee.name)
     ).all()
-    return render("employees/index.html", employees=employees,
-                  min_lon=invitations.accounts_of([employee.id for employee in employees]))
+    return dict(employees=employees, min_lon=invitations.accounts_of([employee.id for employee in employees]),
+                kivra_check=kivra_calls.latest(current_user.company_id, "usermatch"), **extra)
 
 
 @bp.post("/<int:employee_id>/min-lon-invitation")
@@ -53,20 +54,27 @@ def invite_to_min_lon(employee_id: int):
 
 @bp.post("/kivra-check")
 def kivra_check_now():
-    """Ask Kivra now which employees are Kivra users: one batched usermatch, each answer kept with its time."""
+    """Ask Kivra which employees are Kivra users: a worker makes one batched usermatch; the register follows it."""
     try:
-        counts = kivra_check.check_kivra_users(current_user.company_id, kivra_client())
+        kivra_check.require_active(current_user.company_id)
     except kivra_check.KivraNotActive:
         flash(_("Kivra is not active for the company, so there is nothing to ask. Kivra is activated under More Solutions."), "info")
-    except KivraError as error:
-        db.session.rollback()
-        log.warning("usermatch for company %d failed: %s", current_user.company_id, error)
-        flash(_("Kivra could not answer just now (code %(code)s, correlation id %(id)s). Try again in a while; if it keeps failing, contact support.",
-                code=error.code or "—", id=error.correlation_id or "—"), "error")
-    else:
-        flash(_("Kivra has answered: %(users)s of %(total)s employees are Kivra users.",
-                users=counts.get("user", 0), total=sum(counts.values())), "success")
-    return redirect_to(url_for("employees.index"))
+        return redirect_to(url_for("employees.index"))
+    kivra_calls.request(current_user.company_id, "usermatch", current_user.id)
+    if is_htmx():
+        return render_block("employees/index.html", "kivra_check", **_register())
+    return redirect(url_for("employees.index"), code=303)
+
+
+@bp.get("/kivra-check")
+def kivra_check_progress():
+    """The check's state, which htmx polls while a worker asks Kivra; once answered, the register's Kivra column too."""
+    if not is_htmx():
+        return redirect_to(url_for("employees.index"))
+    context = _register()
+    if context["kivra_check"] is not None and context["kivra_check"].is_open:
+        return render_block("employees/index.html", "kivra_check", **context)
+    return render_blocks("employees/index.html", ["kivra_check", "register"], oob=True, **context)
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -1,13 +1,18 @@
 """The Kivra agreement (an audit trail of approvals and endings) and the company's Kivra sender (tenant)."""
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kivra.accounts.models import utcnow
 from kivra.extensions import db
 
 SCOPES = ("payslips", "invoices")
+# What a worker may be asked to do with Kivra: register the company or follow its access request (`access`), or ask
+# which employees are Kivra users (`usermatch`, the register's check).
+JOB_KINDS = ("access", "usermatch")
+JOB_OPEN = ("queued", "running")
+JOB_STATES = JOB_OPEN + ("done", "failed")
 
 
 class KivraAgreement(db.Model):
@@ -53,3 +58,45 @@ class KivraSender(db.Model):
     access_request_key: Mapped[str | None] = mapped_column(String(64))
     error: Mapped[str | None] = mapped_column(String(200))  # Kivra's code and correlation id when it failed
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    @property
+    def error_parts(self) -> tuple[str, str]:
+        """Kivra's code and correlation id, as `error` keeps them ("50301 corr-id")."""
+        code, _, correlation_id = (self.error or "").partition(" ")
+        return code or "—", correlation_id or "—"
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class KivraJob(db.Model):
+    """A Kivra call a web request asked for and a worker makes, so no request waits for Kivra. At most one open job
+    per company and kind (the database refuses a second: a double click or a second tab joins the first); a worker
+    claims it with a conditional update, and a job a killed worker left running is taken again after its lease."""
+
+    __table_args__ = (
+        Index("uq_kivra_job_open", "company_id", "kind", unique=True,
+              sqlite_where=text(_one_of("state", JOB_OPEN)), postgresql_where=text(_one_of("state", JOB_OPEN))),
+        CheckConstraint(_one_of("kind", JOB_KINDS), name="kind"),
+        CheckConstraint(_one_of("state", JOB_STATES), name="state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("company.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # see JOB_KINDS
+    state: Mapped[str] = mapped_column(String(10), default="queued")  # see JOB_STATES
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))  # none: the periodic check
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]  # while running: when the worker claimed it
+    finished_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(default=0)
+    # usermatch: how many employees are Kivra users (found) of how many asked (total); access: sends released (found)
+    found: Mapped[int | None]
+    total: Mapped[int | None]
+    error_code: Mapped[str | None] = mapped_column(String(20))  # Kivra's code, or `not_active`, or `error`
+    correlation_id: Mapped[str | None] = mapped_column(String(64))
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in JOB_OPEN

@@ -8,8 +8,7 @@ from kivra.dispatch.schedule import BadSchedule, carried_schedule
 from kivra.extensions import db
 from kivra.payroll.models import PayrollRun
 from kivra.payroll.kivra_payload import missing_employer_details
-from kivra.sender_api.app import kivra_client
-from kivra.solutions import activation, agreement, notices, onboarding
+from kivra.solutions import activation, agreement, kivra_calls, notices, onboarding
 from kivra.web import current_company, is_htmx, redirect_to, render
 
 bp = Blueprint("solutions", __name__, url_prefix="/solutions")
@@ -33,6 +32,7 @@ def _context(**extra) -> dict:
         history=agreement.history(company.id),
         admins=agreement.admins(company.id),
         sender=onboarding.sender_of(company.id),
+        access_job=kivra_calls.open_job(company.id, "access"),  # a worker is registering or asking Kivra
         missing_details=missing_employer_details(company),
         version=agreement.VERSION,
         version_date=agreement.VERSION_DATE,
@@ -66,11 +66,24 @@ def retain():
 
 @bp.post("/kivra/check")
 def check_now():
-    """Ask Kivra now about a pending or failed registration (the periodic check does the same)."""
-    moved = activation.check_access(current_company(), kivra_client())
-    if moved:
-        flash(_("Kivra has answered; the payslips that waited are queued."), "success")
+    """Ask Kivra again about a pending or failed registration: a worker asks (as the periodic check does)."""
+    activation.register_later(current_company(), current_user)
+    if is_htmx():
+        return render("solutions/_access.html", **_context())
     return redirect_to(url_for("solutions.kivra"))
+
+
+@bp.get("/kivra/access")
+def access_progress():
+    """The Kivra registration's state, which htmx polls while a worker asks Kivra; a browser gets the page."""
+    if not is_htmx():
+        return redirect_to(url_for("solutions.kivra"))
+    context = _context()
+    polled = request.args.get("job", "")
+    finished = (kivra_calls.latest(context["company"].id, "access") if polled.isdigit() and context["access_job"] is None
+                else None)
+    return render("solutions/_access.html", answered=finished is not None and finished.id == int(polled)
+                  and bool(finished.found), **context)
 
 
 @bp.get("/kivra/agreement")
@@ -95,13 +108,11 @@ def approve():
         flash(str(error), "error")
         send_at = None
     try:
-        activation.approve(company, current_user, kivra_client(), payslips, invoices, run=run, scheduled_for=send_at)
+        activation.approve(company, current_user, None, payslips, invoices, run=run, scheduled_for=send_at)
     except agreement.AgreementConflict:
         flash(_("The agreement was changed at the same time somewhere else. Check it and try again."), "error")
         return render("solutions/agreement.html", "agreement", status=409, **_context(run=run))
-    flash(_("The Kivra agreement is approved."), "success")
-    if payslips and onboarding.sender_of(company.id).state == "pending":
-        flash(_("Waiting for Kivra: contact with Kivra may be required. Payslips wait and are sent when Kivra grants access."), "info")
+    flash(_("The Kivra agreement is approved."), "success")  # the page follows the worker registering it
     sent_from_run = run is not None and payslips and not run.is_draft
     return redirect_to(url_for("payroll.send_and_post", run_id=run.id) if sent_from_run else url_for("solutions.kivra"))
 

@@ -7,7 +7,7 @@ from kivra.accounts.models import Company, utcnow
 from kivra.dispatch import service as dispatch
 from kivra.extensions import db
 from kivra.sender_api.app import kivra_client
-from kivra.solutions import activation, agreement
+from kivra.solutions import activation, agreement, jobs, kivra_calls
 from kivra.solutions.models import KivraAgreement, KivraSender
 
 
@@ -16,12 +16,19 @@ class AlreadyImported(ValueError):
 
 
 def check_access() -> int:
-    """For every company waiting for Kivra: ask again, then send on or reroute its waiting payslips."""
+    """For every company waiting for Kivra: ask again, then send on or reroute its waiting payslips. A Kivra call a
+    page asked for whose task was lost is made here too. Returns how many waiting sends were released."""
     unsettled = set(db.session.scalars(select(KivraSender.company_id).where(KivraSender.state.in_(("pending", "failed")))))
     unsettled.update(dispatch.waiting_companies())
-    released = 0
+    client, released = kivra_client(), 0
     for company_id in sorted(unsettled):
-        released += activation.check_access(db.session.get(Company, company_id), kivra_client())
+        asked = kivra_calls.open_job(company_id, "access")
+        if asked is not None:  # a page asked: do that job, unless a worker has it in hand
+            done = jobs.perform(asked.id, client)
+            released += (done.found or 0) if done is not None else 0
+        else:
+            released += activation.check_access(db.session.get(Company, company_id), client)
+    released += sum(job.found or 0 for job in jobs.recover(client) if job.kind == "access")
     return released
 
 
