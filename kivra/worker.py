@@ -8,6 +8,7 @@ import logging
 from flask import Flask
 
 from kivra.dispatch import heartbeat, leases, tasks
+from kivra.solutions import jobs  # noqa: F401 - the consumer must know the Kivra calls pages ask for
 
 
 def run_worker(app: Flask, threads: int) -> None:

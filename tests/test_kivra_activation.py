@@ -11,6 +11,7 @@ from kivra.payroll import service
 from kivra.solutions import agreement, tasks
 from kivra.solutions.models import KivraAgreement, KivraSender
 from tests.conftest import make_employee, make_user, text
+from tests.kivra_jobs import run_kivra_jobs
 
 WORDS = {
     "prompt": {"sv": "Aktivera Kivra?", "en": "Activate Kivra?"},
@@ -80,6 +81,8 @@ def test_admin_approval_registers_with_kivra_and_sends_without_a_second_click(as
     response = as_admin.post("/solutions/kivra/agreement", {"payslips": "1", "run": run.id}, htmx=htmx)
     target = f"/runs/{run.id}/send-and-post"
     assert (response.headers.get("HX-Redirect") if htmx else response.location) == target
+    assert the_send(run).state == "waiting_for_kivra"  # the request asked Kivra nothing: a worker registers
+    assert run_kivra_jobs() == 1
     current = agreement.in_force(run.company_id)
     assert (current.approved_by_id, current.version, current.scope) == (admin.id, agreement.VERSION, ("payslips",))
     sender = db.session.scalar(select(KivraSender))
@@ -115,6 +118,7 @@ def test_an_org_number_kivra_must_grant_waits_and_then_goes_out(as_admin, compan
     db.session.commit()
     approved = as_admin.post("/solutions/kivra/agreement", {"payslips": "1", "run": run.id}, htmx=htmx)
     assert (approved.headers.get("HX-Redirect") if htmx else approved.location) == f"/runs/{run.id}/send-and-post"
+    run_kivra_jobs()
     assert db.session.scalar(select(KivraSender)).state == "pending"
     assert the_send(run).state == "waiting_for_kivra"
     page = text(as_admin.get(f"/runs/{run.id}/send-and-post"))
@@ -131,6 +135,7 @@ def test_a_refused_access_request_routes_to_min_lon_with_the_reason(as_admin, co
     company.orgnr = "5567037485"  # the sandbox rejects access to this one
     db.session.commit()
     as_admin.post("/solutions/kivra/agreement", {"payslips": "1", "run": run.id})
+    run_kivra_jobs()
     tasks.check_access()
     db.session.expire_all()
     send = the_send(run)
@@ -149,6 +154,7 @@ def test_a_company_that_sent_before_gets_no_prompt(as_admin, company, run):
 def test_a_new_customer_has_kivra_from_the_start_and_can_end_it(app, as_admin, admin, company, run, kivra):
     app.config["KIVRA_NEW_CUSTOMERS_SINCE"] = date(2026, 1, 1)
     as_admin.post(send_url(run))
+    run_kivra_jobs()
     current = agreement.in_force(company.id)
     assert current.source == "signup" and current.covers_payslips
     assert (the_send(run).channel, the_send(run).state) == ("kivra", "queued")

@@ -6,8 +6,9 @@ from sqlalchemy import select
 from kivra.dispatch.models import PayslipSend
 from kivra.extensions import db
 from kivra.solutions import agreement, tasks
-from kivra.solutions.models import KivraAgreement, KivraSender
+from kivra.solutions.models import KivraAgreement, KivraJob, KivraSender
 from tests.conftest import Client, make_user, text
+from tests.kivra_jobs import run_kivra_jobs
 
 
 def the_send(run):
@@ -23,6 +24,7 @@ def pending_company(company):
 def test_looking_at_the_status_page_changes_nothing(as_admin, admin, company, run, kivra):
     pending_company(company)
     as_admin.post("/solutions/kivra/agreement", {"payslips": "1", "run": run.id})
+    run_kivra_jobs()
     assert as_admin.get("/solutions/kivra").status_code == 200
     assert db.session.scalar(select(KivraSender)).state == "pending"  # a GET asked Kivra nothing
     assert the_send(run).state == "waiting_for_kivra"
@@ -31,7 +33,11 @@ def test_looking_at_the_status_page_changes_nothing(as_admin, admin, company, ru
 def test_ask_kivra_now_releases_the_waiting_payslips(as_admin, company, run, kivra, lang):
     pending_company(company)
     as_admin.post("/solutions/kivra/agreement", {"payslips": "1", "run": run.id})
-    response = as_admin.post("/solutions/kivra/check", follow_redirects=True)
+    run_kivra_jobs()
+    assert as_admin.post("/solutions/kivra/check").status_code == 303
+    job = db.session.scalar(select(KivraJob).order_by(KivraJob.id.desc()))
+    assert run_kivra_jobs() == 1  # a worker asks
+    response = as_admin.get(f"/solutions/kivra/access?job={job.id}", htmx=True)  # the page's last poll
     assert {"sv": "Kivra har svarat", "en": "Kivra has answered"}[lang] in text(response)
     assert (the_send(run).channel, the_send(run).state) == ("kivra", "queued")
 
@@ -65,6 +71,7 @@ def test_payroll_users_run_goes_out_when_an_admin_approves_elsewhere(app, client
     assert {"sv": "Väntar på att en administratör", "en": "Waiting for an administrator"}[lang] in text(
         client.get(f"/runs/{run.id}/send-and-post"))
     Client(app.test_client()).login(admin).post("/solutions/kivra/agreement", {"payslips": "1"})  # from More Solutions
+    run_kivra_jobs()
     assert (the_send(run).channel, the_send(run).state) == ("kivra", "queued")
 
 
@@ -102,6 +109,7 @@ def test_kivra_failing_during_the_access_request_is_kept_as_failed(as_admin, com
     client.request_access = broken
     try:
         response = as_admin.post("/solutions/kivra/agreement", {"payslips": "1", "run": run.id})
+        run_kivra_jobs()
     finally:
         client.request_access = original
     assert response.status_code == 303  # no 500: the approval stands, Kivra is asked again later
@@ -120,6 +128,7 @@ def test_missing_employer_details_are_warned_about(as_admin, admin, company, run
 
 def test_narrowing_the_scope_also_moves_sends_already_queued_for_kivra(as_admin, company, run, kivra):
     as_admin.post("/solutions/kivra/agreement", {"payslips": "1", "run": run.id})
+    run_kivra_jobs()
     assert (the_send(run).channel, the_send(run).state) == ("kivra", "queued")
     as_admin.post("/solutions/kivra/agreement", {"invoices": "1"})
     assert (the_send(run).channel, the_send(run).note) == ("minlon", "not_in_scope")

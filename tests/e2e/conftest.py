@@ -53,6 +53,7 @@ def live_app(tmp_path, sandbox):
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     stop_worker = threading.Event()
+    app.extensions["e2e_worker_hold"] = threading.Event()  # set: the worker pauses (see `worker_held`)
     worker = threading.Thread(target=dispatch_worker, args=(app, stop_worker), daemon=True)
     worker.start()
     yield app, f"http://127.0.0.1:{server.server_port}"
@@ -67,9 +68,11 @@ def live_app(tmp_path, sandbox):
 def dispatch_worker(app, stop: threading.Event) -> None:
     """The dispatch worker for a live test app: runs the in-memory queue's tasks as they arrive."""
     tasks.bind_app(app)
+    hold = app.extensions["e2e_worker_hold"]
     try:
         while not stop.wait(0.05):
-            tasks.drain()
+            if not hold.is_set():
+                tasks.drain()
     finally:
         tasks.unbind_app()  # the next test's app is not this one
 
@@ -77,6 +80,15 @@ def dispatch_worker(app, stop: threading.Event) -> None:
 @pytest.fixture
 def live_url(live_app):
     return live_app[1]
+
+
+@pytest.fixture
+def worker_held(live_app):
+    """Pause the live app's worker (`hold.set()`) to see a page while Kivra's answer is awaited; `hold.clear()` to
+    let it work again."""
+    hold = live_app[0].extensions["e2e_worker_hold"]
+    yield hold
+    hold.clear()
 
 
 @pytest.fixture(params=["sv", "en"])

@@ -10,6 +10,9 @@ from kivra.extensions import db
 from kivra.solutions import tasks
 
 SCREENSHOTS = "test-artifacts"
+# While the worker registers the company with Kivra, and once it has (no web request waits for Kivra).
+REGISTERING = {"sv": "Registrerar företaget hos Kivra", "en": "Registering the company with Kivra"}
+REGISTERED = {"sv": "Företaget är registrerat som avsändare hos Kivra.", "en": "Registered with Kivra as a sender."}
 
 
 def open_step_page(page, words):
@@ -50,15 +53,21 @@ def open_agreement_from_prompt(page, words):
     return agreement
 
 
-def test_first_send_activates_kivra_and_queues_the_run(signed_in, words, lang):
+def test_first_send_activates_kivra_and_queues_the_run(signed_in, worker_held, words, lang):
     page = signed_in
     agreement = open_agreement_from_prompt(page, words)
     expect(agreement.get_by_role("checkbox", name=words["payslips"])).to_be_checked()
     page.screenshot(path=f"{SCREENSHOTS}/kivra-agreement-from-run-{lang}.png", full_page=True)
 
+    worker_held.set()
     agreement.get_by_role("button", name=words["approve"]).click()
-    # The worker sends them; the progress area follows by itself and ends in the summary.
+    expect(page.locator("#send_payslips")).to_contain_text(REGISTERING[lang])  # the worker has not got to it yet
+    page.screenshot(path=f"{SCREENSHOTS}/kivra-registering-from-run-{lang}.png", full_page=True)
+    mark_page(page)
+    worker_held.clear()
+    # The worker registers the company, then sends them; the area follows by itself and ends in the summary.
     expect(page.locator("#send_payslips")).to_contain_text(words["queued_kivra"], timeout=20_000)
+    assert_same_page(page)
     expect(page.locator("#send_payslips")).to_contain_text(words["all_sent"])
     expect(page).to_have_url(re.compile(r"/runs/\d+/send-and-post$"))
     expect(page.get_by_role("button", name=words["send"])).to_have_count(0)  # no second click needed, or possible
@@ -89,15 +98,23 @@ def test_payroll_user_sees_a_read_only_agreement_naming_the_admin(signed_in_payr
     page.screenshot(path=f"{SCREENSHOTS}/kivra-agreement-read-only-{lang}.png", full_page=True)
 
 
-def test_activate_from_more_solutions_then_discontinue(signed_in, words, lang):
+def test_activate_from_more_solutions_then_discontinue(signed_in, worker_held, words, lang):
     page = signed_in
     page.get_by_role("link", name=words["more"]).click()
     card = page.get_by_role("article", name="Kivra")
     expect(card.get_by_text(words["not_active"], exact=True)).to_be_visible()
     card.get_by_role("checkbox", name=words["invoices"]).check()
     expect(card.get_by_role("checkbox", name=words["payslips"])).to_be_checked()
+    worker_held.set()
     card.get_by_role("button", name=words["activate_approve"]).click()
     expect(page.get_by_role("heading", level=1, name=words["status"])).to_be_visible()
+    access = page.locator("#kivra_access")
+    expect(access).to_contain_text(REGISTERING[lang])
+    page.screenshot(path=f"{SCREENSHOTS}/kivra-approved-registering-{lang}.png", full_page=True)
+    mark_page(page)
+    worker_held.clear()
+    expect(access).to_contain_text(REGISTERED[lang], timeout=10_000)  # the region polls until the worker is done
+    assert_same_page(page)
     page.screenshot(path=f"{SCREENSHOTS}/kivra-approved-{lang}.png", full_page=True)
 
     page.get_by_role("link", name=words["more"]).first.click()

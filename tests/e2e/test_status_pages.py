@@ -122,14 +122,17 @@ def test_the_admin_reads_the_month_and_resends_the_failed(one_attempt, signed_in
 
 
 REGISTER_WORDS = {
-    "sv": {"check": "Kontrollera mot Kivra nu", "answered": "Kivra har svarat: 20 av 25 anställda är Kivra-användare.",
+    "sv": {"check": "Kontrollera mot Kivra nu", "asking": "Frågar Kivra vilka anställda som använder Kivra",
+           "registered": "Företaget är registrerat som avsändare hos Kivra.",
+           "answered": "Kivra har svarat: 20 av 25 anställda är Kivra-användare.",
            "user": "Kivra-användare", "not_checked": "Inte kontrollerad än", "not_active": "Kivra är inte aktivt"},
-    "en": {"check": "Check Kivra now", "answered": "Kivra has answered: 20 of 25 employees are Kivra users.",
+    "en": {"check": "Check Kivra now", "asking": "Asking Kivra which employees are Kivra users",
+           "registered": "Registered with Kivra as a sender.", "answered": "Kivra has answered: 20 of 25 employees are Kivra users.",
            "user": "Kivra user", "not_checked": "Not checked yet", "not_active": "Kivra is not active"},
 }
 
 
-def test_the_register_asks_kivra_who_uses_it(signed_in, words, lang):
+def test_the_register_asks_kivra_who_uses_it(signed_in, worker_held, words, lang):
     page, say = signed_in, REGISTER_WORDS[lang]
     page.get_by_role("link", name=words["employees"]).click()
     page.get_by_role("button", name=say["check"]).click()
@@ -138,11 +141,19 @@ def test_the_register_asks_kivra_who_uses_it(signed_in, words, lang):
     page.get_by_role("link", name=words["more"]).click()
     page.get_by_role("article", name="Kivra").get_by_role("button", name=words["activate_approve"]).click()
     expect(page.get_by_role("heading", level=1, name=words["status"])).to_be_visible()
+    expect(page.locator("#kivra_access")).to_contain_text(say["registered"], timeout=10_000)  # by the worker
     page.get_by_role("link", name=words["employees"]).click()
     row = page.get_by_role("row").filter(has_text="Astrid Lindqvist")
     expect(row).to_contain_text(say["not_checked"])
+    worker_held.set()
+    page.evaluate("window.__still_this_page = true")
     page.get_by_role("button", name=say["check"]).click()
-    expect(page.get_by_text(say["answered"])).to_be_visible()
-    expect(row).to_contain_text(say["user"])
+    expect(page.locator("#kivra_check")).to_contain_text(say["asking"])  # a worker asks Kivra, not the request
+    expect(row).to_contain_text(say["not_checked"])
+    page.screenshot(path=f"{SCREENSHOTS}/register-kivra-asking-{lang}.png", full_page=True)
+    worker_held.clear()
+    expect(page.get_by_text(say["answered"])).to_be_visible(timeout=10_000)  # the check polls until answered
+    expect(row).to_contain_text(say["user"])  # and the register's Kivra column follows, in the same page
+    assert page.evaluate("window.__still_this_page === true"), "expected htmx swaps, got a page load"
     expect(page.get_by_role("row").filter(has_text="Yusuf Berg")).to_contain_text(STATUS_WORDS[lang]["id"])
     page.screenshot(path=f"{SCREENSHOTS}/register-kivra-{lang}.png", full_page=True)
