@@ -34,8 +34,8 @@ def test_0010_adds_the_job_table_with_one_open_job_per_company_and_kind_and_goes
     upgrade()
     assert "kivra_job" in inspect(db.engine).get_table_names()  # models and migrations agree: tests/test_migrations.py
     with db.engine.begin() as connection:
-        connection.execute(text("INSERT INTO company (name, orgnr, employer_contribution_rate, created_at, kivra_retain) "
-                                "VALUES ('Demo AB', '5568402266', 31.42, CURRENT_TIMESTAMP, false)"))
+        connection.execute(text("INSERT INTO company (name, orgnr, employer_contribution_rate, created_at, "
+                                "kivra_retain) VALUES ('Demo AB', '5568402266', 31.42, CURRENT_TIMESTAMP, false)"))
         company = connection.execute(text("SELECT id FROM company")).scalar_one()
         connection.execute(INSERT, dict(company=company, kind="access", state="done"))
         connection.execute(INSERT, dict(company=company, kind="access", state="queued"))

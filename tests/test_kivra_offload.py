@@ -21,7 +21,8 @@ WORDS = {
     "sv": {
         "registering": "Registrerar företaget hos Kivra", "asking": "Frågar Kivra om åtkomsten",
         "matching": "Frågar Kivra vilka anställda som använder Kivra", "refresh": "Uppdatera",
-        "active": "Företaget är registrerat som avsändare hos Kivra.", "waiting": "det kan krävas kontakt med Kivra",
+        "active": "Företaget är registrerat som avsändare hos Kivra.",
+        "waiting": "det kan krävas kontakt med Kivra",
         "sent": "1 av 1 skickade", "answered": "Kivra har svarat: 1 av 2 anställda är Kivra-användare.",
         "failed": "Det gick inte att nå Kivra", "code": "Kivras kod 50301, korrelations-id corr-9",
         "not_answer": "Kivra kunde inte svara just nu (kod 50301, korrelations-id corr-9)",
@@ -116,7 +117,8 @@ def test_approval_from_a_run_registers_in_the_worker_and_sends_without_a_second_
 
 
 @pytest.mark.parametrize("htmx", [False, True])
-def test_approval_from_more_solutions_shows_registration_until_the_worker_is_done(as_admin, company, calls, words, htmx):
+def test_approval_from_more_solutions_shows_registration_until_the_worker_is_done(as_admin, company, calls, words,
+                                                                                 htmx):
     made, response = calls.during(lambda: as_admin.post("/solutions/kivra/agreement", {"payslips": "1"}, htmx=htmx))
     assert made == []
     page = seen(as_admin, response, htmx)

@@ -48,7 +48,7 @@ def run_job(job_id: int) -> None:
 
 
 def ring(job_id: int) -> None:
-    """After the request's commit. If the queue cannot be reached the job is recorded, and the periodic check does it."""
+    """After the request's commit. If the queue is unreachable, the job stays recorded; the periodic check does it."""
     try:
         huey.enqueue(run_job.s(job_id, priority=PRIORITY))
     except Exception:  # noqa: BLE001

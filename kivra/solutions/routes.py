@@ -78,12 +78,11 @@ def access_progress():
     """The Kivra registration's state, which htmx polls while a worker asks Kivra; a browser gets the page."""
     if not is_htmx():
         return redirect_to(url_for("solutions.kivra"))
-    context = _context()
-    polled = request.args.get("job", "")
-    finished = (kivra_calls.latest(context["company"].id, "access") if polled.isdigit() and context["access_job"] is None
-                else None)
-    return render("solutions/_access.html", answered=finished is not None and finished.id == int(polled)
-                  and bool(finished.found), **context)
+    context, polled = _context(), request.args.get("job", "")
+    finished = None if context["access_job"] else kivra_calls.latest(context["company"].id, "access")
+    # The poll that sees its job done says what came of it (the sends it released), once.
+    answered = finished is not None and str(finished.id) == polled and bool(finished.found)
+    return render("solutions/_access.html", answered=answered, **context)
 
 
 @bp.get("/kivra/agreement")
