@@ -316,3 +316,17 @@ def test_the_fragments_are_the_companys_own_and_state_changes_need_csrf(as_admin
     assert as_admin.post("/employees/kivra-check", csrf=False).status_code == 400
     assert as_admin.post("/solutions/kivra/check", csrf=False).status_code == 400
     assert db.session.scalar(select(func.count()).select_from(KivraJob)) == 0
+
+
+def test_the_fragments_need_a_signed_in_user_and_show_only_the_companys_own(app, as_admin, company,
+                                                                             other_company, run, calls, words):
+    from tests.conftest import Client, make_user
+
+    for url in ("/solutions/kivra/access", "/employees/kivra-check"):
+        assert Client(app.test_client()).get(url, htmx=True).status_code == 401
+    as_admin.post("/solutions/kivra/agreement", {"payslips": "1", "run": run.id})
+    ours = db.session.scalar(select(KivraJob))
+    theirs = Client(app.test_client()).login(make_user(other_company, "admin", email="a@annat.se"))
+    region = text(theirs.get(f"/solutions/kivra/access?job={ours.id}", htmx=True))
+    assert words["registering"] not in region and words["refresh"] not in region
+    assert words["matching"] not in text(theirs.get("/employees/kivra-check", htmx=True))
