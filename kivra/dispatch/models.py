@@ -1,7 +1,7 @@
 """A run's send request, and the outbox: one dispatch row per payslip version and channel."""
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint, case
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint, and_, case
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kivra.accounts.models import utcnow
@@ -21,10 +21,13 @@ class PayslipSend(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("company.id"), index=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("payroll_run.id"), unique=True)
+    # The channel the run was sent to, and (for Min lön) why: not_now | kivra_rejected | no_agreement | not_in_scope |
+    # kivra_ended. Where each payslip went, and why, is its row's: the send is relabelled only when every row moves.
     channel: Mapped[str] = mapped_column(String(10))  # kivra | minlon
-    # queued | waiting_for_kivra | awaiting_agreement | cancelled (a scheduled send called off before it started)
+    # awaiting_agreement | waiting_for_kivra: its rows are held. queued: its rows are the workers' and say, each,
+    # where the payslip is; the send never finishes on its own. (A scheduled send called off is deleted.)
     state: Mapped[str] = mapped_column(String(20))
-    note: Mapped[str | None] = mapped_column(String(30))  # why Min lön: not_now | kivra_rejected | no_agreement
+    note: Mapped[str | None] = mapped_column(String(30))
     requested_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     requested_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Send on the payout date at a chosen time rather than now (UTC); rows stay held until then.
@@ -76,6 +79,10 @@ class Dispatch(db.Model):
 
     send: Mapped[PayslipSend] = relationship()
 
+
+# A row not yet tried: waiting, never claimed, nothing ever sent to Kivra (no payload stored). Only such a row may
+# change channel; a row tried once may have reached Kivra even if its answer was lost.
+UNTRIED = and_(Dispatch.state.in_(WAITING), Dispatch.attempts == 0, Dispatch.payload_sha256.is_(None))
 
 # Resending a failed row: one whose payload was never built (the employer's details were missing) is routed again,
 # so Kivra's usermatch decides its channel and retain afresh; a row with stored bytes keeps them and their routing.

@@ -2,12 +2,12 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy import delete, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from kivra import clock
 from kivra.accounts.models import Company, User, utcnow
-from kivra.dispatch.models import RE_ROUTE_UNLESS_STORED, Dispatch, PayslipSend
+from kivra.dispatch.models import RE_ROUTE_UNLESS_STORED, UNTRIED, Dispatch, PayslipSend
 from kivra.employees.models import Employee
 from kivra.extensions import db
 from kivra.payroll.models import PayrollRun, Payslip, PayslipVersion
@@ -182,28 +182,30 @@ def settle_waiting(company: Company) -> int:
 
 
 def reroute_to_min_lon(company: Company, note: str = "kivra_ended") -> int:
-    """Kivra discontinued, or no longer for payslips: payslips not yet on their way to Kivra go to Min lön.
-    A row already tried (its answer may have been lost after Kivra stored it) is finished on Kivra, never doubled."""
-    pending = db.session.scalars(
-        select(PayslipSend).where(
-            PayslipSend.company_id == company.id,
-            PayslipSend.channel == "kivra",
-            PayslipSend.state.in_(("queued", "waiting_for_kivra", "awaiting_agreement")),
-        )
-    ).all()
-    for send in pending:
-        send.channel, send.state, send.note = "minlon", "queued", note
+    """Kivra discontinued, or no longer for payslips: the payslips not yet tried go to Min lön, each with the reason.
+    What was delivered stays delivered: a row already tried (its answer may have been lost after Kivra stored it) is
+    finished on Kivra, never doubled, and a send keeps its channel unless every one of its rows moved. Returns how
+    many payslips moved."""
+    untried = (Dispatch.company_id == company.id, Dispatch.channel == "kivra", UNTRIED)
+    send_ids = set(db.session.scalars(select(Dispatch.send_id).where(*untried).distinct()))
+    send_ids.update(db.session.scalars(select(PayslipSend.id).where(
+        PayslipSend.company_id == company.id, PayslipSend.state.in_(("waiting_for_kivra", "awaiting_agreement")))))
     moved = db.session.execute(
-        update(Dispatch)
-        .where(Dispatch.company_id == company.id, Dispatch.channel == "kivra",
-               Dispatch.state.in_(("held", "queued")), Dispatch.attempts == 0)
+        update(Dispatch).where(*untried)
         .values(channel="minlon", reason=note, routed=True, state="queued")
         .execution_options(synchronize_session=False)
     ).rowcount
+    sends = db.session.scalars(select(PayslipSend).where(PayslipSend.id.in_(send_ids))).all()
+    for send in sends:
+        send.state = "queued"  # nothing waits for Kivra any more
+        other = exists().where(Dispatch.send_id == send.id, Dispatch.state != "cancelled",
+                               or_(Dispatch.channel == "kivra", Dispatch.reason.is_distinct_from(note)))
+        if send.channel == "kivra" and not db.session.scalar(select(other)):
+            send.channel, send.note = "minlon", note  # the whole send moved: its reason is every row's
     db.session.commit()
-    for send in pending:
+    for send in sends:
         _kick(send)
-    return len(pending) or moved
+    return moved
 
 
 def waiting_companies() -> list[int]:
