@@ -204,9 +204,10 @@ def test_discontinue_needs_confirmation_and_an_admin(as_admin, admin, company, r
     december = other_run(company)
     as_admin.post(send_url(december))
     assert the_send(december).channel == "minlon"  # later payslips go to Min lön
-    reopened = as_admin.get("/solutions/kivra")  # re-activation shows the agreement again, with its history
-    assert 'id="agreement"' in reopened.get_data(as_text=True)
+    reopened = as_admin.get("/solutions/kivra")  # the history stays, with re-activation offered beside it
+    assert 'id="dispatch_month"' in reopened.get_data(as_text=True)
     assert {"sv": "Avslutat av", "en": "Discontinued by"}[lang] in text(reopened)
+    assert 'href="/solutions/kivra/agreement"' in reopened.get_data(as_text=True)
     as_admin.post("/solutions/kivra/agreement", {"payslips": "1"})  # re-activated
     assert agreement.in_force(company.id).approved_by_id == admin.id
     assert len(agreement.history(company.id)) == 2

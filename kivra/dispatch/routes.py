@@ -92,7 +92,12 @@ def progress(run_id: int):
 def resend_failed(run_id: int):
     """Only the failed payslips go again, with the bytes stored the first time."""
     run = _sendable(run_id)
-    count = service.resend_failed(run)
+    try:
+        count = service.resend_failed(run)
+    except service.KivraNotInForce:
+        flash(_("Kivra is not active, so failed payslips are not sent again. The employees read them in Min lön."),
+              "error")
+        return _after(run, status=409)
     if count:
         flash(ngettext("%(num)d failed payslip is being sent again.", "%(num)d failed payslips are being sent again.", count), "success")
     else:

@@ -25,6 +25,21 @@ def has_sent_before(company: Company) -> bool:
     return bool(sent_here) or company.moved_from_vla_at is not None
 
 
+def has_kivra_history(company: Company) -> bool:
+    """A company that has had Kivra's agreement, or has sent payslips, has a status page to read, Kivra or not."""
+    return has_sent_before(company) or bool(agreement.history(company.id))
+
+
+class KivraNotInForce(ValueError):
+    """Kivra's agreement does not cover payslips now: nothing goes to Kivra again."""
+
+
+def require_kivra_in_force(company_id: int) -> None:
+    current = agreement.in_force(company_id)
+    if current is None or not current.covers_payslips:
+        raise KivraNotInForce(company_id)
+
+
 def is_new_customer(company: Company, new_customers_since) -> bool:
     """Companies created after Kivra moved into Payroll have Min lön/Kivra active from the start."""
     return clock.swedish_date(company.created_at) >= new_customers_since
@@ -245,10 +260,12 @@ def cancel_scheduled(run: PayrollRun) -> None:
 
 
 def resend_failed(run: PayrollRun) -> int:
-    """The failed rows only, with the same stored bytes: Kivra's duplicate control keeps them single."""
+    """The failed rows only, with the same stored bytes: Kivra's duplicate control keeps them single. Only while
+    Kivra's agreement covers payslips (KivraNotInForce): the employees read the failed ones in Min lön meanwhile."""
     send = send_of(run)
     if send is None:
         return 0
+    require_kivra_in_force(run.company_id)
     rows = db.session.execute(
         update(Dispatch).where(Dispatch.send_id == send.id, Dispatch.state == "failed")
         .values(state="queued", attempts=0, due_at=utcnow(), finished_at=None, reason=None,

@@ -13,6 +13,7 @@ from sqlalchemy import Integer, bindparam, func, literal, select, union_all, upd
 
 from kivra.accounts.models import utcnow
 from kivra.dispatch.models import RE_ROUTE_UNLESS_STORED, Dispatch
+from kivra.dispatch.service import require_kivra_in_force
 from kivra.employees.models import Employee
 from kivra.extensions import db
 from kivra.payroll.models import PayslipVersion
@@ -298,7 +299,8 @@ def by_employee(company_id: int, month: date, search: str | None = None, page: i
 
 def resend_failed(company_id: int, month: date) -> int:
     """The month's failed payslips go again with their stored bytes (as `service.resend_failed` does for a run):
-    Kivra's duplicate control keeps them single. Returns how many."""
+    Kivra's duplicate control keeps them single. Returns how many. Only while Kivra is in force for payslips."""
+    require_kivra_in_force(company_id)
     start, end = utc_range(month)
     failed = (Dispatch.company_id == company_id, Dispatch.state == "failed",
               Dispatch.dispatched_at >= start, Dispatch.dispatched_at < end)

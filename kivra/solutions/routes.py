@@ -4,6 +4,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from kivra.accounts.routes import safe_next
+from kivra.dispatch import service as dispatch
 from kivra.dispatch.schedule import BadSchedule, carried_schedule
 from kivra.extensions import db
 from kivra.payroll.models import PayrollRun
@@ -30,6 +31,7 @@ def _context(**extra) -> dict:
         company=company,
         agreement=agreement.in_force(company.id),
         history=agreement.history(company.id),
+        kivra_history=dispatch.has_kivra_history(company),
         admins=agreement.admins(company.id),
         sender=onboarding.sender_of(company.id),
         access_job=kivra_calls.open_job(company.id, "access"),  # a worker is registering or asking Kivra

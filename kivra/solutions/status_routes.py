@@ -13,10 +13,10 @@ from flask import abort, flash, get_template_attribute, request, url_for
 from flask_babel import format_date, get_locale, gettext as _, ngettext
 from flask_login import current_user
 
-from kivra.dispatch import status
+from kivra.dispatch import service, status
 from kivra.solutions import agreement, chart as bar_chart, export
 from kivra.solutions.routes import _context, _run_from, bp
-from kivra.web import is_htmx, redirect_to, render
+from kivra.web import current_company, is_htmx, redirect_to, render
 
 MONTHS_IN_MENU = 24
 
@@ -91,10 +91,11 @@ def month_param(moment) -> str:
 
 @bp.get("/kivra")
 def kivra():
-    """From the run's Kivra link and More Solutions: the agreement to approve, or (with one in force) the Kivra
-    status page: a month's payslips (the previous month by default) and the agreement."""
+    """From the run's Kivra link and More Solutions: the agreement to approve, or (with one in force, or once the
+    company has had one or sent payslips) the Kivra status page: a month's payslips (the previous month by default)
+    and the agreement, or when and by whom Kivra was ended. Past months stay readable after discontinuing."""
     context = _context(run=_run_from(request.args.get("run")))
-    if context["agreement"] is None:
+    if context["agreement"] is None and not context["kivra_history"]:
         return render("solutions/agreement.html", "agreement", **context)
     return _status_page(context, *_filters(status.previous_month()))
 
@@ -113,9 +114,13 @@ def resend_failed():
     """The month's failed payslips go again, with the bytes stored the first time."""
     month, _outcome, _search = _filters(status.previous_month())
     context = _context()
-    if context["agreement"] is None:
-        abort(409)
-    count = status.resend_failed(context["company"].id, month)
+    try:
+        count = status.resend_failed(context["company"].id, month)
+    except service.KivraNotInForce:
+        flash(not_resent(), "error")
+        if is_htmx():
+            return _status_page(context, month, None, "", status_code=409)
+        return redirect_to(url_for("solutions.kivra", month=month.strftime("%Y-%m")))
     if count:
         flash(ngettext("%(num)d failed payslip is being sent again.", "%(num)d failed payslips are being sent again.",
                        count), "success")
@@ -124,6 +129,10 @@ def resend_failed():
     if is_htmx():
         return _status_page(context, month, None, "")
     return redirect_to(url_for("solutions.kivra", month=month.strftime("%Y-%m")))
+
+
+def not_resent() -> str:
+    return _("Kivra is not active, so failed payslips are not sent again. The employees read them in Min lön.")
 
 
 @bp.get("/kivra/dispatches.csv")
@@ -163,7 +172,7 @@ def dispatches():
     return render(
         "solutions/dispatches.html", "dispatch_overview", month=month, months=_months(month), search=search,
         totals=status.month_totals(company_id, month), people=people, paging=paging,
-        agreement=agreement.in_force(company_id))
+        agreement=agreement.in_force(company_id), kivra_history=service.has_kivra_history(current_company()))
 
 
 @bp.get("/dispatches/chart")
