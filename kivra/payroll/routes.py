@@ -140,6 +140,7 @@ def send_and_post_page(run: PayrollRun, block: str = "voucher", status: int = 20
         registering=kivra_calls.open_job(run.company_id, "access"),  # a worker is asking Kivra for the company
         vla_notice=notices.show_vla_moved(current_user),
         missing_details=missing_employer_details(db.session.get(Company, run.company_id)),
+        kivra_history=dispatch.has_kivra_history(db.session.get(Company, run.company_id)),
     )
 
 

@@ -138,13 +138,60 @@ def test_activate_from_more_solutions_then_discontinue(signed_in, worker_held, w
     expect(card.get_by_text(words["not_active"], exact=True)).to_be_visible()
     expect(card.get_by_role("button", name=words["activate_approve"])).to_be_visible()
 
+    expect(card.get_by_text(re.compile(HISTORY[lang]["ended"]))).to_be_visible()
+    page.screenshot(path=f"{SCREENSHOTS}/kivra-card-discontinued-{lang}.png", full_page=True)
+
     page.get_by_role("navigation").get_by_role("link", name=words["runs"]).click()
     send_area = open_step_page(page, words)
-    send_area.get_by_role("link", name=words["agreement"]).click()
+    send_area.get_by_role("link", name=words["status_link"]).click()  # the history stays, Kivra is offered again
+    expect(page.get_by_role("heading", level=1, name=words["status"])).to_be_visible()
+    page.get_by_role("link", name=HISTORY[lang]["again"]).click()
     agreement = page.get_by_role("region", name=words["agreement"])
     expect(agreement).to_contain_text("2026.1")
     expect(agreement.get_by_role("button", name=words["approve"])).to_be_enabled()
     page.screenshot(path=f"{SCREENSHOTS}/kivra-agreement-again-{lang}.png", full_page=True)
+
+
+HISTORY = {
+    "sv": {"ended": r"Kivra avslutades \d{4}-\d\d-\d\d \d\d:\d\d av Anna Admin\.", "again": "Aktivera Kivra igen",
+           "history_link": "Status och historik för Kivra", "delivered": "Levererat till Kivra",
+           "outcomes": "Varje lönebesked och hur det gick finns på Kivras statussida.",
+           "ended_before": "Kivra avslutades innan"},
+    "en": {"ended": r"Kivra was discontinued on \d{4}-\d\d-\d\d \d\d:\d\d by Anna Admin\.",
+           "again": "Activate Kivra again", "history_link": "Kivra status and history",
+           "delivered": "Delivered to Kivra", "outcomes": "Each payslip's outcome is on the Kivra status page.",
+           "ended_before": "Kivra was discontinued before"},
+}
+
+
+def test_a_run_sent_through_kivra_stays_delivered_and_readable_after_discontinuing(signed_in, words, lang):
+    page, said = signed_in, HISTORY[lang]
+    open_agreement_from_prompt(page, words).get_by_role("button", name=words["approve"]).click()
+    send_area = page.locator("#send_payslips")
+    expect(send_area).to_contain_text(words["all_sent"], timeout=20_000)
+    step_url = page.url
+
+    page.get_by_role("link", name=words["more"]).first.click()
+    card = page.get_by_role("article", name="Kivra")
+    card.get_by_role("link", name=words["status_link"]).click()
+    page.get_by_role("link", name=words["discontinue"]).click()
+    page.get_by_role("button", name=words["discontinue_yes"]).click()
+    expect(page).to_have_url(re.compile(r"/solutions$"))
+    expect(card.get_by_role("link", name=said["history_link"])).to_be_visible()
+
+    page.goto(step_url)  # what was delivered stays delivered
+    expect(send_area).to_contain_text(words["queued_kivra"])
+    expect(send_area).to_contain_text(words["all_sent"])
+    expect(send_area).not_to_contain_text(said["ended_before"])
+    page.screenshot(path=f"{SCREENSHOTS}/step-page-after-discontinue-{lang}.png", full_page=True)
+
+    send_area.get_by_role("link", name=said["outcomes"]).click()  # the run's month on the status page
+    expect(page.get_by_role("heading", level=1, name=words["status"])).to_be_visible()
+    expect(page.locator("table.dispatches").get_by_text(said["delivered"]).first).to_be_visible()
+    expect(page.get_by_text(re.compile(said["ended"]))).to_be_visible()
+    page.screenshot(path=f"{SCREENSHOTS}/kivra-status-after-discontinue-{lang}.png", full_page=True)
+    page.get_by_role("link", name=said["again"]).click()
+    expect(page.get_by_role("region", name=words["agreement"]).get_by_role("button", name=words["approve"])).to_be_enabled()
 
 
 @pytest.fixture
