@@ -21,7 +21,7 @@ from kivra.extensions import db  # noqa: E402
 from kivra.payroll import service  # noqa: E402
 from kivra.sandbox.config import SandboxConfig  # noqa: E402
 from kivra.sandbox.server import start_in_thread  # noqa: E402
-from tests import servers  # noqa: E402
+from tests import databases, servers  # noqa: E402
 
 PASSWORD = "correct horse battery"
 # Production hashes with scrypt; tests sign in hundreds of times, so one cheap hash is made once here.
@@ -51,20 +51,54 @@ def redis_url():
         yield url
 
 
+@pytest.hookimpl(tryfirst=True)  # the database comes first in a test's id: test_x[postgresql-sv]
+def pytest_generate_tests(metafunc):
+    """A module marked `both_databases` runs its tests on SQLite and on PostgreSQL, others on SQLite only.
+    PostgreSQL runs in Swedish only: the language changes what a page says, never what the database is asked."""
+    if "database" not in metafunc.fixturenames or not metafunc.definition.get_closest_marker("both_databases"):
+        return
+    if "lang" in metafunc.fixturenames:
+        metafunc.parametrize(["database", "lang"], [("sqlite", "sv"), ("sqlite", "en"), ("postgresql", "sv")],
+                             indirect=["database"])
+    else:
+        metafunc.parametrize("database", ["sqlite", "postgresql"], indirect=True)
+
+
 @pytest.fixture
-def app(tmp_path):
+def database(request) -> str:
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture(scope="session")
+def postgres_tables(postgres_url) -> databases.PostgresTables:
+    return databases.make_tables(postgres_url)
+
+
+@pytest.fixture
+def app(database, tmp_path, request):
+    if database == "postgresql":
+        tables = request.getfixturevalue("postgres_tables")
+        where = databases.config_for(tables.url)
+    else:
+        where = {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.db'}"}
     app = create_app({
         "TESTING": True,
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.db'}",
+        **where,
         # Test companies are created today; they are existing customers unless a test says otherwise.
         "KIVRA_NEW_CUSTOMERS_SINCE": date.max,
     })
     app.test_client_class = RequestPerContextClient
     with app.app_context():
-        db.create_all()
+        if database == "postgresql":
+            databases.empty(tables)  # the tables were made once for the session
+        else:
+            db.create_all()
         yield app
         db.session.remove()
-        db.drop_all()
+        if database == "postgresql":
+            db.engine.dispose()  # this app's connections end with it
+        else:
+            db.drop_all()
     dispatch_tasks.huey.flush()  # the in-memory queue outlives the app: nothing leaks into the next test
 
 

@@ -6,6 +6,8 @@ from kivra.employees.models import Employee
 from kivra.extensions import db
 from tests.conftest import make_employee, text
 
+pytestmark = pytest.mark.both_databases
+
 VALID = {
     "name": "Björn Åkesson",
     "personnummer": "19770103-2380",

@@ -7,6 +7,8 @@ from kivra.extensions import db
 from kivra.payroll import service
 from tests.conftest import make_employee, make_user
 
+pytestmark = pytest.mark.both_databases
+
 
 @pytest.fixture
 def theirs(other_company):

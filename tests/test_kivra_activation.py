@@ -13,6 +13,8 @@ from kivra.solutions.models import KivraAgreement, KivraSender
 from tests.conftest import make_employee, make_user, text
 from tests.kivra_jobs import run_kivra_jobs
 
+pytestmark = pytest.mark.both_databases
+
 WORDS = {
     "prompt": {"sv": "Aktivera Kivra?", "en": "Activate Kivra?"},
     "minlon_queued": {"sv": "Skickas till Min lön", "en": "Sending to Min lön"},

@@ -12,6 +12,8 @@ from kivra.payroll import service
 from kivra.payroll.models import PayrollRun, Payslip
 from tests.conftest import make_employee, text
 
+pytestmark = pytest.mark.both_databases
+
 
 @pytest.fixture
 def staff(company):

@@ -18,6 +18,8 @@ from kivra.portal import invitations
 from kivra.portal.models import OutboundEmail, PortalAccount
 from tests.conftest import Client, make_employee, text
 
+pytestmark = pytest.mark.both_databases
+
 NEW_PASSWORD = "lönebesked-2026"
 LINK = re.compile(r"http://localhost(/min-lon/invitation/[\w.-]+)")
 WORDS = {

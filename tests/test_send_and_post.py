@@ -8,6 +8,8 @@ from kivra.payroll import service
 from kivra.payroll.models import Voucher
 from tests.conftest import make_employee, text
 
+pytestmark = pytest.mark.both_databases
+
 
 @pytest.fixture
 def run(company):

@@ -19,6 +19,8 @@ from tests.conftest import Client, make_employee, make_user, text
 from tests.kivra_jobs import run_kivra_jobs
 from tests.status_history import add_employees, add_month, utc
 
+pytestmark = pytest.mark.both_databases
+
 MARCH = date(2026, 3, 1)
 OUTCOME_WORDS = {
     "sv": {"delivered": "Levererat till Kivra", "retained": "Vilande hos Kivra", "published": "Publicerat i Min lön",

@@ -18,6 +18,8 @@ from kivra.sender_api.app import kivra_client
 from kivra.solutions import activation, onboarding
 from tests.conftest import make_employee, make_user
 
+pytestmark = pytest.mark.both_databases
+
 NUMBERS = employee_numbers()  # the sandbox knows the demo employees: 18–19 not users, 20 opted out, 21 dormant
 USER, NOT_USER, OPTED_OUT, DORMANT, COORDINATION = "191212121212", NUMBERS[18], NUMBERS[20], NUMBERS[21], NUMBERS[24]
 

@@ -11,6 +11,8 @@ from kivra.extensions import db
 from kivra.payroll import service as payroll
 from tests.conftest import make_employee
 
+pytestmark = pytest.mark.both_databases
+
 SEND_AT = re.compile(r'name="send_at" value="([^"]+)"')
 
 

@@ -22,6 +22,8 @@ from kivra.sender_api.app import kivra_client
 from kivra.solutions import activation
 from tests.conftest import Client, make_employee, make_user, text
 
+pytestmark = pytest.mark.both_databases
+
 USER, NOT_USER = "191212121212", employee_numbers()[18]  # the sandbox: a Kivra user, and someone who is not
 SWEDEN = ZoneInfo("Europe/Stockholm")
 
