@@ -10,6 +10,8 @@ from kivra.solutions.models import KivraAgreement, KivraJob, KivraSender
 from tests.conftest import Client, make_user, text
 from tests.kivra_jobs import run_kivra_jobs
 
+pytestmark = pytest.mark.both_databases
+
 
 def the_send(run):
     db.session.expire_all()
@@ -152,11 +154,12 @@ def test_two_requests_registering_at_once_share_one_sender(app, company, kivra):
 
     client.create_tenant = slow_create
     errors = []
+    company_id = company.id  # read here: the threads must not load this session's objects
 
     def register():
         with app.app_context():
             try:
-                onboarding.register(db.session.get(type(company), company.id), client)
+                onboarding.register(db.session.get(type(company), company_id), client)
             except Exception as error:  # noqa: BLE001 - the test reports any
                 errors.append(error)
 
