@@ -75,30 +75,37 @@ def postgres_tables(postgres_url) -> databases.PostgresTables:
 
 
 @pytest.fixture
-def app(database, tmp_path, request):
+def app_config(database, tmp_path, request) -> dict:
+    """The test app's configuration: a second app made from it (a worker's, say) works on the test's database."""
     if database == "postgresql":
-        tables = request.getfixturevalue("postgres_tables")
-        where = databases.config_for(tables.url)
+        where = databases.config_for(request.getfixturevalue("postgres_tables").url)
     else:
         where = {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.db'}"}
-    app = create_app({
+    return {
         "TESTING": True,
         **where,
         # Test companies are created today; they are existing customers unless a test says otherwise.
         "KIVRA_NEW_CUSTOMERS_SINCE": date.max,
-    })
+    }
+
+
+@pytest.fixture
+def app(database, app_config, request):
+    app = create_app(app_config)
     app.test_client_class = RequestPerContextClient
     with app.app_context():
-        if database == "postgresql":
-            databases.empty(tables)  # the tables were made once for the session
-        else:
-            db.create_all()
-        yield app
-        db.session.remove()
-        if database == "postgresql":
-            db.engine.dispose()  # this app's connections end with it
-        else:
-            db.drop_all()
+        try:
+            if database == "postgresql":
+                databases.empty(request.getfixturevalue("postgres_tables"))  # its tables are made once a session
+            else:
+                db.create_all()
+            yield app
+        finally:
+            db.session.remove()
+            if database == "postgresql":
+                db.engine.dispose()  # this app's connections end with it
+            else:
+                db.drop_all()
     dispatch_tasks.huey.flush()  # the in-memory queue outlives the app: nothing leaks into the next test
 
 

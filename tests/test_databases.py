@@ -1,0 +1,40 @@
+"""The `app` fixture on each database: a fresh database per test, a second app on the same one, UTC sessions."""
+from datetime import datetime
+
+import pytest
+from sqlalchemy import select, text
+
+from kivra import create_app
+from kivra.accounts.models import Company
+from kivra.extensions import db
+from tests.conftest import make_company
+
+pytestmark = pytest.mark.both_databases
+
+
+@pytest.mark.parametrize("turn", ["first", "second"])
+def test_every_test_starts_empty_with_ids_from_one(app, turn):
+    assert db.session.scalars(select(Company)).all() == []
+    assert make_company(f"{turn} AB").id == 1
+
+
+def test_a_second_app_from_app_config_shares_the_test_database(app, app_config):
+    company_id = make_company().id
+    other = create_app(app_config)
+    with other.app_context():
+        try:
+            assert db.session.get(Company, company_id).name == "Demo AB"
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+
+
+def test_times_are_read_back_as_written(app, database):
+    """Naive UTC in, the same naive UTC out, whatever zone the server is in (the PostgreSQL one is in Stockholm)."""
+    company = make_company()
+    company.moved_from_vla_at = datetime(2026, 3, 29, 1, 30)  # the night Sweden moves its clocks forward
+    db.session.commit()
+    db.session.expire_all()
+    assert company.moved_from_vla_at == datetime(2026, 3, 29, 1, 30)
+    if database == "postgresql":
+        assert db.session.scalar(text("SHOW timezone")) == "UTC"
