@@ -1,8 +1,9 @@
-"""The `app` fixture on each database: a fresh database per test, a second app on the same one, UTC sessions."""
+"""The `app` fixture on each database: a fresh database per test (what a test added is gone too), a second app
+on the same database, sessions in UTC."""
 from datetime import datetime
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import inspect, select, text
 
 from kivra import create_app
 from kivra.accounts.models import Company
@@ -15,7 +16,10 @@ pytestmark = pytest.mark.both_databases
 @pytest.mark.parametrize("turn", ["first", "second"])
 def test_every_test_starts_empty_with_ids_from_one(app, turn):
     assert db.session.scalars(select(Company)).all() == []
+    assert "added_by_a_test" not in inspect(db.engine).get_table_names()
     assert make_company(f"{turn} AB").id == 1
+    with db.engine.begin() as connection:  # as the delivery audit of tests/reliability does
+        connection.execute(text("CREATE TABLE added_by_a_test (id INTEGER)"))
 
 
 def test_a_second_app_from_app_config_shares_the_test_database(app, app_config):

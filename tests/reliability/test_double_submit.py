@@ -16,6 +16,8 @@ from tests.conftest import Client, make_employee, text
 from tests.reliability.checks import assert_delivered_exactly_once
 from tests.reliability.scenario import Send, install_delivery_audit, personnummer
 
+pytestmark = pytest.mark.both_databases
+
 PAYSLIPS = 8
 ALREADY = {"sv": "redan skickats", "en": "already been sent"}
 
