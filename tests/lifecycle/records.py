@@ -51,7 +51,9 @@ class Row:
         return (self.state, self.channel, self.reason, self.content_key, self.version_id, self.finished_at)
 
 
-def outbox(app: Flask) -> list[Row]:
+def outbox(app: Flask, run_ids=None) -> list[Row]:
+    """Every dispatch row (or those of these runs) with its payslip version."""
+    where = () if run_ids is None else (Dispatch.run_id.in_(sorted(run_ids)),)
     with app.app_context():
         try:
             found = db.session.execute(
@@ -61,6 +63,7 @@ def outbox(app: Flask) -> list[Row]:
                        Dispatch.dispatched_at, Dispatch.finished_at)
                 .join(PayslipVersion, PayslipVersion.id == Dispatch.version_id)
                 .join(PayrollRun, PayrollRun.id == Dispatch.run_id)
+                .where(*where)
                 .order_by(Dispatch.id)
             ).all()
         finally:
