@@ -76,7 +76,7 @@ def firms() -> list[Firm]:
         Firm("Åttio", 80, 5, "new", "new", {6: ["retain_on"], 7: ["join", "leave"], 10: ["retain_off"]}),
         Firm("Hundra", 100, 1, "old", "prompt", {3: ["min_lon_only", "join"], 5: ["leave"], 9: ["join", "leave"]}),
         Firm("Hundrafemtio", 150, 6, "new", "new", {7: ["schedule"], 10: ["discontinue"], 12: ["reactivate"]}),
-        Firm("Stor", 2000, 10, "new", "new", {10: ["kill"], 11: ["correct_after"]}),
+        Firm("Stor", 2000, 11, "new", "new", {11: ["kill"], 12: ["correct_after"]}),  # late: two months
     ]
     for number, firm in enumerate(plan):
         firm.orgnr = {"Annat": GRANTED_ORGNR, "Avvisat": REFUSED_ORGNR}.get(firm.key, orgnr(number))
