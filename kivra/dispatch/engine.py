@@ -121,6 +121,10 @@ def record_kivra_status(personnummer_by_employee: dict[int, str], matched: set[s
     for employee_id, ssn in personnummer_by_employee.items():
         by_status.setdefault(kivra_status(ssn, matched), []).append(employee_id)
     now = utcnow()
+    # Two workers routing at once may write the same employees: lock them in one order first, or PostgreSQL finds
+    # each waiting for the other's rows (a deadlock) when their answers group them differently.
+    db.session.execute(select(Employee.id).where(Employee.id.in_(list(personnummer_by_employee)))
+                       .order_by(Employee.id).with_for_update())
     for status, employee_ids in by_status.items():
         db.session.execute(
             update(Employee).where(Employee.id.in_(employee_ids)).values(kivra_status=status, kivra_checked_at=now)
