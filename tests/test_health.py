@@ -11,6 +11,8 @@ from kivra.dispatch import tasks
 from kivra.dispatch.heartbeat import WorkerHeartbeat
 from kivra.extensions import db
 
+pytestmark = pytest.mark.both_databases
+
 
 @pytest.fixture(autouse=True)
 def empty_queue():

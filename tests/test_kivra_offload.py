@@ -17,6 +17,8 @@ from kivra.solutions import activation, agreement, tasks
 from kivra.solutions.models import KivraJob, KivraSender
 from tests.conftest import make_employee, text
 
+pytestmark = pytest.mark.both_databases
+
 WORDS = {
     "sv": {
         "registering": "Registrerar företaget hos Kivra", "asking": "Frågar Kivra om åtkomsten",

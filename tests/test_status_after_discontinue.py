@@ -17,6 +17,8 @@ from tests.conftest import Client, make_user, text
 from tests.dispatch.test_send_routes import USER, calculated_run, fail_fast, faults
 from tests.test_status_pages import totals_on
 
+pytestmark = pytest.mark.both_databases
+
 WORDS = {
     "sv": {"status": "Status för Kivra", "history_link": "Status och historik för Kivra",
            "ended": r"Kivra avslutades \d{4}-\d\d-\d\d \d\d:\d\d av Greta Admin\.", "again": "Aktivera Kivra igen", "delivered": "Levererat till Kivra",

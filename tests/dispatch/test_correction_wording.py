@@ -14,6 +14,8 @@ from kivra.payroll import service as payroll
 from kivra.payroll.models import PayslipLine, PayslipVersion
 from tests.dispatch.test_engine import NOT_USER, USER, calculated_run, sender  # noqa: F401  (fixture)
 
+pytestmark = pytest.mark.both_databases
+
 PLAIN, CORRECTED = "Lönebesked november 2026", "Rättat lönebesked november 2026"
 CORRECTION_WORDS = ("Rättelse", "Correction", "Rättat")
 

@@ -3,6 +3,7 @@ import os
 import time
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select, update
 
 from kivra.accounts.models import utcnow
@@ -10,6 +11,8 @@ from kivra.dispatch import heartbeat
 from kivra.dispatch.heartbeat import WorkerHeartbeat
 from kivra.extensions import db
 from kivra.payroll.service import as_utc
+
+pytestmark = pytest.mark.both_databases
 
 
 def rows() -> list[WorkerHeartbeat]:

@@ -18,6 +18,8 @@ from kivra.solutions import activation
 from tests.conftest import make_employee, text
 from tests.dispatch.test_send_routes import USER, NOT_USER, calculated_run, progress_of, step_url
 
+pytestmark = pytest.mark.both_databases
+
 OTHER_USERS = employee_numbers()[1:3]  # Kivra users in the sandbox, besides USER
 WORDS = {
     "sv": {"sent_kivra": "Skickade via Kivra", "all_min_lon": "Publicerade i Min lön.",

@@ -13,6 +13,8 @@ from kivra.payroll import service as payroll
 from tests.dispatch.test_engine import (  # noqa: F401 - fixtures
     NOT_USER, USER, calculated_run, empty_queue, ledger, rows, sender)
 
+pytestmark = pytest.mark.both_databases
+
 
 def claimed_row(company, sender):
     run = calculated_run(company, USER)

@@ -10,6 +10,8 @@ from kivra.dispatch.heartbeat import WorkerHeartbeat
 from kivra.extensions import db
 from tests.conftest import text
 
+pytestmark = pytest.mark.both_databases
+
 SILENT = {
     "sv": "Utskickstjänsten har inte svarat på över 1 minut. Lönebeskeden skickas när den är igång igen – "
           "kontakta er systemadministratör om det består.",
