@@ -16,7 +16,7 @@ from kivra.extensions import db
 from kivra.sender_api import KivraClient
 from kivra.solutions import activation
 from tests.conftest import RequestPerContextClient, text
-from tests.dispatch.test_engine import USER, calculated_run, empty_queue, ledger, rows  # noqa: F401 - fixture
+from tests.dispatch.test_engine import USER, calculated_run, ledger, rows  # noqa: F401 - fixture
 
 MAX_ATTEMPTS = 3
 REASON = {"sv": "Tekniskt fel i lönesystemet", "en": "Technical error in the payroll system"}

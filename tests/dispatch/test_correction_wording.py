@@ -5,26 +5,17 @@ import io
 
 import pytest
 from pypdf import PdfReader
-from sqlalchemy import select
 
 from kivra.dispatch import service, tasks
-from kivra.dispatch.models import Dispatch
 from kivra.extensions import db
 from kivra.payroll import service as payroll
 from kivra.payroll.models import PayslipLine, PayslipVersion
-from tests.dispatch.test_engine import NOT_USER, USER, calculated_run, sender  # noqa: F401  (fixture)
+from tests.dispatch.test_engine import USER, calculated_run, sender  # noqa: F401 - sender is a fixture
 
 pytestmark = pytest.mark.both_databases
 
 PLAIN, CORRECTED = "Lönebesked november 2026", "Rättat lönebesked november 2026"
 CORRECTION_WORDS = ("Rättelse", "Correction", "Rättat")
-
-
-@pytest.fixture(autouse=True)
-def empty_queue():
-    tasks.huey.flush()
-    yield
-    tasks.huey.flush()
 
 
 def pdf_text(content: bytes) -> str:

@@ -24,13 +24,6 @@ NUMBERS = employee_numbers()  # the sandbox knows the demo employees: 18–19 no
 USER, NOT_USER, OPTED_OUT, DORMANT, COORDINATION = "191212121212", NUMBERS[18], NUMBERS[20], NUMBERS[21], NUMBERS[24]
 
 
-@pytest.fixture(autouse=True)
-def empty_queue():
-    tasks.huey.flush()
-    yield
-    tasks.huey.flush()
-
-
 @pytest.fixture
 def sender(company, kivra):
     """A company with Kivra's agreement approved and access granted, its employer details filled in."""

@@ -13,10 +13,9 @@ from kivra.dispatch import status, tasks
 from kivra.dispatch.models import Dispatch, PayslipSend
 from kivra.extensions import db
 from kivra.portal.payslips import received
-from kivra.sender_api.app import kivra_client
-from kivra.solutions import activation
 from tests.conftest import make_employee, text
-from tests.dispatch.test_send_routes import USER, NOT_USER, calculated_run, progress_of, step_url
+from tests.dispatch.test_send_routes import (  # noqa: F401 - sender is a fixture
+    USER, NOT_USER, calculated_run, progress_of, sender, step_url)
 
 pytestmark = pytest.mark.both_databases
 
@@ -37,25 +36,9 @@ ENDINGS = {"discontinue": ("/solutions/kivra/discontinue", {}),
            "invoices_only": ("/solutions/kivra/agreement", {"invoices": "1"})}
 
 
-@pytest.fixture(autouse=True)
-def empty_queue():
-    tasks.huey.flush()
-    yield
-    tasks.huey.flush()
-
-
 @pytest.fixture
 def words(lang):
     return WORDS[lang]
-
-
-@pytest.fixture
-def sender(company, admin, kivra):
-    company.street_address, company.postal_code, company.city = "Storgatan 1", "111 22", "Stockholm"
-    company.email, company.phone = "lon@demo.se", "08-123 45 67"
-    db.session.commit()
-    activation.approve(company, admin, kivra_client(), payslips=True, invoices=False)
-    return company
 
 
 def rows_of(run) -> list[tuple]:

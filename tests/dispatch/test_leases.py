@@ -11,7 +11,7 @@ from kivra.dispatch.models import Dispatch
 from kivra.extensions import db
 from kivra.payroll import service as payroll
 from tests.dispatch.test_engine import (  # noqa: F401 - fixtures
-    NOT_USER, USER, calculated_run, empty_queue, ledger, rows, sender)
+    NOT_USER, USER, calculated_run, ledger, rows, sender)
 
 pytestmark = pytest.mark.both_databases
 

@@ -73,13 +73,6 @@ WORDS = {
 }
 
 
-@pytest.fixture(autouse=True)
-def empty_queue():
-    tasks.huey.flush()
-    yield
-    tasks.huey.flush()
-
-
 @pytest.fixture
 def words(lang):
     return WORDS[lang]

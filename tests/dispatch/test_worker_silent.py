@@ -22,13 +22,6 @@ NONE_SENT = {"sv": "0 av 1 skickade", "en": "0 of 1 sent"}
 ALL_SENT = {"sv": "1 av 1 skickade", "en": "1 of 1 sent"}
 
 
-@pytest.fixture(autouse=True)
-def empty_queue():
-    tasks.huey.flush()
-    yield
-    tasks.huey.flush()
-
-
 def worker_seen(ago: timedelta) -> None:
     now = utcnow()
     db.session.add(WorkerHeartbeat(name="worker-1:4242", host="worker-1", pid=4242, started_at=now - ago - ago,
