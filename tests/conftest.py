@@ -51,6 +51,23 @@ def redis_url():
         yield url
 
 
+FIGURES: list[str] = []
+
+
+def report_figure(line: str) -> None:
+    """A figure an operator reads in CI's output (recovery after a SIGKILL, the lifecycle's months): printed now, and
+    again in the run's closing summary, where captured output does not hide it."""
+    print(line)
+    FIGURES.append(line.strip("\n"))
+
+
+def pytest_terminal_summary(terminalreporter):
+    if FIGURES:
+        terminalreporter.section("figures")
+        for line in FIGURES:
+            terminalreporter.write_line(line)
+
+
 @pytest.hookimpl(tryfirst=True)  # the database comes first in a test's id: test_x[postgresql-sv]
 def pytest_generate_tests(metafunc):
     """A module marked `both_databases` runs its tests on SQLite and on PostgreSQL, others on SQLite only.

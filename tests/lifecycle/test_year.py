@@ -12,6 +12,7 @@ from collections import Counter
 
 import pytest
 
+from tests.conftest import report_figure
 from tests.lifecycle import records
 from tests.lifecycle.bureau import KILL_AT_SHARE, MONTHS, SMALL, Firm, People, firms
 from tests.lifecycle.invariants import (Findings, correction_titles, db_totals, exactly_once, history_unchanged,
@@ -31,7 +32,7 @@ def test_a_payroll_bureau_lives_a_year(tmp_path, processes, app_on, postgres_url
     found, people, bureau = Findings(), People(), firms()
     office = Office(stack, app, people, found)
     words, snapshot, started = records.outcome_words(app), {}, time.monotonic()
-    print(f"\nA bureau's year: {len(bureau)} companies of {min(f.size for f in bureau)}–"
+    report_figure(f"\nA bureau's year: {len(bureau)} companies of {min(f.size for f in bureau)}–"
           f"{max(f.size for f in bureau)} employees{' (small scale)' if SMALL else ''}")
     try:
         for month in MONTHS:
@@ -60,7 +61,7 @@ def test_a_payroll_bureau_lives_a_year(tmp_path, processes, app_on, postgres_url
             summarise(month, app, runs, phases)
     finally:
         office.close()
-    print(f"The year took {time.monotonic() - started:.0f} s; {len(found.items)} findings.")
+    report_figure(f"The year took {time.monotonic() - started:.0f} s; {len(found.items)} findings.")
     dead = stack.dead_processes()
     assert not dead, f"processes died during the year: {dead}"
     assert not found.items, "the year broke invariants:\n" + found.report()
@@ -85,10 +86,10 @@ def settle(month: int, stack, app, bureau: list[Firm], runs: dict, found: Findin
                 stack.kill_worker("worker-a")
                 stack.restart_worker("worker-a")
                 killed_at = time.monotonic()
-                print(f"  month {month}: worker-a SIGKILLed with {done} of {len(big_rows)} payslips done; restarted")
+                report_figure(f"  month {month}: worker-a SIGKILLed with {done} of {len(big_rows)} payslips done; restarted")
             elif killed_at is not None and recovered is None and done == len(big_rows):
                 recovered = now - killed_at
-                print(f"  recovery after the SIGKILL: the send was done {recovered:.1f} s after the restart "
+                report_figure(f"  recovery after the SIGKILL: the send was done {recovered:.1f} s after the restart "
                       f"(goal ≤ {RECOVERY_GOAL} s)")
                 if recovered > RECOVERY_GOAL:
                     found.add(month, big.name, "recovery after a SIGKILL",
@@ -165,7 +166,7 @@ def check_pages(office: Office, firm: Firm, rows, had_kivra: bool, words) -> dic
 def summarise(month: int, app, runs: dict, phases: dict[str, float]) -> None:
     run_ids = {run_id for run_id in runs.values() if run_id}
     counts = Counter(row.state for row in records.outbox(app, run_ids) if row.state != "cancelled")
-    print(f"month {month:>2}: {len(run_ids)} runs, {sum(counts.values())} payslips — Kivra "
+    report_figure(f"month {month:>2}: {len(run_ids)} runs, {sum(counts.values())} payslips — Kivra "
           f"{counts['delivered'] + counts['retained']} (held {counts['retained']}), Min lön {counts['published']}, "
           f"failed {counts['failed']}, rejected {counts['rejected']}, "
           f"unfinished {sum(counts[s] for s in records.PENDING)} — {sum(phases.values()):.0f} s ("

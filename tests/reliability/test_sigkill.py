@@ -9,6 +9,7 @@ from sqlalchemy import select
 from kivra.dispatch.models import Dispatch
 from kivra.extensions import db
 from tests.reliability.checks import all_final, assert_delivered_exactly_once, finished, states, wait_for
+from tests.conftest import report_figure
 from tests.reliability.processes import worker, worker_env
 from tests.reliability.scenario import install_delivery_audit, migrate, queued_send
 
@@ -65,7 +66,7 @@ def test_a_worker_killed_mid_send_recovers_within_30_s_and_delivers_every_paysli
     wait_for(app, send, all_final(PAYSLIPS), 2 * RECOVERY_LIMIT, f"all {PAYSLIPS} payslips final after {KILLS} kills",
              processes.report)
     recovery = time.monotonic() - restarted
-    print(f"recovery after the last SIGKILL: {recovery:.1f} s from the restart to the send's completion "
+    report_figure(f"reliability: recovery after the last SIGKILL: {recovery:.1f} s from the restart to the send's completion "
           f"({PAYSLIPS - finished(at_kills[-1])} payslips left, {at_kills[-1]['sending']} in flight at the kill)")
     current.stop()
     outcome = assert_delivered_exactly_once(app, send, sandbox.ledger())
