@@ -6,7 +6,6 @@ to do. A task lost with a killed worker, or run twice, costs nothing — `sweep`
 import logging
 import os
 import threading
-import time
 from functools import wraps
 from pathlib import Path
 
@@ -150,30 +149,32 @@ def sweep() -> int:
 
 
 def start_maintenance(app: Flask, sweep_seconds: float, access_check_seconds: float) -> threading.Event:
-    """The worker's housekeeping thread: sweep often, ask Kivra about pending access now and then."""
+    """The worker's housekeeping: the sweep every few seconds, and Kivra's access checks now and then — in threads of
+    their own, so a slow or silent Kivra never holds up the sweep that recovers a killed worker's payslips."""
     from kivra.solutions import tasks as kivra_tasks
 
     stop = threading.Event()
+    _every(app, stop, sweep_seconds, sweep, "dispatch-sweep")
+    _every(app, stop, access_check_seconds, kivra_tasks.check_access, "kivra-access-check")
+    return stop
 
+
+def _every(app: Flask, stop: threading.Event, seconds: float, job, name: str) -> None:
+    """Run `job` in an app context now and then every `seconds` until `stop` is set; a failure waits for the next."""
     def loop():
-        next_check = time.monotonic()
         while True:
             with app.app_context():
                 try:
-                    if time.monotonic() >= next_check:
-                        next_check = time.monotonic() + access_check_seconds
-                        kivra_tasks.check_access()
-                    sweep()
+                    job()
                 except Exception:  # noqa: BLE001 - try again next round
-                    log.exception("dispatch maintenance failed")
+                    log.exception("%s failed", name)
                     db.session.rollback()
                 finally:
                     db.session.remove()
-            if stop.wait(sweep_seconds):
+            if stop.wait(seconds):
                 return
 
-    threading.Thread(target=loop, name="dispatch-maintenance", daemon=True).start()
-    return stop
+    threading.Thread(target=loop, name=name, daemon=True).start()
 
 
 def drain(max_tasks: int = 100_000) -> int:

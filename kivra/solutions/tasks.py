@@ -1,4 +1,5 @@
 """Kivra housekeeping run from the command line or a scheduler: access checks and VLA imports."""
+import logging
 from datetime import datetime, timezone
 
 from sqlalchemy import select
@@ -9,6 +10,8 @@ from kivra.extensions import db
 from kivra.sender_api.app import kivra_client
 from kivra.solutions import activation, agreement, jobs, kivra_calls
 from kivra.solutions.models import KivraAgreement, KivraSender
+
+log = logging.getLogger(__name__)
 
 
 class AlreadyImported(ValueError):
@@ -22,13 +25,21 @@ def check_access() -> int:
     unsettled.update(dispatch.waiting_companies())
     client, released = kivra_client(), 0
     for company_id in sorted(unsettled):
-        asked = kivra_calls.open_job(company_id, "access")
-        if asked is not None:  # a page asked: do that job, unless a worker has it in hand
-            done = jobs.perform(asked.id, client)
-            released += (done.found or 0) if done is not None else 0
-        else:
-            released += activation.check_access(db.session.get(Company, company_id), client)
-    released += sum(job.found or 0 for job in jobs.recover(client) if job.kind == "access")
+        try:
+            asked = kivra_calls.open_job(company_id, "access")
+            if asked is not None:  # a page asked: do that job, unless a worker has it in hand
+                done = jobs.perform(asked.id, client)
+                released += (done.found or 0) if done is not None else 0
+            else:
+                released += activation.check_access(db.session.get(Company, company_id), client)
+        except Exception:  # noqa: BLE001 - one company's odd answer must not stop the others' checks
+            log.exception("Kivra access check for company %d failed; asked again next round", company_id)
+            db.session.rollback()
+    try:
+        released += sum(job.found or 0 for job in jobs.recover(client) if job.kind == "access")
+    except Exception:  # noqa: BLE001 - next round
+        log.exception("recovering lost Kivra jobs failed; tried again next round")
+        db.session.rollback()
     return released
 
 
