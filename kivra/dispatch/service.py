@@ -2,7 +2,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, exists, func, or_, select, update
+from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from kivra import clock
@@ -210,13 +210,17 @@ def reroute_to_min_lon(company: Company, note: str = "kivra_ended") -> int:
         .values(channel="minlon", reason=note, routed=True, state="queued")
         .execution_options(synchronize_session=False)
     ).rowcount
+    # Nothing waits for Kivra any more: Min lön rows held with a send that waited for it go now.
+    db.session.execute(
+        update(Dispatch).where(Dispatch.send_id.in_(send_ids), Dispatch.channel == "minlon", Dispatch.state == "held")
+        .values(state="queued").execution_options(synchronize_session=False)
+    )
     sends = db.session.scalars(select(PayslipSend).where(PayslipSend.id.in_(send_ids))).all()
     for send in sends:
-        send.state = "queued"  # nothing waits for Kivra any more
-        other = exists().where(Dispatch.send_id == send.id, Dispatch.state != "cancelled",
-                               or_(Dispatch.channel == "kivra", Dispatch.reason.is_distinct_from(note)))
-        if send.channel == "kivra" and not db.session.scalar(select(other)):
-            send.channel, send.note = "minlon", note  # the whole send moved: its reason is every row's
+        send.state = "queued"
+        on_kivra = exists().where(Dispatch.send_id == send.id, Dispatch.state != "cancelled", Dispatch.channel == "kivra")
+        if send.channel == "kivra" and not db.session.scalar(select(on_kivra)):
+            send.channel, send.note = "minlon", note  # none of it went or goes to Kivra: it moved as a whole
     db.session.commit()
     for send in sends:
         _kick(send)

@@ -9,10 +9,13 @@ import pytest
 from sqlalchemy import select
 
 from kivra.demo import employee_numbers
-from kivra.dispatch import status, tasks
+from kivra.dispatch import service, status, tasks
 from kivra.dispatch.models import Dispatch, PayslipSend
 from kivra.extensions import db
+from kivra.payroll import service as payroll
 from kivra.portal.payslips import received
+from kivra.solutions import activation, agreement
+from kivra.solutions.models import KivraSender
 from tests.conftest import make_employee, text
 from tests.dispatch.test_send_routes import (  # noqa: F401 - sender is a fixture
     USER, NOT_USER, calculated_run, progress_of, sender, step_url)
@@ -140,3 +143,28 @@ def test_a_send_nothing_of_which_was_tried_moves_whole_and_says_so(as_admin, sen
     assert ledger(kivra)["contents"] == []
     shown = text(as_admin.get(step_url(run)))
     assert words["all_min_lon"] in shown and words["ended_before"] in shown
+
+
+def test_ending_kivra_while_a_send_waits_for_access_sends_it_all_to_min_lon_now(company, admin, kivra):
+    """Nothing of the run reached Kivra: every payslip goes to Min lön at once, the one kept there included, and the
+    send says so — not "sent through Kivra"."""
+    company.street_address, company.postal_code, company.city = "Storgatan 1", "111 22", "Stockholm"
+    company.email, company.phone = "lon@demo.se", "08-123 45 67"
+    db.session.commit()
+    agreement.approve(company, admin, payslips=True, invoices=False)
+    db.session.add(KivraSender(company_id=company.id, state="pending", access_request_key="asked"))
+    db.session.commit()
+    make_employee(company, name="Astrid Lindqvist", personnummer=USER)
+    make_employee(company, name="Bo Ek", personnummer=NOT_USER, min_lon_only=True)
+    run = payroll.create_run(company, date(2026, 11, 1), date(2026, 11, 25))
+    payroll.calculate_run(run)
+    service.request_send(run, admin)
+
+    activation.discontinue(company, admin)
+    tasks.drain()
+
+    db.session.expire_all()
+    send = db.session.scalar(select(PayslipSend))
+    assert (send.channel, send.note) == ("minlon", "kivra_ended")
+    assert sorted((row.channel, row.state, row.reason) for row in db.session.scalars(select(Dispatch))) == [
+        ("minlon", "published", "kivra_ended"), ("minlon", "published", "min_lon_only")]
