@@ -10,8 +10,9 @@ from kivra.extensions import db
 # Where a dispatch row is: waiting to go, on its way, or done (the last five are final).
 WAITING = ("held", "queued")  # held: scheduled, or waiting for the agreement or Kivra's access
 OUTCOMES = ("delivered", "retained", "published", "rejected", "failed")
-# The outcomes by which a payslip version reached its employee (held by Kivra counts: Kivra keeps it for them).
-RECEIVED = ("delivered", "retained", "published")
+# The outcomes by which a payslip version reached its employee: every one. Held by Kivra counts (Kivra keeps it for
+# them), and so do rejected and failed, which Min lön shows so the employee never loses a payslip.
+RECEIVED = OUTCOMES
 STATES = WAITING + ("sending",) + OUTCOMES + ("cancelled",)
 
 

@@ -10,11 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import defer
 
 from kivra.dispatch.corrections import corrects_received
-from kivra.dispatch.models import Dispatch
+from kivra.dispatch.models import RECEIVED, Dispatch
 from kivra.extensions import db
 from kivra.payroll.models import Payslip, PayslipVersion, PayrollRun
 
-SHOWN = ("published", "delivered", "retained", "rejected", "failed")
+SHOWN = RECEIVED
 # How a version reached the employee, best first: what Min lön says about it.
 WHERE = ("minlon", "kivra", "kivra_held", "kivra_not_delivered")
 

@@ -5,8 +5,11 @@ import io
 
 import pytest
 from pypdf import PdfReader
+from sqlalchemy import update
 
 from kivra.dispatch import service, tasks
+from kivra.dispatch.corrections import corrects_received
+from kivra.dispatch.models import Dispatch
 from kivra.extensions import db
 from kivra.payroll import service as payroll
 from kivra.payroll.models import PayslipLine, PayslipVersion
@@ -87,3 +90,17 @@ def test_a_pdf_the_admin_opens_after_delivery_is_the_correction_kivra_gets(compa
     tasks.drain()
     assert received_by_kivra(kivra, USER)[-1].pdf == preview
 
+
+
+@pytest.mark.parametrize("outcome", ["rejected", "failed"])
+def test_an_original_kivra_refused_was_still_received_in_min_lon_so_its_correction_says_so(company, sender, kivra,
+                                                                                         outcome):
+    """Min lön shows a version Kivra refused or that failed there (the employee never loses one): a later version is a
+    correction of what they read."""
+    run = calculated_run(company, USER)
+    service.request_send(run, sender)
+    tasks.drain()
+    db.session.execute(update(Dispatch).values(state=outcome, reason="kivra_rejected"))  # as if Kivra had refused it
+    db.session.commit()
+    version = corrected(run.payslips[0])
+    assert corrects_received(version)
