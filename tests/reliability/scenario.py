@@ -89,10 +89,11 @@ class Send:
     numbers: list[str]
 
 
-def company_with_kivra(sandbox: Sandbox, count: int) -> tuple[Company, User, list[str]]:
-    """Employer details filled in (Kivra refuses payslips without them), the agreement approved, access granted,
-    and `count` employees whom the sandbox knows as Kivra users."""
-    company = Company(name="Tillförlitlig AB", orgnr="5568402266", employer_contribution_rate=Decimal("31.42"),
+def company_with_employees(sandbox: Sandbox, count: int,
+                           name: str = "Tillförlitlig AB") -> tuple[Company, User, list[str]]:
+    """Employer details filled in (Kivra refuses payslips without them), an admin, and `count` employees whom the
+    sandbox knows as Kivra users; no Kivra agreement yet."""
+    company = Company(name=name, orgnr="5568402266", employer_contribution_rate=Decimal("31.42"),
                       street_address="Storgatan 1", postal_code="111 22", city="Stockholm", email="lon@example.se",
                       phone="08-123 45 67")
     admin = User(company=company, role="admin", email="admin@example.se", name="Anna Admin", locale="sv",
@@ -107,6 +108,12 @@ def company_with_kivra(sandbox: Sandbox, count: int) -> tuple[Company, User, lis
     )
     db.session.commit()
     sandbox.admin("POST", "recipients", dict.fromkeys(numbers, "user"))
+    return company, admin, numbers
+
+
+def company_with_kivra(sandbox: Sandbox, count: int) -> tuple[Company, User, list[str]]:
+    """`company_with_employees`, with the agreement approved and Kivra's access granted."""
+    company, admin, numbers = company_with_employees(sandbox, count)
     with KivraClient(sandbox.url, "sandbox-client", "sandbox-secret") as client:
         activation.approve(company, admin, client, payslips=True, invoices=False)
     return company, admin, numbers

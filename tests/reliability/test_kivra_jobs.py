@@ -1,49 +1,28 @@
 """Approval in a web request asks Kivra nothing: a real `flask worker` registers the company and sends the run — also
 when the task was lost before any worker saw it (the worker's periodic check does the job)."""
 from datetime import date
-from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
 
-from kivra.accounts.models import Company, User
 from kivra.dispatch import tasks
 from kivra.dispatch.models import PayslipSend
-from kivra.employees.models import Employee
 from kivra.extensions import db
 from kivra.payroll import service as payroll
 from kivra.solutions.models import KivraJob, KivraSender
-from tests.conftest import PASSWORD_HASH, Client
+from tests.conftest import Client
 from tests.reliability.checks import all_final, assert_delivered_exactly_once, wait_for
 from tests.reliability.processes import worker, worker_env
-from tests.reliability.scenario import Send, install_delivery_audit, migrate, personnummer, web_queue
+from tests.reliability.scenario import Send, company_with_employees, install_delivery_audit, migrate, web_queue
 
 PAYSLIPS = 20
-
-
-def company_without_kivra(sandbox) -> tuple[Company, User, list[str]]:
-    """Employer details filled in, `PAYSLIPS` employees the sandbox knows as Kivra users, and no agreement yet."""
-    company = Company(name="Jobb AB", orgnr="5568402266", employer_contribution_rate=Decimal("31.42"),
-                      street_address="Storgatan 1", postal_code="111 22", city="Stockholm", email="lon@example.se",
-                      phone="08-123 45 67")
-    admin = User(company=company, role="admin", email="admin@example.se", name="Anna Admin", locale="sv",
-                 password_hash=PASSWORD_HASH)
-    db.session.add_all([company, admin])
-    db.session.flush()
-    numbers = personnummer(PAYSLIPS)
-    db.session.add_all(Employee(company_id=company.id, name=f"Person {index:03d}", personnummer=number,
-                                employment_start=date(2020, 1, 1), monthly_salary_ore=3_000_000, tax_rate=Decimal("30"))
-                       for index, number in enumerate(numbers))
-    db.session.commit()
-    sandbox.admin("POST", "recipients", dict.fromkeys(numbers, "user"))
-    return company, admin, numbers
 
 
 def approve_from_the_run(app, sandbox, queue: dict) -> Send:
     """An admin approves Kivra from the run's step page, through the web app, with the workers' queue."""
     with app.app_context():
         install_delivery_audit()
-        company, admin, numbers = company_without_kivra(sandbox)
+        company, admin, numbers = company_with_employees(sandbox, PAYSLIPS, name="Jobb AB")
         run = payroll.create_run(company, date(2026, 11, 1), date(2026, 11, 25))
         payroll.calculate_run(run)
         with web_queue(queue):
