@@ -12,7 +12,7 @@ from kivra.payroll.service import as_utc
 def corrects_received(version: PayslipVersion) -> bool:
     """True when an earlier version of the payslip had reached the employee (any outcome: Min lön shows the ones
     Kivra refused or failed) by the time this version was made. Finished rows never change, so the answer is the
-    same whenever it is asked: the PDF (made once, whoever asks first), the subject and the HTML part all say the same."""
+    same whenever it is asked: the PDF (made once, whoever asks first), the subject and the HTML part all agree."""
     if version.number == 1:
         return False
     # Versions are stamped to the second; a row finished within that second counts as before it.

@@ -218,7 +218,8 @@ def reroute_to_min_lon(company: Company, note: str = "kivra_ended") -> int:
     sends = db.session.scalars(select(PayslipSend).where(PayslipSend.id.in_(send_ids))).all()
     for send in sends:
         send.state = "queued"
-        on_kivra = exists().where(Dispatch.send_id == send.id, Dispatch.state != "cancelled", Dispatch.channel == "kivra")
+        on_kivra = exists().where(Dispatch.send_id == send.id, Dispatch.state != "cancelled",
+                                  Dispatch.channel == "kivra")
         if send.channel == "kivra" and not db.session.scalar(select(on_kivra)):
             send.channel, send.note = "minlon", note  # none of it went or goes to Kivra: it moved as a whole
     db.session.commit()
