@@ -89,6 +89,18 @@ class Send:
     numbers: list[str]
 
 
+def sqlite_stack(tmp_path, sandbox: Sandbox, app_on) -> tuple[str, dict, Flask]:
+    """The workers' SQLite database (migrated, deliveries audited), their SQLite queue, and this process's app on
+    them: what most reliability tests start from."""
+    database = f"sqlite:///{tmp_path / 'payroll.db'}"
+    queue = {"HUEY_SQLITE_PATH": str(tmp_path / "queue.db")}
+    migrate(database, tmp_path / "migrate.log")
+    app = app_on(database, sandbox)
+    with app.app_context():
+        install_delivery_audit()
+    return database, queue, app
+
+
 def company_with_employees(sandbox: Sandbox, count: int,
                            name: str = "Tillförlitlig AB") -> tuple[Company, User, list[str]]:
     """Employer details filled in (Kivra refuses payslips without them), an admin, and `count` employees whom the

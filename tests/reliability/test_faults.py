@@ -4,7 +4,7 @@ from collections import Counter
 
 from tests.reliability.checks import all_final, assert_delivered_exactly_once, wait_for
 from tests.reliability.processes import worker, worker_env
-from tests.reliability.scenario import install_delivery_audit, migrate, queued_send
+from tests.reliability.scenario import queued_send, sqlite_stack
 
 SEED = 4242
 PAYSLIPS, THREADS = 500, 4
@@ -22,12 +22,7 @@ CONTENT_ANSWER = re.compile(r'POST /v2/tenant/\w+/content HTTP/1\.1\S*" (\d{3})'
 def test_every_payslip_is_delivered_once_through_server_errors_timeouts_and_rate_limits(
         tmp_path, processes, start_sandbox, app_on):
     sandbox = start_sandbox("--seed", str(SEED))
-    database = f"sqlite:///{tmp_path / 'payroll.db'}"
-    queue = {"HUEY_SQLITE_PATH": str(tmp_path / "queue.db")}
-    migrate(database, tmp_path / "migrate.log")
-    app = app_on(database, sandbox)
-    with app.app_context():
-        install_delivery_audit()
+    database, queue, app = sqlite_stack(tmp_path, sandbox, app_on)
     send = queued_send(app, sandbox, PAYSLIPS, queue)  # set up while Kivra behaves, so only the send meets faults
     sandbox.admin("POST", "faults", FAULTS)
     env = worker_env(database, sandbox, **queue, KIVRA_TIMEOUT_SECONDS=1, DISPATCH_LEASE_SECONDS=10,

@@ -16,7 +16,7 @@ from kivra.solutions import activation
 from tests.conftest import PASSWORD_HASH
 from tests.reliability.checks import all_final, assert_delivered_exactly_once, wait_for
 from tests.reliability.processes import Sandbox, worker, worker_env
-from tests.reliability.scenario import Send, install_delivery_audit, migrate, personnummer, queued_send, web_queue
+from tests.reliability.scenario import Send, personnummer, queued_send, sqlite_stack, web_queue
 
 FIRST, LATER = 3, 5
 
@@ -54,12 +54,7 @@ def send_for_a_company_activating_kivra_now(app, sandbox: Sandbox, numbers: list
 def test_a_worker_with_an_older_token_delivers_for_a_company_that_activated_kivra_later(
         tmp_path, processes, start_sandbox, app_on):
     sandbox = start_sandbox()
-    database = f"sqlite:///{tmp_path / 'payroll.db'}"
-    queue = {"HUEY_SQLITE_PATH": str(tmp_path / "queue.db")}
-    migrate(database, tmp_path / "migrate.log")
-    app = app_on(database, sandbox)
-    with app.app_context():
-        install_delivery_audit()
+    database, queue, app = sqlite_stack(tmp_path, sandbox, app_on)
     env = worker_env(database, sandbox, **queue, DISPATCH_MAX_ATTEMPTS=3)
     running = processes.start(worker("worker", env, tmp_path / "worker.log", 2))
 

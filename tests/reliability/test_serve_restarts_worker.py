@@ -15,7 +15,7 @@ from kivra.extensions import db
 
 from tests.reliability.checks import all_final, assert_delivered_exactly_once, wait_for
 from tests.reliability.processes import Process, worker_env
-from tests.reliability.scenario import install_delivery_audit, migrate, queued_send
+from tests.reliability.scenario import queued_send, sqlite_stack
 from tests.servers import free_port
 
 PAYSLIPS = 20
@@ -53,12 +53,7 @@ def poll(condition, seconds: float, what: str, report):
 
 def test_serve_restarts_a_killed_worker_and_the_send_completes(tmp_path, processes, start_sandbox, app_on):
     sandbox = start_sandbox()
-    database = f"sqlite:///{tmp_path / 'payroll.db'}"
-    queue = {"HUEY_SQLITE_PATH": str(tmp_path / "queue.db")}
-    migrate(database, tmp_path / "migrate.log")
-    app = app_on(database, sandbox)
-    with app.app_context():
-        install_delivery_audit()
+    database, queue, app = sqlite_stack(tmp_path, sandbox, app_on)
     port = free_port()
     env = worker_env(database, sandbox, WORKER_HEARTBEAT_SECONDS=0.2, **queue)
     serve = processes.start(Process("flask serve", [sys.executable, "-m", "flask", "--app", "app", "serve",

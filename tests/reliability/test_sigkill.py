@@ -11,7 +11,7 @@ from kivra.extensions import db
 from tests.reliability.checks import all_final, assert_delivered_exactly_once, finished, states, wait_for
 from tests.conftest import report_figure
 from tests.reliability.processes import worker, worker_env
-from tests.reliability.scenario import install_delivery_audit, migrate, queued_send
+from tests.reliability.scenario import queued_send, sqlite_stack
 
 SEED = 20261125
 PAYSLIPS, KILLS, THREADS = 500, 6, 4
@@ -31,12 +31,7 @@ def sending(app, send_id: int) -> set[int]:
 def test_a_worker_killed_mid_send_recovers_within_30_s_and_delivers_every_payslip_exactly_once(
         tmp_path, processes, start_sandbox, app_on):
     sandbox = start_sandbox("--seed", str(SEED))
-    database = f"sqlite:///{tmp_path / 'payroll.db'}"
-    queue = {"HUEY_SQLITE_PATH": str(tmp_path / "queue.db")}
-    migrate(database, tmp_path / "migrate.log")
-    app = app_on(database, sandbox)
-    with app.app_context():
-        install_delivery_audit()
+    database, queue, app = sqlite_stack(tmp_path, sandbox, app_on)
     # The web process's path: the send and its rows written, `start_send` queued in the workers' SQLite queue.
     send = queued_send(app, sandbox, PAYSLIPS, queue)
     # The lease and the sweep as shipped (kivra/config.py): recovery is what production gets, not a test's tuning.
@@ -66,8 +61,9 @@ def test_a_worker_killed_mid_send_recovers_within_30_s_and_delivers_every_paysli
     wait_for(app, send, all_final(PAYSLIPS), 2 * RECOVERY_LIMIT, f"all {PAYSLIPS} payslips final after {KILLS} kills",
              processes.report)
     recovery = time.monotonic() - restarted
-    report_figure(f"reliability: recovery after the last SIGKILL: {recovery:.1f} s from the restart to the send's completion "
-          f"({PAYSLIPS - finished(at_kills[-1])} payslips left, {at_kills[-1]['sending']} in flight at the kill)")
+    left, in_flight_at_kill = PAYSLIPS - finished(at_kills[-1]), at_kills[-1]["sending"]
+    report_figure(f"reliability: recovery after the last SIGKILL: {recovery:.1f} s from the restart to the send's "
+                  f"completion ({left} payslips left, {in_flight_at_kill} in flight at the kill)")
     current.stop()
     outcome = assert_delivered_exactly_once(app, send, sandbox.ledger())
     assert all(finished(counts) < PAYSLIPS for counts in at_kills), "a kill came after the send had finished"
