@@ -8,23 +8,19 @@ from sqlalchemy.exc import IntegrityError
 
 from kivra import create_app
 from kivra.extensions import db
+from tests.test_postgres import pg_app  # noqa: F401 - a fixture
 
 INSERT = text("INSERT INTO kivra_job (company_id, kind, state, requested_at, attempts) "
               "VALUES (:company, :kind, :state, CURRENT_TIMESTAMP, 0)")
 
 
 @pytest.fixture(params=["postgresql", "sqlite"])
-def migrated_app(request, tmp_path, monkeypatch):
+def migrated_app(request, tmp_path):
     if request.param == "postgresql":
-        monkeypatch.setenv("DATABASE_URL", request.getfixturevalue("postgres_url"))
-        app = create_app({"TESTING": True})
-    else:
-        app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'jobs.db'}"})
+        yield request.getfixturevalue("pg_app")  # tests/test_postgres.py: as in production, on an emptied database
+        return
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'jobs.db'}"})
     with app.app_context():
-        if request.param == "postgresql":
-            with db.engine.begin() as connection:
-                connection.execute(text("DROP SCHEMA public CASCADE"))
-                connection.execute(text("CREATE SCHEMA public"))
         yield app
         db.session.remove()
         db.engine.dispose()
