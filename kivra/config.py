@@ -35,6 +35,9 @@ def load_config(instance_path: str, environ=None) -> dict:
     return {
         "APP_ENV": app_env,
         "SECRET_KEY": secret_key,
+        # Keys being rotated out (comma separated): sessions and invitation links signed with them still open, and
+        # anything signed from now on uses SECRET_KEY (docs/operations.md, "Rotating SECRET_KEY").
+        "SECRET_KEY_FALLBACKS": [key.strip() for key in env.get("SECRET_KEY_FALLBACKS", "").split(",") if key.strip()],
         "SQLALCHEMY_DATABASE_URI": database_url,
         # Times are stored as UTC without a zone: a PostgreSQL session in UTC reads and writes them as they are.
         "SQLALCHEMY_ENGINE_OPTIONS": (

@@ -441,3 +441,13 @@ def test_no_payslips_yet(as_admin, astrid, employee_browser, lang):
     browser.accept(invite(as_admin, astrid))
     empty = {"sv": "Inga lönebesked ännu", "en": "No payslips yet"}[lang]
     assert empty in text(browser.get("/min-lon/"))
+
+
+def test_a_rotated_secret_key_keeps_sessions_and_links_made_with_the_old_one(app, as_admin, astrid, employee_browser):
+    """Rotating SECRET_KEY with the old key in SECRET_KEY_FALLBACKS signs everyone out of nothing: a signed-in
+    session and an invitation link made before the rotation still work after it."""
+    link = invite(as_admin, astrid)
+    app.config.update(SECRET_KEY_FALLBACKS=[app.config["SECRET_KEY"]], SECRET_KEY="the-new-key-after-rotation")
+    app.secret_key = app.config["SECRET_KEY"]
+    assert as_admin.get("/employees").status_code == 200
+    assert employee_browser().accept(link).status_code == 303

@@ -49,7 +49,10 @@ class _Signer(TimestampSigner):
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.secret_key, salt=SALT, signer=_Signer)
+    # Signed with the current key; links made before a rotation still open with a key in SECRET_KEY_FALLBACKS
+    # (itsdangerous signs with the last key of the list and accepts any of them).
+    keys = [*current_app.config.get("SECRET_KEY_FALLBACKS", []), current_app.secret_key]
+    return URLSafeTimedSerializer(keys, salt=SALT, signer=_Signer)
 
 
 def _digest(nonce: str) -> str:

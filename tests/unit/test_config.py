@@ -66,3 +66,10 @@ def test_development_and_testing_default_to_the_sandbox(tmp_path, app_env):
     config = load_config(str(tmp_path), {"APP_ENV": app_env, "SECRET_KEY": "x"})
     assert config["KIVRA_API_URL"] == "http://127.0.0.1:8765"
     assert (config["KIVRA_CLIENT_ID"], config["KIVRA_CLIENT_SECRET"]) == ("sandbox-client", "sandbox-secret")
+
+
+def test_old_secret_keys_are_read_for_a_rotation(tmp_path):
+    config = load_config(str(tmp_path), {"APP_ENV": "development", "SECRET_KEY": "new",
+                                         "SECRET_KEY_FALLBACKS": "older, old"})
+    assert config["SECRET_KEY_FALLBACKS"] == ["older", "old"]
+    assert load_config(str(tmp_path), {"APP_ENV": "development"})["SECRET_KEY_FALLBACKS"] == []
