@@ -20,7 +20,7 @@ from sqlalchemy.orm import joinedload, undefer
 from kivra.accounts.models import Company, utcnow
 from kivra.dispatch import leases
 from kivra.dispatch.corrections import corrects_received
-from kivra.dispatch.models import OUTCOMES, Dispatch, PayslipSend
+from kivra.dispatch.models import NEVER_SENT_AGAIN, OUTCOMES, Dispatch, PayslipSend
 from kivra.employees.models import Employee
 from kivra.employees.personnummer import PersonnummerError, parse
 from kivra.extensions import db
@@ -196,8 +196,11 @@ def claim(dispatch_id: int, config: Settings, now: datetime | None = None) -> Cl
 
 
 def _finish(row: Claim, **values) -> bool:
-    """Record the attempt's end, only if the claim is still ours."""
+    """Record the attempt's end, only if the claim is still ours. An outcome never sent again drops the stored
+    payload bytes in the same statement (the checksum stays); a failed row keeps them for "Resend failed"."""
     values.setdefault("lease_until", None)
+    if values.get("state") in NEVER_SENT_AGAIN:
+        values["payload"] = None
     if values.get("finished_at") is not None:
         values["dispatched_at"] = values["finished_at"]
     done = db.session.execute(
@@ -240,7 +243,7 @@ def stored_payload(row: Claim, config: Settings) -> bytes:
         # bytes; but the stored PDF is the one Min lön shows, so the content is built around it.
         body = content(db.session.scalar(select(PayslipVersion.pdf).where(PayslipVersion.id == version.id)))
     stored = db.session.execute(
-        update(Dispatch.__table__).where(Dispatch.id == row.id, Dispatch.payload.is_(None))
+        update(Dispatch.__table__).where(Dispatch.id == row.id, Dispatch.payload_sha256.is_(None))
         .values(payload=body, payload_sha256=hashlib.sha256(body).hexdigest())
     ).rowcount
     db.session.commit()
@@ -249,10 +252,16 @@ def stored_payload(row: Claim, config: Settings) -> bytes:
     return _read_payload(row.id)
 
 
+class PayloadDropped(LookupError):
+    """The row's payload was stored once and its bytes have since been dropped: other bytes must not go instead."""
+
+
 def _read_payload(dispatch_id: int) -> bytes:
     """The stored bytes, with the read's transaction ended: nothing stays open while Kivra is called."""
     payload = db.session.scalar(select(Dispatch.payload).where(Dispatch.id == dispatch_id))
     db.session.commit()
+    if payload is None:
+        raise PayloadDropped(dispatch_id)
     return payload
 
 
@@ -322,6 +331,12 @@ def _attempt(row: Claim, client: KivraClient, config: Settings) -> Attempt:
         log.warning("dispatch %d: payload refused before sending: %s", row.id, error)
         _finish(row, state="failed", reason="payload_invalid", finished_at=utcnow())
         return Attempt("failed")
+    except PayloadDropped:
+        # Never reached by "Resend failed" (it leaves such rows failed): whatever queued it, nothing goes to Kivra.
+        db.session.rollback()
+        log.error("dispatch %d: its stored payload was dropped; nothing was sent", row.id)
+        # (Or our lease ran out and the worker that took over sent it and finished: then the row is its.)
+        return Attempt("failed" if _finish(row, state="failed", reason="internal_error", finished_at=utcnow()) else None)
     try:
         sent = client.send_content(row.tenant_key, body)
     except RecipientNotEligible as error:
@@ -389,7 +404,7 @@ def publish_due_min_lon(send_id: int, now: datetime | None = None) -> int:
         update(Dispatch)
         .where(Dispatch.send_id == send_id, Dispatch.channel == "minlon", Dispatch.state == "queued",
                or_(Dispatch.due_at.is_(None), Dispatch.due_at <= now))
-        .values(state="published", finished_at=now, dispatched_at=now)
+        .values(state="published", finished_at=now, dispatched_at=now, payload=None)
         .execution_options(synchronize_session=False)
     ).rowcount
     db.session.commit()

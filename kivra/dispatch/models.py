@@ -1,7 +1,7 @@
 """A run's send request, and the outbox: one dispatch row per payslip version and channel."""
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint, and_, case
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint, and_, case, or_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kivra.accounts.models import utcnow
@@ -13,6 +13,9 @@ OUTCOMES = ("delivered", "retained", "published", "rejected", "failed")
 # The outcomes by which a payslip version reached its employee: every one. Held by Kivra counts (Kivra keeps it for
 # them), and so do rejected and failed, which Min lön shows so the employee never loses a payslip.
 RECEIVED = OUTCOMES
+# The outcomes never sent again: their stored payload bytes are dropped in the statement that reaches them (the
+# checksum stays, saying a payload was stored and sent). A failed row keeps its bytes for "Resend failed".
+NEVER_SENT_AGAIN = tuple(outcome for outcome in OUTCOMES if outcome != "failed")
 STATES = WAITING + ("sending",) + OUTCOMES + ("cancelled",)
 
 
@@ -70,7 +73,8 @@ class Dispatch(db.Model):
     error_code: Mapped[int | None]
     correlation_id: Mapped[str | None] = mapped_column(String(64))
     content_key: Mapped[str | None] = mapped_column(String(64))
-    # The exact request body, made once before the first attempt and sent unchanged on every retry.
+    # The exact request body, made once before the first attempt and sent unchanged on every retry; dropped (NULL) once
+    # the row reaches an outcome never sent again, or by retention (kivra/dispatch/retention.py). Its checksum stays.
     payload: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)  # loaded only when sent
     payload_sha256: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -88,3 +92,7 @@ UNTRIED = and_(Dispatch.state.in_(WAITING), Dispatch.attempts == 0, Dispatch.pay
 # Resending a failed row: one whose payload was never built (the employer's details were missing) is routed again,
 # so Kivra's usermatch decides its channel and retain afresh; a row with stored bytes keeps them and their routing.
 RE_ROUTE_UNLESS_STORED = case((Dispatch.payload_sha256.is_(None), False), else_=Dispatch.routed)
+
+# A failed row that may go again: its payload was never built (it is built now), or its stored bytes are kept. One
+# whose bytes were dropped by retention cannot be sent again with the same bytes, so it stays failed (Min lön has it).
+RESENDABLE = or_(Dispatch.payload_sha256.is_(None), Dispatch.payload.is_not(None))

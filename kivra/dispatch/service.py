@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 
 from kivra import clock
 from kivra.accounts.models import Company, User, utcnow
-from kivra.dispatch.models import RE_ROUTE_UNLESS_STORED, UNTRIED, Dispatch, PayslipSend
+from kivra.dispatch.models import RE_ROUTE_UNLESS_STORED, RESENDABLE, UNTRIED, Dispatch, PayslipSend
 from kivra.employees.models import Employee
 from kivra.extensions import db
 from kivra.payroll.models import PayrollRun, Payslip, PayslipVersion
@@ -272,7 +272,7 @@ def resend_failed(run: PayrollRun) -> int:
         return 0
     require_kivra_in_force(run.company_id)
     rows = db.session.execute(
-        update(Dispatch).where(Dispatch.send_id == send.id, Dispatch.state == "failed")
+        update(Dispatch).where(Dispatch.send_id == send.id, Dispatch.state == "failed", RESENDABLE)
         .values(state="queued", attempts=0, due_at=utcnow(), finished_at=None, reason=None,
                 routed=RE_ROUTE_UNLESS_STORED)
         .execution_options(synchronize_session=False)

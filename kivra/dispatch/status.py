@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Integer, bindparam, func, literal, select, union_all, update
 
 from kivra.accounts.models import utcnow
-from kivra.dispatch.models import RE_ROUTE_UNLESS_STORED, Dispatch
+from kivra.dispatch.models import RE_ROUTE_UNLESS_STORED, RESENDABLE, Dispatch
 from kivra.dispatch.service import require_kivra_in_force
 from kivra.employees.models import Employee
 from kivra.extensions import db
@@ -302,7 +302,7 @@ def resend_failed(company_id: int, month: date) -> int:
     Kivra's duplicate control keeps them single. Returns how many. Only while Kivra is in force for payslips."""
     require_kivra_in_force(company_id)
     start, end = utc_range(month)
-    failed = (Dispatch.company_id == company_id, Dispatch.state == "failed",
+    failed = (Dispatch.company_id == company_id, Dispatch.state == "failed", RESENDABLE,
               Dispatch.dispatched_at >= start, Dispatch.dispatched_at < end)
     send_ids = db.session.scalars(select(Dispatch.send_id).where(*failed).distinct()).all()
     count = db.session.execute(
