@@ -59,6 +59,9 @@ def load_config(instance_path: str, environ=None) -> dict:
         "DISPATCH_RETRY_CAP_SECONDS": float(env.get("DISPATCH_RETRY_CAP_SECONDS", "900")),
         "DISPATCH_WORKERS": int(env.get("DISPATCH_WORKERS", "8")),
         "DISPATCH_SWEEP_SECONDS": float(env.get("DISPATCH_SWEEP_SECONDS", "5")),
+        # A failed payslip keeps its stored Kivra payload this many days for "Resend failed" (0: for good); then
+        # `flask dispatch prune` drops it and the payslip stays failed (kivra/dispatch/retention.py).
+        "DISPATCH_FAILED_PAYLOAD_DAYS": int(env.get("DISPATCH_FAILED_PAYLOAD_DAYS", "0")),
         "KIVRA_ACCESS_CHECK_SECONDS": float(env.get("KIVRA_ACCESS_CHECK_SECONDS", "60")),
         # Each worker process says it is alive this often; none seen for WORKER_SILENT_SECONDS means no one sends.
         "WORKER_HEARTBEAT_SECONDS": float(env.get("WORKER_HEARTBEAT_SECONDS", "5")),
