@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from kivra.dispatch import status, tasks
 from kivra.dispatch.models import Dispatch
@@ -233,6 +233,25 @@ def test_resend_failed_queues_the_months_failed_rows_only(as_admin, kivra_on, ma
     assert len(tasks.huey) >= 2  # rung for; the worker sends them
     again = as_admin.post("/solutions/kivra/resend-failed", {"month": "2026-03"}, htmx=True)
     assert {"sv": "inget skickades igen", "en": "nothing was sent again"}[lang] in text(again)
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_failed_rows_whose_stored_content_was_dropped_stay_failed_and_the_page_says_why(as_admin, kivra_on, march, lang,
+                                                                                      htmx):
+    start, end = status.utc_range(MARCH)
+    in_march = (Dispatch.company_id == kivra_on.id, Dispatch.state == "failed", Dispatch.dispatched_at >= start,
+                Dispatch.dispatched_at < end)
+    dropped = db.session.scalars(select(Dispatch.id).where(*in_march).order_by(Dispatch.id)).first()
+    db.session.execute(update(Dispatch).where(Dispatch.id == dropped).values(payload=None, payload_sha256="0" * 64))
+    db.session.commit()  # sent once, its bytes dropped by DISPATCH_FAILED_PAYLOAD_DAYS; the other has none yet
+    response = as_admin.post("/solutions/kivra/resend-failed", {"month": "2026-03"}, htmx=htmx)
+    page = text(response if htmx else as_admin.get(response.headers["Location"]))
+    assert {"sv": "1 misslyckat lönebesked skickas igen", "en": "1 failed payslip is being sent again"}[lang] in page
+    assert {"sv": "1 misslyckat lönebesked kan inte längre skickas igen: det som skickades sparas inte så länge. "
+                  "Den anställda läser det i Min lön.",
+            "en": "1 failed payslip can no longer be sent again: what was sent is not kept that long. "
+                  "The employee reads it in Min lön."}[lang] in page
+    assert db.session.scalars(select(Dispatch.id).where(*in_march)).all() == [dropped]
 
 
 def test_resend_failed_sends_through_the_engine_to_kivra(app, as_admin, company, admin, kivra, lang):

@@ -1,7 +1,7 @@
 """A run's send request, and the outbox: one dispatch row per payslip version and channel."""
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint, and_, case, or_
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint, and_, case, not_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kivra.accounts.models import utcnow
@@ -93,6 +93,8 @@ UNTRIED = and_(Dispatch.state.in_(WAITING), Dispatch.attempts == 0, Dispatch.pay
 # so Kivra's usermatch decides its channel and retain afresh; a row with stored bytes keeps them and their routing.
 RE_ROUTE_UNLESS_STORED = case((Dispatch.payload_sha256.is_(None), False), else_=Dispatch.routed)
 
-# A failed row that may go again: its payload was never built (it is built now), or its stored bytes are kept. One
-# whose bytes were dropped by retention cannot be sent again with the same bytes, so it stays failed (Min lön has it).
-RESENDABLE = or_(Dispatch.payload_sha256.is_(None), Dispatch.payload.is_not(None))
+# A payload stored once whose bytes are gone (dropped when the row finished, or by retention). A failed row may go
+# again unless so: its payload was never built (it is built now), or its stored bytes are kept. A failed row without
+# them cannot be sent again with the same bytes, so it stays failed (its employee reads it in Min lön).
+PAYLOAD_DROPPED = and_(Dispatch.payload_sha256.is_not(None), Dispatch.payload.is_(None))
+RESENDABLE = not_(PAYLOAD_DROPPED)

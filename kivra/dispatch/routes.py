@@ -100,7 +100,12 @@ def resend_failed(run_id: int):
         return _after(run, status=409)
     if count:
         flash(ngettext("%(num)d failed payslip is being sent again.", "%(num)d failed payslips are being sent again.", count), "success")
-    else:
+    if past := service.failed_past_resend(run):
+        flash(ngettext("%(num)d failed payslip can no longer be sent again: what was sent is not kept that long. "
+                       "The employee reads it in Min lön.",
+                       "%(num)d failed payslips can no longer be sent again: what was sent is not kept that long. "
+                       "The employees read them in Min lön.", past), "info")
+    elif not count:
         flash(_("No payslips have failed; nothing was sent again."), "info")
     return _after(run)
 

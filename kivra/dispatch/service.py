@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 
 from kivra import clock
 from kivra.accounts.models import Company, User, utcnow
-from kivra.dispatch.models import RE_ROUTE_UNLESS_STORED, RESENDABLE, UNTRIED, Dispatch, PayslipSend
+from kivra.dispatch.models import PAYLOAD_DROPPED, RE_ROUTE_UNLESS_STORED, RESENDABLE, UNTRIED, Dispatch, PayslipSend
 from kivra.employees.models import Employee
 from kivra.extensions import db
 from kivra.payroll.models import PayrollRun, Payslip, PayslipVersion
@@ -283,6 +283,15 @@ def resend_failed(run: PayrollRun) -> int:
 
         tasks.enqueue(engine.due_rows(send.id))
     return rows
+
+
+def failed_past_resend(run: PayrollRun) -> int:
+    """Failed rows of the run whose stored bytes were dropped (DISPATCH_FAILED_PAYLOAD_DAYS): never sent again."""
+    send = send_of(run)
+    if send is None:
+        return 0
+    return db.session.scalar(select(func.count()).where(Dispatch.send_id == send.id, Dispatch.state == "failed",
+                                                        PAYLOAD_DROPPED))
 
 
 def unsent_corrections(run: PayrollRun, send: PayslipSend | None) -> list[tuple[Payslip, PayslipVersion, Employee]]:

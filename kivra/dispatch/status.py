@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Integer, bindparam, func, literal, select, union_all, update
 
 from kivra.accounts.models import utcnow
-from kivra.dispatch.models import RE_ROUTE_UNLESS_STORED, RESENDABLE, Dispatch
+from kivra.dispatch.models import PAYLOAD_DROPPED, RE_ROUTE_UNLESS_STORED, RESENDABLE, Dispatch
 from kivra.dispatch.service import require_kivra_in_force
 from kivra.employees.models import Employee
 from kivra.extensions import db
@@ -318,3 +318,11 @@ def resend_failed(company_id: int, month: date) -> int:
         for send_id in send_ids:
             tasks.enqueue(engine.due_rows(send_id))
     return count
+
+
+def failed_past_resend(company_id: int, month: date) -> int:
+    """The month's failed rows whose stored bytes were dropped (DISPATCH_FAILED_PAYLOAD_DAYS): never sent again."""
+    start, end = utc_range(month)
+    return db.session.scalar(select(func.count()).where(
+        Dispatch.company_id == company_id, Dispatch.state == "failed", PAYLOAD_DROPPED,
+        Dispatch.dispatched_at >= start, Dispatch.dispatched_at < end))

@@ -124,7 +124,12 @@ def resend_failed():
     if count:
         flash(ngettext("%(num)d failed payslip is being sent again.", "%(num)d failed payslips are being sent again.",
                        count), "success")
-    else:
+    if past := status.failed_past_resend(context["company"].id, month):
+        flash(ngettext("%(num)d failed payslip can no longer be sent again: what was sent is not kept that long. "
+                       "The employee reads it in Min lön.",
+                       "%(num)d failed payslips can no longer be sent again: what was sent is not kept that long. "
+                       "The employees read them in Min lön.", past), "info")
+    elif not count:
         flash(_("No payslips have failed; nothing was sent again."), "info")
     if is_htmx():
         return _status_page(context, month, None, "")

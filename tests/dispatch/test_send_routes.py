@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 
 from kivra.accounts.models import utcnow
 from kivra.demo import employee_numbers
-from kivra.dispatch import service, tasks
+from kivra.dispatch import retention, service, tasks
 from kivra.dispatch.models import Dispatch, PayslipSend
 from kivra.employees.models import Employee
 from kivra.extensions import db
@@ -42,6 +42,8 @@ WORDS = {
         "ready": "2 lönebesked är klara att skicka.", "send": "Skicka lönebesked",
         "resend": "Skicka misslyckade igen", "resending": "1 misslyckat lönebesked skickas igen.",
         "nothing_failed": "Inga lönebesked har misslyckats; inget skickades igen.",
+        "past_resend": "1 misslyckat lönebesked kan inte längre skickas igen: det som skickades sparas inte så länge. "
+                       "Den anställda läser det i Min lön.",
         "unsent_correction": "1 rättat lönebesked har inte skickats.", "send_corrections": "Skicka rättelser",
         "corrections_sent": "1 rättat lönebesked skickas.",
         "no_corrections": "Det finns inga rättade lönebesked kvar att skicka.",
@@ -63,6 +65,8 @@ WORDS = {
         "ready": "2 payslips are ready to send.", "send": "Send payslips",
         "resend": "Resend failed", "resending": "1 failed payslip is being sent again.",
         "nothing_failed": "No payslips have failed; nothing was sent again.",
+        "past_resend": "1 failed payslip can no longer be sent again: what was sent is not kept that long. "
+                       "The employee reads it in Min lön.",
         "unsent_correction": "1 corrected payslip has not been sent.", "send_corrections": "Send corrections",
         "corrections_sent": "1 corrected payslip is being sent.",
         "no_corrections": "There are no corrected payslips left to send.",
@@ -330,6 +334,25 @@ def test_failed_payslips_are_shown_and_sent_again_once(app, as_admin, run, kivra
 
     again = as_admin.post(f"/runs/{run.id}/send/resend-failed", htmx=True)
     assert again.status_code == 200 and words["nothing_failed"] in text(again)
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_a_failed_payslip_whose_stored_content_was_dropped_is_not_sent_again_and_the_page_says_why(
+        app, as_admin, run, kivra, words, htmx):
+    fail_fast(app)
+    as_admin.post(f"/runs/{run.id}/send")
+    assert tasks.drain(max_tasks=1) == 1
+    faults(kivra, error_rate=1.0)
+    tasks.drain()
+    faults(kivra)
+    assert retention.drop_failed_payloads(finished_before=utcnow() + timedelta(seconds=1)) == 1  # DISPATCH_FAILED_…
+
+    response = as_admin.post(f"/runs/{run.id}/send/resend-failed", htmx=htmx)
+    page = text(seen(as_admin, response, run, htmx))
+    assert words["past_resend"] in page and words["nothing_failed"] not in page
+    tasks.drain()
+    assert [row.state for row in dispatches(run) if row.channel == "kivra"] == ["failed"]
+    assert ledger(kivra)["deliveries_per_recipient"] == {}
 
 
 def test_with_kivra_down_from_the_start_the_payslips_fail_and_go_once_it_is_back(app, as_admin, run, kivra, words):
