@@ -6,6 +6,10 @@ from datetime import date, timedelta
 import httpx
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import update
+
+from kivra.dispatch.models import Dispatch
+from kivra.extensions import db
 
 SCREENSHOTS = "test-artifacts"
 
@@ -21,6 +25,8 @@ MORE = {
         "passed": "Den tiden har redan passerat. Skicka nu, eller välj en senare tid.",
         "all_failed": "0 av 25 skickade, 25 misslyckades", "resend": "Skicka misslyckade igen",
         "resending": "25 misslyckade lönebesked skickas igen.",
+        "past_resend": "25 misslyckade lönebesked kan inte längre skickas igen: det som skickades sparas inte så länge. "
+                       "De anställda läser dem i Min lön.",
     },
     "en": {
         "summary": "Summary", "delivered": "Delivered to Kivra", "published": "Published in Min lön",
@@ -33,6 +39,8 @@ MORE = {
         "passed": "That time has already passed. Send now, or choose a later time.",
         "all_failed": "0 of 25 sent, 25 failed", "resend": "Resend failed",
         "resending": "25 failed payslips are being sent again.",
+        "past_resend": "25 failed payslips can no longer be sent again: what was sent is not kept that long. "
+                       "The employees read them in Min lön.",
     },
 }
 
@@ -200,3 +208,26 @@ def test_payslips_that_failed_are_sent_again(failing_fast, signed_in, sandbox, s
     page.screenshot(path=f"{SCREENSHOTS}/dispatch-resent-{lang}.png", full_page=True)
     deliveries = ledger(sandbox)["deliveries_per_recipient"]
     assert len(deliveries) == 20 and set(deliveries.values()) == {1}
+
+
+def test_failed_payslips_whose_stored_content_was_dropped_stay_failed_and_the_page_says_why(
+        failing_fast, live_app, signed_in, sandbox, say, lang):
+    page = signed_in
+    approve_from_more_solutions(page, say)
+    faults(sandbox, error_rate=1.0)
+    send_area = open_step_page(page, say)
+    send_area.get_by_role("button", name=say["send"]).click()
+    expect(send_area.get_by_text(say["all_failed"], exact=True)).to_be_visible(timeout=30_000)
+    with live_app[0].app_context():
+        # Kivra failed them before any payload was built; as if one had been sent and later dropped (what `flask
+        # dispatch prune` does after DISPATCH_FAILED_PAYLOAD_DAYS): a checksum and no bytes.
+        db.session.execute(update(Dispatch).where(Dispatch.state == "failed").values(payload_sha256="0" * 64))
+        db.session.commit()
+        db.session.remove()
+
+    faults(sandbox)
+    send_area.get_by_role("button", name=say["resend"]).click()
+    expect(send_area).to_contain_text(say["past_resend"])
+    expect(outcome(send_area, say["failed"])).to_have_text("25")
+    page.screenshot(path=f"{SCREENSHOTS}/dispatch-past-resend-{lang}.png", full_page=True)
+    assert ledger(sandbox)["contents"] == []
