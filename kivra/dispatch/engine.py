@@ -336,7 +336,8 @@ def _attempt(row: Claim, client: KivraClient, config: Settings) -> Attempt:
         db.session.rollback()
         log.error("dispatch %d: its stored payload was dropped; nothing was sent", row.id)
         # (Or our lease ran out and the worker that took over sent it and finished: then the row is its.)
-        return Attempt("failed" if _finish(row, state="failed", reason="internal_error", finished_at=utcnow()) else None)
+        failed = _finish(row, state="failed", reason="internal_error", finished_at=utcnow())
+        return Attempt("failed" if failed else None)
     try:
         sent = client.send_content(row.tenant_key, body)
     except RecipientNotEligible as error:

@@ -14,7 +14,8 @@ from kivra.extensions import db
 from kivra.payroll.models import PayslipVersion
 from kivra.sender_api.app import kivra_client
 from kivra.sender_api.errors import InvalidRequest
-from tests.dispatch.test_engine import NOT_USER, NUMBERS, OPTED_OUT, USER, calculated_run, ledger, rows, sender  # noqa: F401
+from tests.dispatch.test_engine import (  # noqa: F401 - sender is a fixture
+    NOT_USER, NUMBERS, OPTED_OUT, USER, calculated_run, ledger, rows, sender)
 
 pytestmark = pytest.mark.both_databases
 
