@@ -87,60 +87,106 @@ def _redis_accepts(socket_path: Path) -> bool:
             return False
 
 
-@contextlib.contextmanager
-def postgres_server(database="kivra_test"):
-    """A cluster of its own, trusting local connections; yields a SQLAlchemy URL to an empty `database`."""
-    bindir, run_as, port = postgres_bindir(), _as_postgres(), free_port()
-    workdir = Path(tempfile.mkdtemp(prefix="kivra-postgres-"))
-    if run_as:
-        shutil.chown(workdir, "postgres", "postgres")
-    data, log = workdir / "data", workdir / "postgres.log"
-    try:
+class PostgresServer:
+    """A cluster of its own on a free loopback port, trusting local connections, that can be stopped and started again
+    on the same port and data directory (a database outage, a restart): `url` stays valid across restarts."""
+
+    def __init__(self, database: str = "kivra_test"):
+        self.bindir, self.run_as, self.port = postgres_bindir(), _as_postgres(), free_port()
+        self.database = database
+        self.workdir = Path(tempfile.mkdtemp(prefix="kivra-postgres-"))
+        if self.run_as:
+            shutil.chown(self.workdir, "postgres", "postgres")
+        self.data, self.log = self.workdir / "data", self.workdir / "postgres.log"
+        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def own_socket(self) -> dict:
+        return dict(host=str(self.workdir), port=self.port, user="postgres", dbname="postgres")
+
+    def create(self) -> "PostgresServer":
+        """initdb, start, and create the empty database."""
         initdb = subprocess.run(
-            [bindir / "initdb", "-D", data, "--auth=trust", "--username=postgres", "--encoding=UTF8", "--locale=C",
-             "--no-sync"],
-            cwd=workdir, capture_output=True, text=True, **run_as,
+            [self.bindir / "initdb", "-D", self.data, "--auth=trust", "--username=postgres", "--encoding=UTF8",
+             "--locale=C", "--no-sync"],
+            cwd=self.workdir, capture_output=True, text=True, **self.run_as,
         )
         if initdb.returncode:
             raise ServerError(f"initdb exited with {initdb.returncode}:\n{initdb.stderr or initdb.stdout}")
-        with open(log, "wb") as output:
-            server = subprocess.Popen(
-                [bindir / "postgres", "-D", data, "-p", str(port), "-k", workdir,
+        self.start()
+        with psycopg.connect(autocommit=True, **self.own_socket) as connection:
+            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.database)))
+        return self
+
+    def start(self) -> None:
+        """Start on the same port and data directory; returns once it accepts connections."""
+        with open(self.log, "ab") as output:
+            self.process = subprocess.Popen(
+                [self.bindir / "postgres", "-D", self.data, "-p", str(self.port), "-k", self.workdir,
                  "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
                  "-c", "full_page_writes=off"],
-                cwd=workdir, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, **run_as,
+                cwd=self.workdir, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, **self.run_as,
             )
-        try:
-            own_socket = dict(host=str(workdir), port=port, user="postgres", dbname="postgres")
-            _wait_until(lambda: _postgres_accepts(own_socket), server, log, "postgres")
-            with psycopg.connect(autocommit=True, **own_socket) as connection:
-                connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
-            yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/{database}"
-        finally:
-            _stop(server, signal.SIGINT)  # fast shutdown, which does not wait for pooled connections to close
+        _wait_until(lambda: _postgres_accepts(self.own_socket), self.process, self.log, "postgres")
+
+    def stop(self) -> None:
+        """Fast shutdown: open connections are cut, committed data stays."""
+        if self.process is not None:
+            _stop(self.process, signal.SIGINT)  # fast shutdown, which does not wait for pooled connections to close
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+class RedisServer:
+    """A Redis that keeps nothing on disk, on a free loopback port; stopped and started again on the same port it
+    comes back empty, as a Redis restarted without persistence does."""
+
+    def __init__(self):
+        if not shutil.which("redis-server"):
+            raise ServerError("Redis is not installed: no redis-server (apt-get install redis-server)")
+        self.port = free_port()
+        self.workdir = Path(tempfile.mkdtemp(prefix="kivra-redis-"))
+        self.log, self.unix_socket = self.workdir / "redis.log", self.workdir / "redis.sock"
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> "RedisServer":
+        with open(self.log, "ab") as output:
+            self.process = subprocess.Popen(
+                ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--unixsocket", self.unix_socket,
+                 "--save", "", "--appendonly", "no", "--dir", self.workdir],
+                cwd=self.workdir, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            )
+        _wait_until(lambda: _redis_accepts(self.unix_socket), self.process, self.log, "redis-server")
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None:
+            _stop(self.process, signal.SIGTERM)  # Redis shuts down at once, saving nothing with --save ''
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def postgres_server(database="kivra_test"):
+    """A cluster of its own, trusting local connections; yields a SQLAlchemy URL to an empty `database`."""
+    server = PostgresServer(database)
+    try:
+        yield server.create().url
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        server.remove()
 
 
 @contextlib.contextmanager
 def redis_server():
     """A Redis that keeps nothing on disk; yields its URL."""
-    if not shutil.which("redis-server"):
-        raise ServerError("Redis is not installed: no redis-server (apt-get install redis-server)")
-    port = free_port()
-    workdir = Path(tempfile.mkdtemp(prefix="kivra-redis-"))
-    log, unix_socket = workdir / "redis.log", workdir / "redis.sock"
+    server = RedisServer()
     try:
-        with open(log, "wb") as output:
-            server = subprocess.Popen(
-                ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--unixsocket", unix_socket,
-                 "--save", "", "--appendonly", "no", "--dir", workdir],
-                cwd=workdir, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            )
-        try:
-            _wait_until(lambda: _redis_accepts(unix_socket), server, log, "redis-server")
-            yield f"redis://127.0.0.1:{port}/0"
-        finally:
-            _stop(server, signal.SIGTERM)  # Redis shuts down at once, saving nothing with --save ''
+        yield server.start().url
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        server.remove()
