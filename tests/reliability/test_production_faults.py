@@ -28,6 +28,11 @@ about. The figure includes the send's normal remaining work; the baseline's time
 payslips is printed next to it for comparison. Each must be at most RECOVERY_LIMIT; a send not complete within
 PATIENCE after its fault counts as stranded. Every payslip must reach Kivra once (its ledger and the database's
 delivery audit), and the web must answer /healthz throughout: 200, or 503 while PostgreSQL is away.
+
+It runs with the rest of the suite (about 3 minutes). On its own, with the figures shown as they come:
+
+    .venv/bin/python -m pytest tests/reliability/test_production_faults.py -s
+    .venv/bin/python -m pytest -m "not production_faults"      # everything else
 """
 import time
 from collections import Counter
@@ -48,7 +53,7 @@ PAYSLIPS = 300
 FAULT_AT = PAYSLIPS // 3  # payslips final when the fault strikes
 LATENCY_MS = 500  # each Kivra call's latency at the sandbox
 RECOVERY_LIMIT = 60  # seconds, the issue's goal for each fault
-PATIENCE = 2 * RECOVERY_LIMIT  # how long after a fault a send may take before it counts as stranded
+PATIENCE = RECOVERY_LIMIT + 30  # seconds after a fault until a send not complete counts as stranded (bounds the run)
 OUTAGE_SECONDS = 20
 HEALTH_SLACK = 5  # seconds after PostgreSQL is back within which /healthz may still say 503
 WORKERS = ("worker-a", "worker-b")
@@ -56,7 +61,7 @@ pytestmark = pytest.mark.production_faults
 
 
 @pytest.fixture
-def postgres():
+def restartable_postgres():
     server = PostgresServer("payroll").create()
     try:
         yield server
@@ -65,7 +70,7 @@ def postgres():
 
 
 @pytest.fixture
-def redis_server():
+def restartable_redis():
     server = RedisServer().start()
     try:
         yield server
@@ -87,7 +92,8 @@ class Measured:
 
 
 def test_the_production_shape_recovers_from_each_routine_fault_within_a_minute_and_sends_each_payslip_once(
-        tmp_path, processes, start_sandbox, app_on, postgres, redis_server):
+        tmp_path, processes, start_sandbox, app_on, restartable_postgres, restartable_redis):
+    postgres, redis_server = restartable_postgres, restartable_redis
     sandbox = start_sandbox("--latency-ms", str(LATENCY_MS), "--seed", "12")
     migrate(postgres.url, tmp_path / "migrate.log")
     app = app_on(postgres.url, sandbox)
