@@ -6,7 +6,7 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from kivra import i18n
+from kivra import i18n, logs
 from kivra.config import load_config
 from kivra.extensions import babel, csrf, db, limiter, login_manager, migrate
 
@@ -25,6 +25,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(ROOT / "translations")
     if test_config:
         app.config.update(test_config)
+    logs.configure(app.config)  # once per process: the first app made in it sets logging up
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))

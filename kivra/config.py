@@ -32,6 +32,12 @@ def load_config(instance_path: str, environ=None) -> dict:
         # Without them production would quietly send payslips to the local sandbox.
         raise ConfigError(f"{', '.join(missing)} must be set when APP_ENV is production")
     database_url = env.get("DATABASE_URL") or _sqlite_url(instance_path)
+    log_level = env.get("LOG_LEVEL", "INFO").upper()
+    if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {log_level!r}")
+    log_format = env.get("LOG_FORMAT", "").lower() or None
+    if log_format not in (None, "json", "text"):
+        raise ConfigError(f"LOG_FORMAT must be json or text, not {log_format!r}")
     return {
         "APP_ENV": app_env,
         "SECRET_KEY": secret_key,
@@ -83,6 +89,11 @@ def load_config(instance_path: str, environ=None) -> dict:
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_SWALLOW_ERRORS": True,
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        # Logging (kivra/logs.py): JSON lines in production and text elsewhere unless LOG_FORMAT says otherwise.
+        "LOG_LEVEL": log_level,
+        "LOG_FORMAT": log_format,
+        # GET /metrics (kivra/metrics.py) answers only a bearer of this token; unset, it is a 404.
+        "METRICS_TOKEN": env.get("METRICS_TOKEN") or None,
         "BABEL_DEFAULT_LOCALE": "sv",
         "BABEL_DEFAULT_TIMEZONE": "Europe/Stockholm",
         "SESSION_COOKIE_HTTPONLY": True,

@@ -3,8 +3,6 @@
 Run one per machine or several; on Redis (REDIS_URL) any number of processes share the queue, and the database's
 conditional updates keep every row single whichever process claims it.
 """
-import logging
-
 from flask import Flask
 
 from kivra.dispatch import heartbeat, leases, tasks
@@ -12,10 +10,6 @@ from kivra.solutions import jobs  # noqa: F401 - the consumer must know the Kivr
 
 
 def run_worker(app: Flask, threads: int) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("huey").setLevel(logging.WARNING)  # a line per task would drown what matters
-    logging.getLogger("fontTools").setLevel(logging.WARNING)  # a dozen lines per PDF subset
     tasks.bind_app(app)
     alive = heartbeat.start(app, app.config["WORKER_HEARTBEAT_SECONDS"])
     stop = tasks.start_maintenance(
