@@ -18,12 +18,13 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import joinedload, undefer
 
 from kivra.accounts.models import Company, utcnow
-from kivra.dispatch import leases
+from kivra.dispatch import journal, leases
 from kivra.dispatch.corrections import corrects_received
 from kivra.dispatch.models import NEVER_SENT_AGAIN, OUTCOMES, Dispatch, PayslipSend
 from kivra.employees.models import Employee
 from kivra.employees.personnummer import PersonnummerError, parse
 from kivra.extensions import db
+from kivra.logs import log_context
 from kivra.payroll.kivra_payload import payslip_content
 from kivra.payroll.models import Payslip, PayslipVersion
 from kivra.payroll.service import render_pdf, store_pdf
@@ -173,7 +174,7 @@ def claim(dispatch_id: int, config: Settings, now: datetime | None = None) -> Cl
     # moment later is released by the next access check (`settle_waiting`), and nothing was sent meanwhile.
     # (Not a subquery in RETURNING: SQLAlchemy renders its correlation unqualified on SQLite, which matches any row.)
     sender = db.session.execute(
-        select(KivraSender.state, KivraSender.tenant_key)
+        select(KivraSender.state, KivraSender.tenant_key, Dispatch.state.label("was"))
         .select_from(Dispatch).outerjoin(KivraSender, KivraSender.company_id == Dispatch.company_id)
         .where(Dispatch.id == dispatch_id, claimable(now, config.max_attempts))
     ).first()
@@ -192,6 +193,8 @@ def claim(dispatch_id: int, config: Settings, now: datetime | None = None) -> Cl
     db.session.commit()
     if taken is None:
         return None
+    if sender.was == "sending":  # its worker stopped renewing the claim: died, or hangs
+        journal.lease_takeover(taken.id, taken.send_id, taken.company_id, taken.attempts)
     return Claim(**taken._mapping, token=token, sender_state=sender.state, tenant_key=sender.tenant_key)
 
 
@@ -203,12 +206,17 @@ def _finish(row: Claim, **values) -> bool:
         values["payload"] = None
     if values.get("finished_at") is not None:
         values["dispatched_at"] = values["finished_at"]
+    final = values.get("state") in OUTCOMES
+    if final:
+        journal.lock_sends([row.send_id])  # so that the send's end is logged once (see journal)
     done = db.session.execute(
         update(Dispatch.__table__)
         .where(Dispatch.id == row.id, Dispatch.state == "sending", Dispatch.claimed_by == row.token)
         .values(**values)
     ).rowcount
+    finished = journal.finished_sends([row.send_id]) if final and done else []
     db.session.commit()
+    journal.log_finished(finished)
     if not done:
         log.warning("dispatch %d: claim lost before the outcome was recorded; the new claimant finishes it", row.id)
     return bool(done)
@@ -286,7 +294,9 @@ def process(dispatch_id: int, client: KivraClient, config: Settings | None = Non
     row = claim(dispatch_id, config)
     if row is None:
         return Attempt(None)
-    with leases.holding(row.id, row.token):  # this process's heartbeat renews the claim while the attempt runs
+    # This process's heartbeat renews the claim while the attempt runs; every log line names the row and its send.
+    with leases.holding(row.id, row.token), \
+            log_context(dispatch_id=row.id, send_id=row.send_id, company_id=row.company_id):
         try:
             return _attempt(row, client, config)
         except Exception as error:  # noqa: BLE001 - every attempt counts, whatever ended it
@@ -361,8 +371,9 @@ def _broken_attempt(row: Claim, error: Exception, config: Settings) -> Attempt:
     log.error("dispatch %d attempt %d of %d: unexpected %s\n%s", row.id, row.attempts, config.max_attempts,
               type(error).__name__, where.rstrip())
     if row.attempts >= config.max_attempts:
-        _finish(row, state="failed", reason="internal_error", error_code=None, correlation_id=None,
-                finished_at=utcnow())
+        if _finish(row, state="failed", reason="internal_error", error_code=None, correlation_id=None,
+                   finished_at=utcnow()):
+            journal.retries_exhausted(row.id, row.send_id, row.company_id, row.attempts, "internal_error")
         return Attempt("failed")
     delay = backoff(row.attempts, config)
     _finish(row, state="queued", due_at=utcnow() + timedelta(seconds=delay))
@@ -379,7 +390,8 @@ def _failed_attempt(row: Claim, error: KivraError, config: Settings) -> Attempt:
         _finish(row, state="rejected", reason=reason, finished_at=utcnow(), **details)
         return Attempt("rejected")
     if row.attempts >= config.max_attempts:
-        _finish(row, state="failed", reason="technical", finished_at=utcnow(), **details)
+        if _finish(row, state="failed", reason="technical", finished_at=utcnow(), **details):
+            journal.retries_exhausted(row.id, row.send_id, row.company_id, row.attempts, "technical", **details)
         return Attempt("failed")
     delay = backoff(row.attempts, config)
     _finish(row, state="queued", due_at=utcnow() + timedelta(seconds=delay), **details)
@@ -401,6 +413,7 @@ def due_rows(send_id: int, now: datetime | None = None) -> list[tuple[int, int]]
 def publish_due_min_lon(send_id: int, now: datetime | None = None) -> int:
     """Min lön needs no call: the send's due Min lön rows are published in one statement."""
     now = now or utcnow()
+    journal.lock_sends([send_id])
     published = db.session.execute(
         update(Dispatch)
         .where(Dispatch.send_id == send_id, Dispatch.channel == "minlon", Dispatch.state == "queued",
@@ -408,7 +421,9 @@ def publish_due_min_lon(send_id: int, now: datetime | None = None) -> int:
         .values(state="published", finished_at=now, dispatched_at=now, payload=None)
         .execution_options(synchronize_session=False)
     ).rowcount
+    finished = journal.finished_sends([send_id]) if published else []
     db.session.commit()
+    journal.log_finished(finished)
     return published
 
 

@@ -17,6 +17,7 @@ from flask import Flask
 from sqlalchemy import and_, or_, select, update
 
 from kivra.accounts.models import utcnow
+from kivra.dispatch import journal
 from kivra.dispatch.models import Dispatch
 from kivra.extensions import db
 
@@ -108,16 +109,26 @@ def start_heartbeat(app: Flask, lease_seconds: float) -> threading.Event:
 def fail_exhausted(max_attempts: int, now: datetime) -> int:
     """Rows whose worker died during their last attempt are failed (a technical error on our side), not sent on
     forever. "Resend failed" sends their stored bytes again; Kivra's duplicate control keeps one copy."""
+    exhausted = and_(Dispatch.state == "sending", Dispatch.lease_until < now, Dispatch.attempts >= max_attempts)
+    send_ids = db.session.scalars(select(Dispatch.send_id).where(exhausted).distinct()).all()
+    if not send_ids:
+        db.session.commit()
+        return 0
+    journal.lock_sends(send_ids)  # so that a send's end is logged once (see journal)
     failed = db.session.execute(
-        update(Dispatch.__table__)
-        .where(Dispatch.state == "sending", Dispatch.lease_until < now, Dispatch.attempts >= max_attempts)
+        update(Dispatch.__table__).where(exhausted)
         .values(state="failed", reason="internal_error", error_code=None, correlation_id=None, lease_until=None,
                 finished_at=now, dispatched_at=now)
-    ).rowcount
+        .returning(Dispatch.id, Dispatch.send_id, Dispatch.company_id, Dispatch.attempts)
+    ).all()
+    finished = journal.finished_sends(row.send_id for row in failed)
     db.session.commit()
     if failed:
-        log.warning("%d dispatch rows failed: their worker stopped during their last attempt", failed)
-    return failed
+        log.warning("%d dispatch rows failed: their worker stopped during their last attempt", len(failed))
+    for row in failed:
+        journal.retries_exhausted(row.id, row.send_id, row.company_id, row.attempts, "internal_error")
+    journal.log_finished(finished)
+    return len(failed)
 
 
 def expired(now: datetime) -> list[tuple[int, int, str]]:

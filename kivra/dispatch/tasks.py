@@ -14,7 +14,7 @@ from huey import Huey, MemoryHuey, PriorityRedisHuey, SqliteHuey
 from sqlalchemy import select
 
 from kivra.accounts.models import utcnow
-from kivra.dispatch import engine, leases
+from kivra.dispatch import engine, journal, leases
 from kivra.dispatch.models import Dispatch, PayslipSend
 from kivra.extensions import db
 from kivra.payroll.service import as_utc
@@ -97,6 +97,7 @@ def start_send(send_id: int) -> None:
         log.warning("send %d: usermatch failed (%s); rows will be routed as they are sent", send_id,
                     error if isinstance(error, KivraError) else type(error).__name__)
         db.session.rollback()
+    journal.send_started(send_id, send.company_id)
     engine.publish_due_min_lon(send_id)
     enqueue(engine.due_rows(send_id))
 

@@ -1,0 +1,90 @@
+"""What an operator reads about sends, one INFO line each: a send started, a send finished, a claim taken over after
+its worker's lease ran out, a payslip failed after its last attempt. Ids and counts only (send, company, dispatch
+row; Kivra's code and correlation id): never a personnummer or a name.
+
+"Finished" is logged once however many workers finish a send's last rows at the same moment: every transaction that
+makes rows final first locks the send's row (PostgreSQL; SQLite has one writer at a time anyway), then asks whether
+any of its rows is still waiting. Those transactions run one after the other, so exactly one of them — the one that
+finished the last row — sees none left.
+"""
+import logging
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from kivra.accounts.models import utcnow
+from kivra.dispatch.models import OUTCOMES, WAITING, Dispatch, PayslipSend
+from kivra.extensions import db
+from kivra.payroll.service import as_utc
+
+log = logging.getLogger(__name__)
+UNFINISHED = WAITING + ("sending",)
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return " ".join(f"{key}={value}" for key, value in sorted(counts.items())) or "none"
+
+
+def send_started(send_id: int, company_id: int) -> None:
+    """After a send's routing: its rows by channel (Kivra rows whose usermatch failed still count as Kivra)."""
+    rows = dict(db.session.execute(
+        select(Dispatch.channel, func.count()).where(Dispatch.send_id == send_id, Dispatch.state != "cancelled")
+        .group_by(Dispatch.channel)
+    ).all())
+    db.session.commit()
+    log.info("send started: %s", _counts(rows), extra={"send_id": send_id, "company_id": company_id, "rows": rows})
+
+
+def lock_sends(send_ids) -> None:
+    """Before making rows of these sends final: one transaction at a time per send (ordered: no deadlock)."""
+    ids = sorted(set(send_ids))
+    if ids:
+        db.session.execute(select(PayslipSend.id).where(PayslipSend.id.in_(ids)).order_by(PayslipSend.id)
+                           .with_for_update())
+
+
+def finished_sends(send_ids) -> list[dict]:
+    """In the transaction that made rows final, after `lock_sends`: what to log for each send now left with no row
+    waiting. Call `log_finished` with the result once the transaction is committed."""
+    finished = []
+    for send_id in sorted(set(send_ids)):
+        waiting = db.session.scalar(
+            select(Dispatch.id).where(Dispatch.send_id == send_id, Dispatch.state.in_(UNFINISHED)).limit(1))
+        if waiting is not None:
+            continue
+        send = db.session.execute(
+            select(PayslipSend.company_id, PayslipSend.requested_at, PayslipSend.scheduled_for)
+            .where(PayslipSend.id == send_id)).one()
+        outcomes = dict(db.session.execute(
+            select(Dispatch.state, func.count())
+            .where(Dispatch.send_id == send_id, Dispatch.state.in_(OUTCOMES)).group_by(Dispatch.state)
+        ).all())
+        finished.append({"send_id": send_id, "company_id": send.company_id, "outcomes": outcomes,
+                         "duration_seconds": _since(send.scheduled_for or send.requested_at, send.requested_at)})
+    return finished
+
+
+def _since(scheduled: datetime, requested: datetime) -> float:
+    """Seconds from when the send could start (requested, or its scheduled time if later) until now."""
+    start = max(as_utc(scheduled), as_utc(requested))
+    return round(max(0.0, (utcnow() - start).total_seconds()), 1)
+
+
+def log_finished(finished: list[dict]) -> None:
+    for fields in finished:
+        log.info("send finished: %s in %.1f s", _counts(fields["outcomes"]), fields["duration_seconds"],
+                 extra=fields)
+
+
+def lease_takeover(dispatch_id: int, send_id: int, company_id: int, attempt: int) -> None:
+    log.info("lease takeover: dispatch %d of send %d claimed again after its worker's lease ran out (attempt %d)",
+             dispatch_id, send_id, attempt,
+             extra={"dispatch_id": dispatch_id, "send_id": send_id, "company_id": company_id, "attempt": attempt})
+
+
+def retries_exhausted(dispatch_id: int, send_id: int, company_id: int, attempts: int, reason: str,
+                      error_code: int | None = None, correlation_id: str | None = None) -> None:
+    log.info("retries exhausted: dispatch %d of send %d failed after %d attempts (%s, Kivra code %s, "
+             "correlation id %s)", dispatch_id, send_id, attempts, reason, error_code, correlation_id,
+             extra={"dispatch_id": dispatch_id, "send_id": send_id, "company_id": company_id, "attempts": attempts,
+                    "reason": reason, "error_code": error_code, "correlation_id": correlation_id})
