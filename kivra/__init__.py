@@ -35,7 +35,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=i18n.select_locale)
     i18n.init_app(app)
 
-    from kivra import cli, errors, health, web
+    from kivra import cli, errors, health, metrics, web
     from kivra.accounts.routes import bp as accounts_bp
     from kivra.dispatch.routes import bp as dispatch_bp
     from kivra.legacy.routes import bp as legacy_bp
@@ -47,6 +47,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     for blueprint in (accounts_bp, employees_bp, payroll_bp, dispatch_bp, solutions_bp, legacy_bp, portal_bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(health.bp)
+    app.register_blueprint(metrics.bp)
     errors.init_app(app)
     web.init_app(app)
     cli.init_app(app)

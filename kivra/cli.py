@@ -30,10 +30,21 @@ def init_app(app) -> None:
 
     @app.cli.command("worker")
     @click.option("--threads", type=int, default=None, help="Sends at once in this process (DISPATCH_WORKERS).")
-    def worker_command(threads):
+    @click.option("--metrics-port", envvar="WORKER_METRICS_PORT", default=None,
+                  help="Serve this process's Prometheus metrics on this port (or BASE+N, e.g. 9100+%i in a unit).")
+    @click.option("--metrics-host", envvar="WORKER_METRICS_HOST", default="127.0.0.1", show_default=True,
+                  help="The address the metrics port listens on (no authentication: keep it private).")
+    def worker_command(threads, metrics_port, metrics_host):
         """Run the dispatch worker: Huey's consumer (SQLite queue, or Redis with REDIS_URL) and its housekeeping."""
+        from kivra.metrics import parse_port, serve_worker_metrics
         from kivra.worker import run_worker
 
+        if metrics_port:
+            try:
+                port = parse_port(metrics_port)
+            except ValueError:
+                raise click.BadParameter(f"not a port: {metrics_port!r}", param_hint="--metrics-port") from None
+            serve_worker_metrics(port, metrics_host)
         run_worker(app, threads or app.config["DISPATCH_WORKERS"])
 
     @app.cli.group("kivra")

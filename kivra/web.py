@@ -6,7 +6,8 @@ from jinja2_fragments.flask import render_block
 from kivra.extensions import login_manager
 
 PUBLIC_ENDPOINTS = {"static", "accounts.login", "accounts.set_language", "portal.login", "portal.invitation",
-                    "health.web", "health.workers"}  # polled by supervisors and load balancers
+                    "health.web", "health.workers",  # polled by supervisors and load balancers
+                    "metrics.scrape"}  # Prometheus: its own bearer token (kivra/metrics.py)
 
 
 def is_htmx() -> bool:

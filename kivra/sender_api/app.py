@@ -5,6 +5,7 @@ import httpx
 
 from flask import current_app
 
+from kivra.sender_api import metrics
 from kivra.sender_api.client import KivraClient
 
 _lock = threading.Lock()
@@ -16,6 +17,7 @@ def client_from_config(config) -> KivraClient:
     return KivraClient(
         config["KIVRA_API_URL"], config["KIVRA_CLIENT_ID"], config["KIVRA_CLIENT_SECRET"],
         timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)), max_attempts=int(config.get("KIVRA_MAX_ATTEMPTS", 3)),
+        observe=metrics.observe,
     )
 
 

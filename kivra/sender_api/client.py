@@ -87,6 +87,7 @@ class KivraClient:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         scope_renewal_seconds: float = SCOPE_RENEWAL_SECONDS,
+        observe: Callable[[str, float, KivraError | None], None] | None = None,
     ):
         self._http = httpx.Client(
             base_url=base_url,
@@ -101,6 +102,7 @@ class KivraClient:
         self._sleep = sleep
         self._clock = clock
         self._scope_renewal_seconds = scope_renewal_seconds
+        self._observe = observe  # told of every attempt: what, how long, which error (metrics)
         self._random = random.Random()
         self._token: _Token | None = None
         self._token_lock = threading.Lock()
@@ -203,6 +205,7 @@ class KivraClient:
     def _with_retries(self, send: Callable[[], httpx.Response], what: str) -> httpx.Response:
         """Retry 5xx, 429, timeouts and broken connections with exponential backoff and full jitter."""
         for attempt in range(1, self._max_attempts + 1):
+            started = time.perf_counter()
             try:
                 response = send()
             except httpx.TimeoutException as exc:
@@ -210,14 +213,22 @@ class KivraClient:
             except httpx.TransportError as exc:
                 error = TransportError(f"connection failed ({type(exc).__name__})")
             else:
-                if response.is_success:
-                    return response
-                error = error_from(response)
+                error = None if response.is_success else error_from(response)
+            self._observed(what, time.perf_counter() - started, error)
+            if error is None:
+                return response
             log.warning("kivra %s attempt %d: %s", what, attempt, error)
             if not error.retryable or attempt == self._max_attempts:
                 raise error
             self._sleep(self._random.uniform(0, min(self._backoff_cap, self._backoff * 2 ** (attempt - 1))))
         raise AssertionError("unreachable")
+
+    def _observed(self, what: str, seconds: float, error: KivraError | None) -> None:
+        if self._observe is not None:
+            try:
+                self._observe(what, seconds, error)
+            except Exception:  # noqa: BLE001 - metrics never stop a payslip
+                log.exception("kivra: recording the call's metrics failed")
 
     @staticmethod
     def _json(payload) -> bytes:
