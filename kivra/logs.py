@@ -80,7 +80,9 @@ class TextLines(logging.Formatter):
 class RepeatFilter(logging.Filter):
     """Lets the first of identical warnings (same logger, message template and error type) through, then counts the
     repeats for `window` seconds and says "… repeated N times in the last 60 s" once the window is over (at the next
-    line logged, or at exit). INFO and below always pass: those lines are each worth reading."""
+    line logged, or at exit). Lines differing only in numbers (a row id, an attempt) or in the error's text count as
+    identical; text arguments (which job, which call) tell them apart. INFO and below always pass: those lines are
+    each worth reading."""
 
     def __init__(self, window: float = 60.0, clock: Callable[[], float] = time.monotonic,
                  emit: Callable[[logging.LogRecord], object] | None = None):
@@ -91,11 +93,11 @@ class RepeatFilter(logging.Filter):
 
     @staticmethod
     def key(record: logging.LogRecord) -> tuple:
+        args = record.args if isinstance(record.args, tuple) else ()
         error = record.exc_info[0].__name__ if record.exc_info and record.exc_info[0] else None
         if error is None:
-            args = record.args if isinstance(record.args, tuple) else ()
             error = next((type(arg).__name__ for arg in args if isinstance(arg, BaseException)), None)
-        return record.name, str(record.msg), error
+        return record.name, str(record.msg), error, tuple(arg for arg in args if isinstance(arg, str))
 
     def filter(self, record: logging.LogRecord) -> bool:
         if getattr(record, "_condensed", False):

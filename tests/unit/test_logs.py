@@ -120,6 +120,8 @@ def test_different_loggers_templates_or_error_types_are_not_condensed_together()
     assert storm.filter(record(args=("a", 1, TimeoutError())))  # another error type
     assert storm.filter(record(name="kivra.dispatch.engine"))  # another logger
     assert storm.filter(record(message="kivra %s failed: %s"))  # another template
+    assert storm.filter(record(message="%s failed", args=("dispatch-sweep",), exc=OSError()))
+    assert storm.filter(record(message="%s failed", args=("kivra-access-check",), exc=OSError()))  # another job
     assert storm.filter(record(message="x", exc=ValueError("v"))) and storm.filter(record(message="x", exc=KeyError()))
     assert not storm.filter(record(message="x", exc=KeyError()))
 
