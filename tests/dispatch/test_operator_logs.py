@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from kivra.accounts.models import utcnow
-from kivra.dispatch import engine, service, tasks
+from kivra.dispatch import engine, leases, service, tasks
 from kivra.dispatch.models import Dispatch
 from kivra.extensions import db
 from kivra.payroll import service as payroll
@@ -131,3 +131,20 @@ def test_two_workers_finishing_the_last_rows_at_once_log_the_end_once(app, compa
         assert len(finished) == 1, f"month {month}: the end of send {send.id} was logged {len(finished)} times"
         assert finished[0].outcomes == {"delivered": 2}
         tasks.huey.flush()
+
+
+def test_a_row_whose_worker_died_on_its_last_attempt_is_logged_as_exhausted_by_the_sweep(app, company, sender,
+                                                                                          kivra, caplog):
+    caplog.set_level(logging.INFO)
+    app.config["DISPATCH_MAX_ATTEMPTS"] = 1
+    run = calculated_run(company, USER)
+    send = service.request_send(run, sender)
+    row_id = rows(run)[USER].id
+    settings = engine.settings()
+    assert engine.claim(row_id, settings) is not None  # its only attempt; then the worker is killed
+    assert leases.fail_exhausted(settings.max_attempts, utcnow() + settings.lease + timedelta(seconds=1)) == 1
+    [exhausted] = lines(caplog, "retries exhausted")
+    assert (exhausted.dispatch_id, exhausted.send_id, exhausted.reason, exhausted.attempts) == (
+        row_id, send.id, "internal_error", 1)
+    [finished] = lines(caplog, "send finished")
+    assert (finished.send_id, finished.outcomes) == (send.id, {"failed": 1})
