@@ -20,7 +20,7 @@ SECRET = "eyJlbXBsb3llZSI6MTd9.Zx9-secret_Token"
     (f"/min-lon/invitation/{SECRET}?next=%2F", "/min-lon/invitation/[redacted]?next=%2F"),
     (f"POST /password/reset/{SECRET} HTTP/1.1", "POST /password/reset/[redacted] HTTP/1.1"),
     (f"/x?reset_token={SECRET}&lang=sv", "/x?reset_token=[redacted]&lang=sv"),
-    (f"https://lon.example/min-lon/invitation?token={SECRET}", "https://lon.example/min-lon/invitation?token=[redacted]"),
+    (f"https://lon.example/min-lon/invite?token={SECRET}", "https://lon.example/min-lon/invite?token=[redacted]"),
     ("GET /runs/12/send HTTP/1.1", "GET /runs/12/send HTTP/1.1"),
 ])
 def test_tokens_are_redacted_wherever_they_are_in_a_url(logged, shown):
