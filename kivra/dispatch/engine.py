@@ -206,15 +206,13 @@ def _finish(row: Claim, **values) -> bool:
         values["payload"] = None
     if values.get("finished_at") is not None:
         values["dispatched_at"] = values["finished_at"]
-    final = values.get("state") in OUTCOMES
-    if final:
-        journal.lock_sends([row.send_id])  # so that the send's end is logged once (see journal)
     done = db.session.execute(
         update(Dispatch.__table__)
         .where(Dispatch.id == row.id, Dispatch.state == "sending", Dispatch.claimed_by == row.token)
         .values(**values)
     ).rowcount
-    finished = journal.finished_sends([row.send_id]) if final and done else []
+    # The send's end is logged once, by the transaction that finished its last row (see journal).
+    finished = journal.finished_sends([row.send_id]) if done and values.get("state") in OUTCOMES else []
     db.session.commit()
     journal.log_finished(finished)
     if not done:
@@ -413,7 +411,6 @@ def due_rows(send_id: int, now: datetime | None = None) -> list[tuple[int, int]]
 def publish_due_min_lon(send_id: int, now: datetime | None = None) -> int:
     """Min lön needs no call: the send's due Min lön rows are published in one statement."""
     now = now or utcnow()
-    journal.lock_sends([send_id])
     published = db.session.execute(
         update(Dispatch)
         .where(Dispatch.send_id == send_id, Dispatch.channel == "minlon", Dispatch.state == "queued",

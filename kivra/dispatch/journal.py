@@ -3,9 +3,10 @@ its worker's lease ran out, a payslip failed after its last attempt. Ids and cou
 row; Kivra's code and correlation id): never a personnummer or a name.
 
 "Finished" is logged once however many workers finish a send's last rows at the same moment: every transaction that
-makes rows final first locks the send's row (PostgreSQL; SQLite has one writer at a time anyway), then asks whether
-any of its rows is still waiting. Those transactions run one after the other, so exactly one of them — the one that
-finished the last row — sees none left.
+makes rows final then locks the send's row (PostgreSQL; SQLite has one writer at a time anyway) and asks whether any
+of its rows is still waiting. Holding that lock until they commit, they ask one after the other, and each sees the
+rows of those before it committed: only the last one sees none left. (Rows first, then the send: the order in which
+the web's cancelling and rerouting lock them too, so no two transactions wait for each other.)
 """
 import logging
 from datetime import datetime
@@ -35,19 +36,16 @@ def send_started(send_id: int, company_id: int) -> None:
     log.info("send started: %s", _counts(rows), extra={"send_id": send_id, "company_id": company_id, "rows": rows})
 
 
-def lock_sends(send_ids) -> None:
-    """Before making rows of these sends final: one transaction at a time per send (ordered: no deadlock)."""
-    ids = sorted(set(send_ids))
-    if ids:
-        db.session.execute(select(PayslipSend.id).where(PayslipSend.id.in_(ids)).order_by(PayslipSend.id)
-                           .with_for_update())
-
-
 def finished_sends(send_ids) -> list[dict]:
-    """In the transaction that made rows final, after `lock_sends`: what to log for each send now left with no row
-    waiting. Call `log_finished` with the result once the transaction is committed."""
+    """In the transaction that made rows of these sends final, before its commit: what to log for each send now left
+    with no row waiting. Call `log_finished` with the result once the transaction is committed."""
+    ids = sorted(set(send_ids))
+    if not ids:
+        return []
+    db.session.execute(select(PayslipSend.id).where(PayslipSend.id.in_(ids)).order_by(PayslipSend.id)
+                       .with_for_update())  # in id order: two sweeps never wait for each other
     finished = []
-    for send_id in sorted(set(send_ids)):
+    for send_id in ids:
         waiting = db.session.scalar(
             select(Dispatch.id).where(Dispatch.send_id == send_id, Dispatch.state.in_(UNFINISHED)).limit(1))
         if waiting is not None:

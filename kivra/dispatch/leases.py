@@ -109,19 +109,14 @@ def start_heartbeat(app: Flask, lease_seconds: float) -> threading.Event:
 def fail_exhausted(max_attempts: int, now: datetime) -> int:
     """Rows whose worker died during their last attempt are failed (a technical error on our side), not sent on
     forever. "Resend failed" sends their stored bytes again; Kivra's duplicate control keeps one copy."""
-    exhausted = and_(Dispatch.state == "sending", Dispatch.lease_until < now, Dispatch.attempts >= max_attempts)
-    send_ids = db.session.scalars(select(Dispatch.send_id).where(exhausted).distinct()).all()
-    if not send_ids:
-        db.session.commit()
-        return 0
-    journal.lock_sends(send_ids)  # so that a send's end is logged once (see journal)
     failed = db.session.execute(
-        update(Dispatch.__table__).where(exhausted)
+        update(Dispatch.__table__)
+        .where(Dispatch.state == "sending", Dispatch.lease_until < now, Dispatch.attempts >= max_attempts)
         .values(state="failed", reason="internal_error", error_code=None, correlation_id=None, lease_until=None,
                 finished_at=now, dispatched_at=now)
         .returning(Dispatch.id, Dispatch.send_id, Dispatch.company_id, Dispatch.attempts)
     ).all()
-    finished = journal.finished_sends(row.send_id for row in failed)
+    finished = journal.finished_sends(row.send_id for row in failed)  # the end of a send, logged once
     db.session.commit()
     if failed:
         log.warning("%d dispatch rows failed: their worker stopped during their last attempt", len(failed))
