@@ -13,22 +13,30 @@ from kivra.extensions import babel, csrf, db, limiter, login_manager, migrate
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def resource_dir(name: str) -> Path:
+    """templates, static, translations or migrations: at the top of a source checkout, or inside the package when
+    installed from a wheel (kivra/_templates, …; see setup.py)."""
+    installed = Path(__file__).resolve().parent / f"_{name}"
+    return installed if installed.is_dir() else ROOT / name
+
+
 def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(
         __name__,
-        template_folder=str(ROOT / "templates"),
-        static_folder=str(ROOT / "static"),
-        instance_path=str(ROOT / "instance"),
+        template_folder=str(resource_dir("templates")),
+        static_folder=str(resource_dir("static")),
+        static_url_path="/static",  # not the folder's name, which is _static in a wheel
+        instance_path=os.environ.get("INSTANCE_PATH") or str(ROOT / "instance"),
     )
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.update(load_config(app.instance_path))
-    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(ROOT / "translations")
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(resource_dir("translations"))
     if test_config:
         app.config.update(test_config)
     logs.configure(app.config)  # once per process: the first app made in it sets logging up
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    migrate.init_app(app, db, directory=str(resource_dir("migrations")))
     csrf.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)

@@ -48,7 +48,7 @@ def start_worker(app) -> Supervisor:
     """The embedded dispatch worker: `flask worker` as a child process on the same SQLite queue and database, kept
     running — a killed or crashed worker is started again (backoff from 1 s, doubling up to a minute)."""
     env = dict(os.environ, KIVRA_API_URL=app.config["KIVRA_API_URL"])
-    command = [sys.executable, "-m", "flask", "--app", "app", "worker"]
+    command = [sys.executable, "-m", "flask", "--app", "kivra", "worker"]
     # SIGINT on stop: Huey finishes the tasks in hand, then exits.
     supervisor = Supervisor("dispatch worker", lambda: subprocess.Popen(command, cwd=ROOT, env=env)).start()
     atexit.register(supervisor.stop)
