@@ -6,7 +6,7 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from kivra import i18n, logs
+from kivra import i18n, logs, proxy
 from kivra.config import load_config
 from kivra.extensions import babel, csrf, db, limiter, login_manager, migrate
 
@@ -35,6 +35,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.update(test_config)
     logs.configure(app.config)  # once per process: the first app made in it sets logging up
 
+    proxy.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(resource_dir("migrations")))
     csrf.init_app(app)

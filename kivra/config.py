@@ -38,6 +38,9 @@ def load_config(instance_path: str, environ=None) -> dict:
     log_format = env.get("LOG_FORMAT", "").lower() or None
     if log_format not in (None, "json", "text"):
         raise ConfigError(f"LOG_FORMAT must be json or text, not {log_format!r}")
+    trusted_proxies = env.get("TRUSTED_PROXIES", "0")
+    if not trusted_proxies.isdigit():
+        raise ConfigError(f"TRUSTED_PROXIES must be the number of proxies in front of the app, not {trusted_proxies!r}")
     return {
         "APP_ENV": app_env,
         "SECRET_KEY": secret_key,
@@ -96,6 +99,10 @@ def load_config(instance_path: str, environ=None) -> dict:
         "METRICS_TOKEN": env.get("METRICS_TOKEN") or None,
         "BABEL_DEFAULT_LOCALE": "sv",
         "BABEL_DEFAULT_TIMEZONE": "Europe/Stockholm",
+        # Proxies in front of the app whose X-Forwarded-For and -Proto are believed (kivra/proxy.py); 0: none.
+        "TRUSTED_PROXIES": int(trusted_proxies),
+        # Strict-Transport-Security on HTTPS responses in production: browsers then refuse plain HTTP for this long.
+        "HSTS_SECONDS": int(env.get("HSTS_SECONDS", "31536000")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": app_env == "production",
