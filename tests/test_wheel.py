@@ -36,7 +36,7 @@ EXPECTED_IN_WHEEL = [
 
 def run(args: list[str], cwd: Path, env: dict | None = None, timeout: float = 300) -> str:
     done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
-    assert done.returncode == 0, f"{' '.join(args)} exited with {done.returncode}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    assert done.returncode == 0, f"{' '.join(args)}: {done.returncode}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     return done.stdout
 
 
@@ -58,7 +58,8 @@ def test_wheel_holds_templates_static_files_translations_migrations_and_fonts(wh
     assert not missing, f"not in the wheel: {missing}"
     agreement_texts = {n for n in names if n.startswith("kivra/_templates/solutions/agreement_texts/")}
     assert len(agreement_texts) >= 2, agreement_texts
-    assert not [n for n in names if n.startswith(("templates/", "static/", "tests/", "app.py"))], "stray top-level files"
+    stray = [n for n in names if n.startswith(("templates/", "static/", "tests/", "app.py"))]
+    assert not stray, f"outside the package: {stray}"
 
 
 def test_the_installed_wheel_migrates_and_serves_the_app(wheel, tmp_path):
