@@ -18,7 +18,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import joinedload, undefer
 
 from kivra.accounts.models import Company, utcnow
-from kivra.dispatch import journal, leases
+from kivra.dispatch import journal, leases, locks
 from kivra.dispatch.corrections import corrects_received
 from kivra.dispatch.models import NEVER_SENT_AGAIN, OUTCOMES, Dispatch, PayslipSend
 from kivra.employees.models import Employee
@@ -71,28 +71,30 @@ def min_lon_reason(personnummer: str) -> str:
     return "id_not_accepted" if number.is_coordination_number else "not_kivra_user"
 
 
-def route(send_id: int, client: KivraClient, claim: tuple[int, str] | None = None) -> int:
+def route(send_id: int, client: KivraClient) -> int:
     """One usermatch for the send's unrouted Kivra rows; the rest go to Min lön with the reason, or stay on Kivra to
-    be retained when the company lets Kivra hold payslips. Rows another worker has claimed are left to it; `claim`
-    (row id, token) names the one row the caller holds. Returns how many rows were routed."""
+    be retained when the company lets Kivra hold payslips. Returns how many rows this call routed.
+
+    Waiting and claimed rows alike are routed (a claimant reads its row's route back before sending it); finished
+    ones never are. The usermatch runs with no lock or transaction open; the writes then take the send's lock, so
+    routers of one send write one at a time, each only the rows still unrouted: a send is routed once however many
+    workers ask Kivra at the same moment. (Holding the lock across the call would save those extra usermatches, but
+    a slow Kivra would then hold every worker of that send waiting on the database.)"""
     send = db.session.get(PayslipSend, send_id)
     sender = onboarding.sender_of(send.company_id)
     if sender is None or sender.state != "active":
         return 0  # rows stay held until Kivra grants access
-    ours = Dispatch.state.in_(("held", "queued"))
-    if claim is not None:
-        ours = or_(ours, and_(Dispatch.id == claim[0], Dispatch.claimed_by == claim[1]))
-    rows = db.session.execute(
-        select(Dispatch.id, Dispatch.employee_id, PayslipVersion.personnummer)
-        .join(PayslipVersion, PayslipVersion.id == Dispatch.version_id)
-        .where(Dispatch.send_id == send_id, Dispatch.channel == "kivra", Dispatch.routed.is_(False), ours)
-    ).all()
-    if not rows:
+    company_id, tenant_key = send.company_id, sender.tenant_key
+    asked = {ssn for _, _, ssn in _unrouted(send_id)}
+    db.session.commit()  # nothing stays open while Kivra is called
+    if not asked:
         return 0
-    matched = client.usermatch(sender.tenant_key, sorted({ssn for _, _, ssn in rows}))
-    retain = db.session.get(Company, send.company_id).kivra_retain
+    matched = client.usermatch(tenant_key, sorted(asked))
+    retain = db.session.get(Company, company_id).kivra_retain
+    locks.lock_sends([send_id])
+    rows = [row for row in _unrouted(send_id) if row[2] in asked]  # another router may have written meanwhile
     record_kivra_status({employee_id: ssn for _, employee_id, ssn in rows}, matched)
-    for dispatch_id, _, ssn in rows:
+    for dispatch_id, _, ssn in sorted(rows):
         values: dict = {"routed": True}
         if ssn not in matched:
             reason = min_lon_reason(ssn)
@@ -101,11 +103,23 @@ def route(send_id: int, client: KivraClient, claim: tuple[int, str] | None = Non
             else:
                 values.update(channel="minlon", reason=reason)
         db.session.execute(
-            update(Dispatch).where(Dispatch.id == dispatch_id, Dispatch.routed.is_(False), ours).values(**values)
+            update(Dispatch).where(Dispatch.id == dispatch_id, Dispatch.routed.is_(False), _ROUTABLE).values(**values)
             .execution_options(synchronize_session=False)
         )
     db.session.commit()
     return len(rows)
+
+
+_ROUTABLE = Dispatch.state.in_(("held", "queued", "sending"))
+
+
+def _unrouted(send_id: int) -> list[tuple[int, int, str]]:
+    """(row id, employee id, personnummer) of the send's Kivra rows waiting for the usermatch."""
+    return [tuple(row) for row in db.session.execute(
+        select(Dispatch.id, Dispatch.employee_id, PayslipVersion.personnummer)
+        .join(PayslipVersion, PayslipVersion.id == Dispatch.version_id)
+        .where(Dispatch.send_id == send_id, Dispatch.channel == "kivra", Dispatch.routed.is_(False), _ROUTABLE)
+    )]
 
 
 def kivra_status(personnummer: str, matched: set[str]) -> str:
@@ -124,8 +138,7 @@ def record_kivra_status(personnummer_by_employee: dict[int, str], matched: set[s
     now = utcnow()
     # Two workers routing at once may write the same employees: lock them in one order first, or PostgreSQL finds
     # each waiting for the other's rows (a deadlock) when their answers group them differently.
-    db.session.execute(select(Employee.id).where(Employee.id.in_(list(personnummer_by_employee)))
-                       .order_by(Employee.id).with_for_update())
+    locks.lock_employees(personnummer_by_employee)
     for status, employee_ids in by_status.items():
         db.session.execute(
             update(Employee).where(Employee.id.in_(employee_ids)).values(kivra_status=status, kivra_checked_at=now)
@@ -312,7 +325,7 @@ def _attempt(row: Claim, client: KivraClient, config: Settings) -> Attempt:
         return Attempt("held")
     if not row.routed:  # the send's usermatch did not happen (Kivra was unreachable): route now, this row included
         try:
-            route(row.send_id, client, claim=(row.id, row.token))
+            route(row.send_id, client)
         except KivraError as error:
             db.session.rollback()
             return _failed_attempt(row, error, config)

@@ -17,7 +17,7 @@ from flask import Flask
 from sqlalchemy import and_, or_, select, update
 
 from kivra.accounts.models import utcnow
-from kivra.dispatch import journal
+from kivra.dispatch import journal, locks
 from kivra.dispatch.models import Dispatch
 from kivra.extensions import db
 
@@ -76,8 +76,10 @@ def renew(lease: timedelta, now: datetime | None = None) -> int:
     tokens = _held.tokens(held_since=time.monotonic() - HOLD_LIMIT_LEASES * lease.total_seconds())
     if not tokens:
         return 0
+    ids = locks.lock_dispatches(Dispatch.state == "sending", Dispatch.claimed_by.in_(tokens))
     renewed = db.session.execute(
-        update(Dispatch.__table__).where(Dispatch.state == "sending", Dispatch.claimed_by.in_(tokens))
+        update(Dispatch.__table__).where(Dispatch.id.in_(ids), Dispatch.state == "sending",
+                                         Dispatch.claimed_by.in_(tokens))
         .values(lease_until=(now or utcnow()) + lease)
     ).rowcount
     db.session.commit()
@@ -109,9 +111,9 @@ def start_heartbeat(app: Flask, lease_seconds: float) -> threading.Event:
 def fail_exhausted(max_attempts: int, now: datetime) -> int:
     """Rows whose worker died during their last attempt are failed (a technical error on our side), not sent on
     forever. "Resend failed" sends their stored bytes again; Kivra's duplicate control keeps one copy."""
+    exhausted = (Dispatch.state == "sending", Dispatch.lease_until < now, Dispatch.attempts >= max_attempts)
     failed = db.session.execute(
-        update(Dispatch.__table__)
-        .where(Dispatch.state == "sending", Dispatch.lease_until < now, Dispatch.attempts >= max_attempts)
+        update(Dispatch.__table__).where(Dispatch.id.in_(locks.lock_dispatches(*exhausted)), *exhausted)
         .values(state="failed", reason="internal_error", error_code=None, correlation_id=None, lease_until=None,
                 finished_at=now, dispatched_at=now)
         .returning(Dispatch.id, Dispatch.send_id, Dispatch.company_id, Dispatch.attempts)

@@ -7,6 +7,7 @@ from sqlalchemy.exc import IntegrityError
 
 from kivra import clock
 from kivra.accounts.models import Company, User, utcnow
+from kivra.dispatch import locks
 from kivra.dispatch.models import PAYLOAD_DROPPED, RE_ROUTE_UNLESS_STORED, RESENDABLE, UNTRIED, Dispatch, PayslipSend
 from kivra.employees.models import Employee
 from kivra.extensions import db
@@ -167,6 +168,9 @@ def _release(send: PayslipSend) -> None:
 
 def settle_waiting(company: Company) -> int:
     """Sends waiting for the agreement or for Kivra's access: route them again now. Returns how many moved on."""
+    locks.lock_sends(db.session.scalars(select(PayslipSend.id).where(  # see kivra/dispatch/locks.py
+        PayslipSend.company_id == company.id,
+        PayslipSend.state.in_(("waiting_for_kivra", "awaiting_agreement", "queued")))))
     waiting = db.session.scalars(
         select(PayslipSend).where(
             PayslipSend.company_id == company.id,
@@ -205,6 +209,7 @@ def reroute_to_min_lon(company: Company, note: str = "kivra_ended") -> int:
     send_ids = set(db.session.scalars(select(Dispatch.send_id).where(*untried).distinct()))
     send_ids.update(db.session.scalars(select(PayslipSend.id).where(
         PayslipSend.company_id == company.id, PayslipSend.state.in_(("waiting_for_kivra", "awaiting_agreement")))))
+    locks.lock_sends(send_ids)  # a router of one of them finishes first (kivra/dispatch/locks.py)
     moved = db.session.execute(
         update(Dispatch).where(*untried)
         .values(channel="minlon", reason=note, routed=True, state="queued")
@@ -251,6 +256,7 @@ def cancel_scheduled(run: PayrollRun) -> None:
     now = utcnow()
     if send is None or send.scheduled_for is None:
         raise NotCancellable(run.id)
+    locks.lock_sends([send.id])  # see kivra/dispatch/locks.py
     total = db.session.scalar(select(func.count()).where(Dispatch.send_id == send.id))
     removed = db.session.execute(
         delete(Dispatch).where(Dispatch.send_id == send.id, Dispatch.state.in_(("queued", "held")),
@@ -271,6 +277,7 @@ def resend_failed(run: PayrollRun) -> int:
     if send is None:
         return 0
     require_kivra_in_force(run.company_id)
+    locks.lock_sends([send.id])  # see kivra/dispatch/locks.py
     rows = db.session.execute(
         update(Dispatch).where(Dispatch.send_id == send.id, Dispatch.state == "failed", RESENDABLE)
         .values(state="queued", attempts=0, due_at=utcnow(), finished_at=None, reason=None,
@@ -314,6 +321,7 @@ def send_corrections(run: PayrollRun) -> int:
     if send.channel == "kivra" and send.state == "queued":
         channel, _, note = _route(company)  # Kivra may have ended since the run was sent
         route = (channel, note)
+    locks.lock_sends([send.id])  # see kivra/dispatch/locks.py
     start = db.session.scalar(
         select(func.coalesce(func.max(Dispatch.position), -1)).where(Dispatch.send_id == send.id)) + 1
     # An older version of a corrected payslip that has not gone yet never will: only the correction goes.

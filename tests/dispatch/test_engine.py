@@ -332,8 +332,8 @@ def test_a_worker_whose_claim_ran_out_while_routing_leaves_the_row_to_the_one_th
     row_id = rows(run)[USER].id
     real_route = engine.route
 
-    def route_while_the_lease_runs_out(send_id, client, claim=None):
-        routed = real_route(send_id, client, claim=claim)
+    def route_while_the_lease_runs_out(send_id, client):
+        routed = real_route(send_id, client)
         with db.engine.begin() as other:  # another worker takes the row over after the lease
             other.execute(update(Dispatch).where(Dispatch.id == row_id).values(claimed_by="the-other-worker"))
         return routed
