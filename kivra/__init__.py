@@ -7,7 +7,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from kivra import i18n, logs, proxy
-from kivra.config import load_config
+from kivra.config import instance_path, load_config, log_effective
 from kivra.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,10 +26,11 @@ def create_app(test_config: dict | None = None) -> Flask:
         template_folder=str(resource_dir("templates")),
         static_folder=str(resource_dir("static")),
         static_url_path="/static",  # not the folder's name, which is _static in a wheel
-        instance_path=os.environ.get("INSTANCE_PATH") or str(ROOT / "instance"),
+        instance_path=instance_path(),  # INSTANCE_PATH, else instance/ beside the code (never in production)
     )
-    os.makedirs(app.instance_path, exist_ok=True)
     app.config.update(load_config(app.instance_path))
+    if app.config["APP_ENV"] != "production" or os.environ.get("INSTANCE_PATH"):
+        os.makedirs(app.instance_path, exist_ok=True)
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(resource_dir("translations"))
     if test_config:
         app.config.update(test_config)
@@ -60,6 +61,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.init_app(app)
     web.init_app(app)
     cli.init_app(app)
+    log_effective(app.config, "app")  # once per process in production (gunicorn's, a worker's, a command's)
     return app
 
 

@@ -1,7 +1,10 @@
 """Configuration from environment variables, with safe local defaults."""
+import logging
 import os
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 
 class ConfigError(RuntimeError):
@@ -10,6 +13,59 @@ class ConfigError(RuntimeError):
 
 # Production talks to Kivra itself: these have no default there. Elsewhere they default to the local sandbox.
 KIVRA_SETTINGS = ("KIVRA_API_URL", "KIVRA_CLIENT_ID", "KIVRA_CLIENT_SECRET")
+# Where the code is: a checkout, or site-packages once the wheel is installed. Production writes nothing in it.
+CODE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _app_env(env) -> str:
+    app_env = env.get("APP_ENV", "production")
+    if app_env not in ("development", "testing", "production"):
+        raise ConfigError(f"APP_ENV must be development, testing or production, not {app_env!r}")
+    return app_env
+
+
+def _in_code_dir(path: str) -> bool:
+    return Path(path).resolve().is_relative_to(CODE_DIR)
+
+
+def instance_path(environ=None) -> str:
+    """The instance folder (local SQLite files): INSTANCE_PATH, else `instance/` beside the code. Production refuses
+    one inside the code directory, and without INSTANCE_PATH keeps nothing there (its database and queue are named
+    explicitly, see `load_config`)."""
+    env = os.environ if environ is None else environ
+    chosen = env.get("INSTANCE_PATH")
+    if chosen and _app_env(env) == "production" and _in_code_dir(chosen):
+        raise ConfigError(f"INSTANCE_PATH must be outside the code directory ({CODE_DIR}) when APP_ENV is production")
+    return os.path.abspath(chosen) if chosen else str(CODE_DIR / "instance")
+
+
+def huey_sqlite_path(environ=None) -> str:
+    """The SQLite queue's file when there is no REDIS_URL: HUEY_SQLITE_PATH, else queue.db in the instance folder."""
+    env = os.environ if environ is None else environ
+    return env.get("HUEY_SQLITE_PATH") or os.path.join(instance_path(env), "queue.db")
+
+
+def _queue(env, app_env: str) -> str:
+    """Which queue the processes share: Redis, a SQLite file (one machine only), or memory (the test suite)."""
+    if env.get("REDIS_URL"):
+        return env["REDIS_URL"]
+    if env.get("HUEY_BACKEND") == "memory" and app_env != "production":
+        return "memory://"
+    return "sqlite:///" + huey_sqlite_path(env)
+
+
+def _production_refusals(env) -> list[str]:
+    """What production lacks, instead of falling back to the sandbox or to SQLite files beside the code."""
+    missing = [name for name in KIVRA_SETTINGS if not env.get(name)]
+    refusals = [f"{', '.join(missing)} must be set (else payslips would go to the sandbox)"] if missing else []
+    if not env.get("DATABASE_URL"):
+        refusals.append("DATABASE_URL must be set (production keeps no SQLite database beside the code)")
+    if not env.get("REDIS_URL") and not env.get("HUEY_SQLITE_PATH"):
+        # Web and workers on several machines cannot share a SQLite file: one machine only is a deliberate choice.
+        refusals.append("REDIS_URL must be set (or HUEY_SQLITE_PATH, for web and workers on this one machine only)")
+    if env.get("HUEY_SQLITE_PATH") and _in_code_dir(env["HUEY_SQLITE_PATH"]):
+        refusals.append(f"HUEY_SQLITE_PATH must be outside the code directory ({CODE_DIR})")
+    return refusals
 
 
 def _sqlite_url(instance_path: str) -> str:
@@ -17,20 +73,18 @@ def _sqlite_url(instance_path: str) -> str:
 
 
 def load_config(instance_path: str, environ=None) -> dict:
-    """Read settings from the environment; refuse to start production without a secret key or Kivra's settings."""
+    """Read settings from the environment; refuse to start production without a secret key, Kivra's settings, a
+    database and a queue every process can share."""
     env = os.environ if environ is None else environ
-    app_env = env.get("APP_ENV", "production")
-    if app_env not in ("development", "testing", "production"):
-        raise ConfigError(f"APP_ENV must be development, testing or production, not {app_env!r}")
+    app_env = _app_env(env)
     secret_key = env.get("SECRET_KEY")
     if not secret_key:
         if app_env != "development":
             raise ConfigError(f"SECRET_KEY must be set when APP_ENV is {app_env}")
         secret_key = "dev-only-not-secret"
-    missing = [name for name in KIVRA_SETTINGS if not env.get(name)]
-    if app_env == "production" and missing:
-        # Without them production would quietly send payslips to the local sandbox.
-        raise ConfigError(f"{', '.join(missing)} must be set when APP_ENV is production")
+    refusals = _production_refusals(env) if app_env == "production" else []
+    if refusals:
+        raise ConfigError("; ".join(refusals) + " when APP_ENV is production")
     database_url = env.get("DATABASE_URL") or _sqlite_url(instance_path)
     log_level = env.get("LOG_LEVEL", "INFO").upper()
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
@@ -43,6 +97,8 @@ def load_config(instance_path: str, environ=None) -> dict:
         raise ConfigError(f"TRUSTED_PROXIES must be the number of proxies in front of the app, not {trusted_proxies!r}")
     return {
         "APP_ENV": app_env,
+        "INSTANCE_PATH": instance_path,
+        "QUEUE_URL": _queue(env, app_env),  # what kivra.dispatch.tasks.make_huey chooses from the same variables
         "SECRET_KEY": secret_key,
         # Keys being rotated out (comma separated): sessions and invitation links signed with them still open, and
         # anything signed from now on uses SECRET_KEY (docs/operations.md, "Rotating SECRET_KEY").
@@ -109,3 +165,50 @@ def load_config(instance_path: str, environ=None) -> dict:
         "REMEMBER_COOKIE_SECURE": app_env == "production",
         "WTF_CSRF_TIME_LIMIT": None,
     }
+
+
+# --- what a process says at start -------------------------------------------------------------------------------
+
+log = logging.getLogger("kivra.startup")
+SECRETS = ("SECRET_KEY", "KIVRA_CLIENT_SECRET")
+LOGGED = ("APP_ENV", "INSTANCE_PATH", "SQLALCHEMY_DATABASE_URI", "QUEUE_URL", "RATELIMIT_STORAGE_URI", "KIVRA_API_URL",
+          "KIVRA_CLIENT_ID", "KIVRA_CLIENT_SECRET", "SECRET_KEY", "DISPATCH_WORKERS", "DISPATCH_LEASE_SECONDS",
+          "DISPATCH_MAX_ATTEMPTS", "DISPATCH_RETRY_SECONDS", "DISPATCH_RETRY_CAP_SECONDS", "DISPATCH_SWEEP_SECONDS",
+          "KIVRA_ACCESS_CHECK_SECONDS", "KIVRA_MAX_ATTEMPTS", "KIVRA_TIMEOUT_SECONDS", "WORKER_HEARTBEAT_SECONDS",
+          "WORKER_SILENT_SECONDS", "SESSION_COOKIE_SECURE")
+_SECRET_WORDS = ("password", "secret", "token", "key")
+
+
+def mask_url(url: str) -> str:
+    """The URL with its password (and any secret-looking query value) replaced by ***."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, hostport = netloc.rpartition("@")
+        user, colon, _ = userinfo.partition(":")
+        netloc = f"{user}:***@{hostport}" if colon else netloc
+    query = urlencode([(name, "***" if any(word in name.lower() for word in _SECRET_WORDS) else value)
+                       for name, value in parse_qsl(parts.query, keep_blank_values=True)], safe="*")
+    if (netloc, query) == (parts.netloc, urlencode(parse_qsl(parts.query, keep_blank_values=True))):
+        return url  # nothing to hide (and sqlite:////path keeps its slashes)
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+def effective(config) -> dict:
+    """The settings worth seeing at start, secrets hidden: set or not, never their value."""
+    shown = {}
+    for name in LOGGED:
+        value = config.get(name)
+        if name in SECRETS:
+            value = "(set)" if value else "(unset)"
+        elif isinstance(value, str) and "://" in value:
+            value = mask_url(value)
+        shown[name] = value
+    return shown
+
+
+def log_effective(config, role: str, **more) -> None:
+    """One INFO line with this process's effective configuration (structured in `extra` for a JSON formatter)."""
+    shown = {**effective(config), **more}
+    log.info("%s starting with %s", role, " ".join(f"{name}={value}" for name, value in shown.items()),
+             extra={"role": role, "configuration": shown})

@@ -11,6 +11,7 @@ import threading
 from werkzeug.serving import run_simple
 
 from kivra import ROOT
+from kivra.config import log_effective
 from kivra.sandbox.server import start_in_thread
 from kivra.solutions import tasks
 from kivra.supervisor import Supervisor
@@ -69,6 +70,8 @@ def _interrupt():
 
 
 def serve(app, host: str, port: int, with_worker: bool = True) -> None:
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if not os.environ.get("KIVRA_API_URL"):
         sandbox = embedded_sandbox(app, int(os.environ.get("KIVRA_SANDBOX_PORT", "8765")))
         print(f"Kivra sandbox (in-process) at {sandbox.url}/_sandbox/inbox")
@@ -79,5 +82,6 @@ def serve(app, host: str, port: int, with_worker: bool = True) -> None:
         _stop_on(supervisor, signal.SIGINT, _interrupt)
     else:
         start_access_checks(app, app.config["KIVRA_ACCESS_CHECK_SECONDS"])
+    log_effective(app.config, "serve", address=f"{host}:{port}", embedded_worker=with_worker)
     print(f"Payroll at http://{host}:{port}/  (admin@demo.se / demo-admin, lon@demo.se / demo-lon)")
     run_simple(host, port, app, threaded=True, use_reloader=False)

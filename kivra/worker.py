@@ -5,11 +5,13 @@ conditional updates keep every row single whichever process claims it.
 """
 from flask import Flask
 
+from kivra.config import log_effective
 from kivra.dispatch import heartbeat, leases, tasks
 from kivra.solutions import jobs  # noqa: F401 - the consumer must know the Kivra calls pages ask for
 
 
 def run_worker(app: Flask, threads: int) -> None:
+    log_effective(app.config, "worker", threads=threads)
     tasks.bind_app(app)
     alive = heartbeat.start(app, app.config["WORKER_HEARTBEAT_SECONDS"])
     stop = tasks.start_maintenance(

@@ -7,13 +7,13 @@ import logging
 import os
 import threading
 from functools import wraps
-from pathlib import Path
 
 from flask import Flask, current_app, has_app_context
 from huey import Huey, MemoryHuey, PriorityRedisHuey, SqliteHuey
 from sqlalchemy import select
 
 from kivra.accounts.models import utcnow
+from kivra.config import huey_sqlite_path
 from kivra.dispatch import engine, journal, leases
 from kivra.dispatch.models import Dispatch, PayslipSend
 from kivra.extensions import db
@@ -22,7 +22,6 @@ from kivra.sender_api.app import kivra_client
 from kivra.sender_api.errors import KivraError
 
 log = logging.getLogger(__name__)
-ROOT = Path(__file__).resolve().parent.parent.parent
 FAIR_SHARE = 10  # rows of one send per priority step: a small company's send overtakes a big one's tail
 
 
@@ -32,7 +31,7 @@ def make_huey(environ=os.environ) -> Huey:
         return PriorityRedisHuey(name, url=environ["REDIS_URL"], results=False, utc=True)
     if environ.get("HUEY_BACKEND") == "memory":  # the test suite drains it by hand
         return MemoryHuey(name, results=False, utc=True)
-    path = environ.get("HUEY_SQLITE_PATH") or str(ROOT / "instance" / "queue.db")
+    path = huey_sqlite_path(environ)  # HUEY_SQLITE_PATH, else in the instance folder (INSTANCE_PATH)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     return SqliteHuey(name, filename=path, results=False, utc=True, timeout=30)
 

@@ -1,6 +1,11 @@
+import logging
+
 import pytest
 
-from kivra.config import ConfigError, load_config
+from kivra import create_app
+from kivra.config import (CODE_DIR, ConfigError, huey_sqlite_path, instance_path, load_config, log_effective,
+                          mask_url)
+from kivra.dispatch.tasks import make_huey
 
 
 def test_production_without_secret_key_refuses_to_start(tmp_path):
@@ -23,7 +28,7 @@ def test_development_has_safe_local_defaults(tmp_path):
 def test_environment_variables_are_read(tmp_path):
     config = load_config(str(tmp_path), {
         "APP_ENV": "production", "SECRET_KEY": "s3cret", "DATABASE_URL": "postgresql+psycopg://db/payroll",
-        "KIVRA_API_URL": "https://kivra.example", "KIVRA_CLIENT_ID": "id", "KIVRA_CLIENT_SECRET": "secret",
+        "REDIS_URL": "redis://queue:6379/0", "KIVRA_API_URL": "https://kivra.example", "KIVRA_CLIENT_ID": "id", "KIVRA_CLIENT_SECRET": "secret",
         "EMPLOYER_CONTRIBUTION_RATE": "10.21",
     })
     assert config["SECRET_KEY"] == "s3cret"
@@ -73,3 +78,88 @@ def test_old_secret_keys_are_read_for_a_rotation(tmp_path):
                                          "SECRET_KEY_FALLBACKS": "older, old"})
     assert config["SECRET_KEY_FALLBACKS"] == ["older", "old"]
     assert load_config(str(tmp_path), {"APP_ENV": "development"})["SECRET_KEY_FALLBACKS"] == []
+
+
+# --- no silent fallbacks in production ----------------------------------------------------------------------------
+
+READY = {**PRODUCTION, **KIVRA, "DATABASE_URL": "postgresql+psycopg://payroll:pw@db/payroll",
+         "REDIS_URL": "redis://:pw@queue:6379/0"}
+
+
+def test_production_with_a_database_a_queue_and_kivra_starts(tmp_path):
+    config = load_config(str(tmp_path), READY)
+    assert config["QUEUE_URL"] == READY["REDIS_URL"]
+
+
+def test_production_without_database_url_refuses_rather_than_write_sqlite_beside_the_code(tmp_path):
+    with pytest.raises(ConfigError, match="DATABASE_URL must be set"):
+        load_config(str(tmp_path), {name: value for name, value in READY.items() if name != "DATABASE_URL"})
+
+
+def test_production_without_redis_url_refuses_unless_the_sqlite_queue_is_chosen(tmp_path):
+    without_redis = {name: value for name, value in READY.items() if name != "REDIS_URL"}
+    with pytest.raises(ConfigError, match="REDIS_URL must be set .*HUEY_SQLITE_PATH"):
+        load_config(str(tmp_path), without_redis)
+    queue = tmp_path / "queue.db"  # one machine: web and workers share this file
+    config = load_config(str(tmp_path), {**without_redis, "HUEY_SQLITE_PATH": str(queue)})
+    assert config["QUEUE_URL"] == f"sqlite:///{queue}"
+
+
+def test_production_refuses_a_sqlite_queue_or_instance_folder_inside_the_code(tmp_path):
+    inside = str(CODE_DIR / "instance" / "queue.db")
+    with pytest.raises(ConfigError, match="HUEY_SQLITE_PATH must be outside the code directory"):
+        load_config(str(tmp_path), {**READY, "REDIS_URL": "", "HUEY_SQLITE_PATH": inside})
+    with pytest.raises(ConfigError, match="INSTANCE_PATH must be outside the code directory"):
+        instance_path({**READY, "INSTANCE_PATH": str(CODE_DIR / "instance")})
+    assert instance_path({**READY, "INSTANCE_PATH": str(tmp_path)}) == str(tmp_path)
+
+
+def test_the_instance_folder_is_configurable_and_the_sqlite_queue_follows_it(tmp_path):
+    assert instance_path({"APP_ENV": "development"}) == str(CODE_DIR / "instance")
+    moved = {"APP_ENV": "development", "INSTANCE_PATH": str(tmp_path)}
+    assert instance_path(moved) == str(tmp_path)
+    assert huey_sqlite_path(moved) == str(tmp_path / "queue.db")
+    assert huey_sqlite_path({**moved, "HUEY_SQLITE_PATH": "/srv/q.db"}) == "/srv/q.db"
+    queue = make_huey({"INSTANCE_PATH": str(tmp_path / "instance"), "HUEY_NAME": "instance-test"})
+    assert queue.storage.filename == str(tmp_path / "instance" / "queue.db")
+
+
+def test_the_app_keeps_its_local_files_in_the_instance_folder_chosen(tmp_path, monkeypatch):
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path / "instance"))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    app = create_app()
+    assert app.instance_path == str(tmp_path / "instance")
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'instance' / 'payroll.db'}"
+    assert (tmp_path / "instance").is_dir()
+
+
+# --- the effective configuration at start -------------------------------------------------------------------------
+
+SECRET_VALUES = ("s3cret", "kivra-client-secret", "db-password", "redis-password")
+
+
+def test_the_effective_configuration_is_logged_at_start_without_a_secret(tmp_path, caplog):
+    config = load_config(str(tmp_path), {
+        **READY, "KIVRA_CLIENT_SECRET": "kivra-client-secret",
+        "DATABASE_URL": "postgresql+psycopg://payroll:db-password@db.internal:5432/payroll?sslmode=require",
+        "REDIS_URL": "redis://:redis-password@queue.internal:6379/0"})
+    with caplog.at_level(logging.INFO, logger="kivra.startup"):
+        log_effective(config, "worker", threads=8)
+    [record] = caplog.records
+    said = record.getMessage() + repr(record.__dict__)
+    assert not [secret for secret in SECRET_VALUES if secret in said]
+    assert "postgresql+psycopg://payroll:***@db.internal:5432/payroll?sslmode=require" in record.getMessage()
+    assert "redis://:***@queue.internal:6379/0" in record.getMessage()  # the queue, and the throttle's counts
+    assert (record.role, record.configuration["SECRET_KEY"], record.configuration["threads"]) == ("worker", "(set)", 8)
+    assert record.configuration["KIVRA_CLIENT_ID"] == "id" and record.configuration["APP_ENV"] == "production"
+
+
+def test_a_password_in_a_query_string_is_masked_too():
+    assert mask_url("postgresql://db/payroll?user=app&password=pw") == "postgresql://db/payroll?user=app&password=***"
+    assert mask_url("sqlite:////srv/payroll/payroll.db") == "sqlite:////srv/payroll/payroll.db"
+
+
+def test_each_app_says_its_configuration_at_info(caplog):
+    with caplog.at_level(logging.INFO, logger="kivra.startup"):
+        create_app({"TESTING": True})
+    assert [record.role for record in caplog.records if record.name == "kivra.startup"] == ["app"]
