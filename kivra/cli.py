@@ -1,4 +1,5 @@
-"""Command-line tasks: `flask demo`, `flask dispatch prune` and `flask translations`."""
+"""Command-line tasks: `flask demo`, `serve`, `worker`, `kivra …`, `translations` (operator commands, `flask dispatch …`:
+kivra/operator_cli.py)."""
 import subprocess
 import sys
 from pathlib import Path
@@ -11,9 +12,16 @@ from kivra.solutions import tasks as kivra_tasks
 
 
 def init_app(app) -> None:
+    from kivra import operator_cli
+
+    operator_cli.init_app(app)
+
     @app.cli.command("demo")
     def demo_command():
-        """Create Demo AB with users, employees and a calculated payroll run (once)."""
+        """Create Demo AB with users, employees and a calculated payroll run (once; never in production)."""
+        if app.config["APP_ENV"] == "production":
+            raise click.ClickException("flask demo does not run in production (APP_ENV=production): it makes users "
+                                       "with the README's passwords. Use flask create-company and flask create-user.")
         created = demo.seed()
         click.echo("Demo data created." if created else "Demo data already present.")
 

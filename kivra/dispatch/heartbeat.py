@@ -160,16 +160,21 @@ def workers_health(stale_after: timedelta, queue_depth: int | None) -> WorkersHe
          "alive": as_utc(row.seen_at) >= now - stale_after}
         for row in rows
     ]
-    oldest = min((moment for moment in (
-        db.session.scalar(select(func.min(func.coalesce(Dispatch.due_at, Dispatch.created_at))).where(
-            Dispatch.state == "queued", or_(Dispatch.due_at.is_(None), Dispatch.due_at <= now))),
-        db.session.scalar(select(func.min(Dispatch.lease_until)).where(
-            Dispatch.state == "sending", Dispatch.lease_until < now)),  # a dead worker's claim, due again
-    ) if moment is not None), key=as_utc, default=None)
-    oldest_due = round(max(0.0, (now - as_utc(oldest)).total_seconds()), 1) if oldest is not None else None
+    oldest_due = oldest_due_seconds(now)
     anyone_alive = any(worker["alive"] for worker in workers)
     healthy = queue_depth is not None and (anyone_alive or oldest_due is None)
     return WorkersHealth(workers, queue_depth, oldest_due, healthy)
+
+
+def oldest_due_seconds(now: datetime, *where) -> float | None:
+    """How long the oldest row waiting for a worker (of the rows `where` narrows to) has been due, or None."""
+    oldest = min((moment for moment in (
+        db.session.scalar(select(func.min(func.coalesce(Dispatch.due_at, Dispatch.created_at))).where(
+            Dispatch.state == "queued", or_(Dispatch.due_at.is_(None), Dispatch.due_at <= now), *where)),
+        db.session.scalar(select(func.min(Dispatch.lease_until)).where(
+            Dispatch.state == "sending", Dispatch.lease_until < now, *where)),  # a dead worker's claim, due again
+    ) if moment is not None), key=as_utc, default=None)
+    return round(max(0.0, (now - as_utc(oldest)).total_seconds()), 1) if oldest is not None else None
 
 
 def _iso(moment: datetime) -> str:
