@@ -29,7 +29,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         instance_path=instance_path(),  # INSTANCE_PATH, else instance/ beside the code (never in production)
     )
     app.config.update(load_config(app.instance_path))
-    if app.config["APP_ENV"] != "production" or os.environ.get("INSTANCE_PATH"):
+    if app.config["INSTANCE_PATH"]:  # none in production unless INSTANCE_PATH names one
         os.makedirs(app.instance_path, exist_ok=True)
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(resource_dir("translations"))
     if test_config:

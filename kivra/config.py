@@ -97,7 +97,8 @@ def load_config(instance_path: str, environ=None) -> dict:
         raise ConfigError(f"TRUSTED_PROXIES must be the number of proxies in front of the app, not {trusted_proxies!r}")
     return {
         "APP_ENV": app_env,
-        "INSTANCE_PATH": instance_path,
+        # Production without INSTANCE_PATH keeps nothing in one (its database and queue are named explicitly).
+        "INSTANCE_PATH": instance_path if app_env != "production" or env.get("INSTANCE_PATH") else None,
         "QUEUE_URL": _queue(env, app_env),  # what kivra.dispatch.tasks.make_huey chooses from the same variables
         "SECRET_KEY": secret_key,
         # Keys being rotated out (comma separated): sessions and invitation links signed with them still open, and

@@ -163,3 +163,8 @@ def test_each_app_says_its_configuration_at_info(caplog):
     with caplog.at_level(logging.INFO, logger="kivra.startup"):
         create_app({"TESTING": True})
     assert [record.role for record in caplog.records if record.name == "kivra.startup"] == ["app"]
+
+
+def test_production_without_instance_path_has_no_instance_folder(tmp_path):
+    assert load_config(str(tmp_path), READY)["INSTANCE_PATH"] is None
+    assert load_config(str(tmp_path), {**READY, "INSTANCE_PATH": str(tmp_path)})["INSTANCE_PATH"] == str(tmp_path)
