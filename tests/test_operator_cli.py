@@ -59,7 +59,8 @@ def test_the_first_admin_is_created_with_a_prompted_password_and_signs_in(app, c
     assert result.exit_code == 0, result.output
     assert PASSWORD not in result.output  # hidden while typed
     user = db.session.scalar(select(User))
-    assert (user.email, user.role, user.name, user.company.orgnr) == ("anna@nya.se", "admin", "Anna Admin", "5560360793")
+    assert (user.email, user.role, user.name, user.company.orgnr) == (
+        "anna@nya.se", "admin", "Anna Admin", "5560360793")
     Client(app.test_client()).login(user, PASSWORD)  # the sign-in page lets them in
 
 

@@ -18,7 +18,7 @@ class ProvisioningError(ValueError):
 
 def parse_orgnr(text: str) -> str:
     """A Swedish organisation number as stored: 10 digits, no hyphen. Accepts NNNNNN-NNNN and the 12-digit form with
-    the century prefix 16; the last digit is a Luhn check digit, as in a personnummer (a sole trader's org.nr is one)."""
+    the prefix 16; the last digit is a Luhn check digit, as in a personnummer (a sole trader's org.nr is one)."""
     digits = re.sub(r"[\s-]", "", text)
     if len(digits) == 12 and digits.startswith("16"):
         digits = digits[2:]

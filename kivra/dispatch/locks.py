@@ -3,9 +3,9 @@
 A writer that changes several rows of a send (routing, releasing, rerouting to Min lön, corrections) locks first
 the send(s) in id order, then employees in id order, then dispatch rows in id order: two writers of one send queue
 on the send, and no two can hold each other's rows. The heartbeat and the sweep lock the rows they renew or fail in
-id order too, so a router writing rows other workers have claimed never waits for them in a circle. Locks are FOR NO KEY UPDATE, what an UPDATE of a non-key column takes, so
-they never wait for (or block) a transaction that only inserts rows referencing the send or employee. On SQLite,
-which has one writer at a time, these are plain reads.
+id order too, so a router writing rows other workers have claimed never waits for them in a circle. Locks are FOR NO
+KEY UPDATE, what an UPDATE of a non-key column takes, so they never wait for (or block) a transaction that only
+inserts rows referencing the send or employee. On SQLite, which has one writer at a time, these are plain reads.
 """
 from collections.abc import Iterable
 
