@@ -11,7 +11,7 @@ import click
 from flask import current_app
 from sqlalchemy.exc import SQLAlchemyError
 
-from kivra.accounts import provisioning
+from kivra import provisioning
 from kivra.accounts.models import ROLES
 from kivra.config import mask_url
 from kivra.dispatch import backlog, heartbeat

@@ -1,4 +1,5 @@
-"""Companies and their users made by an operator (`flask create-company`, `create-user`, `set-password`)."""
+"""Companies and their users made by an operator (`flask create-company`, `create-user`, `set-password`): beside
+`demo`, above the domain packages, as it checks an org.nr with the personnummer's Luhn rule (kivra.employees)."""
 import re
 
 from email_validator import EmailNotValidError, validate_email
