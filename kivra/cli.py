@@ -7,7 +7,6 @@ from pathlib import Path
 import click
 
 from kivra import ROOT, demo
-from kivra.accounts.models import utcnow
 from kivra.solutions import tasks as kivra_tasks
 
 
@@ -78,35 +77,6 @@ def init_app(app) -> None:
         except kivra_tasks.AlreadyImported:
             raise click.ClickException("the company already has a Kivra agreement; nothing was imported") from None
         click.echo("Imported; the company's Kivra status page is now in Payroll.")
-
-    @app.cli.group("dispatch")
-    def dispatch_group():
-        """The dispatch outbox: what its rows keep, and for how long."""
-
-    @dispatch_group.command("prune")
-    @click.option("--before", type=click.DateTime(["%Y-%m-%d"]),
-                  help="Also delete the history of payslips dispatched before this date (UTC), YYYY-MM-DD.")
-    @click.option("--force", is_flag=True, help="Allow --before less than seven calendar years back.")
-    def prune_command(before, force):
-        """Drop stored payloads no longer needed (DISPATCH_FAILED_PAYLOAD_DAYS for failed payslips) and, with
-        --before, the history older than bokföringslagen's seven years. Safe to run daily."""
-        from kivra.dispatch import retention
-
-        now = utcnow()
-        if before is not None and before.date() > retention.latest_cutoff(now.date()) and not force:
-            raise click.ClickException(
-                f"--before {before:%Y-%m-%d} is less than {retention.LEGAL_YEARS} calendar years back (bokföringslagen"
-                f" keeps records until the end of the seventh year); the latest date allowed is "
-                f"{retention.latest_cutoff(now.date()):%Y-%m-%d}. Nothing was changed. Use --force to prune anyway.")
-        click.echo(f"{retention.drop_final_payloads()} finished payslip(s) dropped their stored payload.")
-        cutoff = retention.failed_payload_cutoff(app.config["DISPATCH_FAILED_PAYLOAD_DAYS"], now)
-        if cutoff is not None:
-            click.echo(f"{retention.drop_failed_payloads(cutoff)} failed payslip(s) older than "
-                       f"{app.config['DISPATCH_FAILED_PAYLOAD_DAYS']} days dropped their stored payload; "
-                       "they can no longer be resent.")
-        if before is not None:
-            pruned = retention.prune_history(before.date(), now.date(), force=force)
-            click.echo(f"{pruned} dispatch row(s) dispatched before {before:%Y-%m-%d} deleted.")
 
     @app.cli.group()
     def translations():

@@ -1,4 +1,5 @@
-"""Operator commands: `flask create-company`, `flask create-user`, `flask set-password`, `flask dispatch status`.
+"""Operator commands: `flask create-company`, `flask create-user`, `flask set-password`, `flask dispatch status`
+and `flask dispatch prune`.
 
 Passwords are asked for twice with the input hidden, or read from standard input with --password-stdin (scripts);
 never taken as an argument, where the shell's history and the process list would show them. Every refusal exits 1
@@ -12,9 +13,9 @@ from flask import current_app
 from sqlalchemy.exc import SQLAlchemyError
 
 from kivra import provisioning
-from kivra.accounts.models import ROLES
+from kivra.accounts.models import ROLES, utcnow
 from kivra.config import mask_url
-from kivra.dispatch import backlog, heartbeat
+from kivra.dispatch import backlog, heartbeat, retention
 from kivra.extensions import db
 
 NO_WORKER = 3  # `dispatch status`: payslips are due and no worker was seen (as /healthz/workers answers 503)
@@ -140,3 +141,27 @@ def _table(report: dict, company) -> str:
         oldest = "-" if rows["oldest_due_seconds"] is None else f"{rows['oldest_due_seconds']:.1f} s"
         lines.append(f"{name[:40]:<40} {rows['sending']:>8} {rows['queued']:>8} {rows['held']:>8} {oldest:>12}")
     return "\n".join(lines)
+
+
+@dispatch_group.command("prune")
+@click.option("--before", type=click.DateTime(["%Y-%m-%d"]),
+              help="Also delete the history of payslips dispatched before this date (UTC), YYYY-MM-DD.")
+@click.option("--force", is_flag=True, help="Allow --before less than seven calendar years back.")
+def prune_command(before, force):
+    """Drop stored payloads no longer needed (DISPATCH_FAILED_PAYLOAD_DAYS for failed payslips) and, with
+    --before, the history older than bokföringslagen's seven years. Safe to run daily."""
+    now = utcnow()
+    if before is not None and before.date() > retention.latest_cutoff(now.date()) and not force:
+        raise click.ClickException(
+            f"--before {before:%Y-%m-%d} is less than {retention.LEGAL_YEARS} calendar years back (bokföringslagen"
+            f" keeps records until the end of the seventh year); the latest date allowed is "
+            f"{retention.latest_cutoff(now.date()):%Y-%m-%d}. Nothing was changed. Use --force to prune anyway.")
+    click.echo(f"{retention.drop_final_payloads()} finished payslip(s) dropped their stored payload.")
+    cutoff = retention.failed_payload_cutoff(current_app.config["DISPATCH_FAILED_PAYLOAD_DAYS"], now)
+    if cutoff is not None:
+        click.echo(f"{retention.drop_failed_payloads(cutoff)} failed payslip(s) older than "
+                   f"{current_app.config['DISPATCH_FAILED_PAYLOAD_DAYS']} days dropped their stored payload; "
+                   "they can no longer be resent.")
+    if before is not None:
+        pruned = retention.prune_history(before.date(), now.date(), force=force)
+        click.echo(f"{pruned} dispatch row(s) dispatched before {before:%Y-%m-%d} deleted.")

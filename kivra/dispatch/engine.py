@@ -219,13 +219,16 @@ def _finish(row: Claim, **values) -> bool:
         values["payload"] = None
     if values.get("finished_at") is not None:
         values["dispatched_at"] = values["finished_at"]
+    final = values.get("state") in OUTCOMES
+    if final:
+        locks.lock_sends([row.send_id])  # the send before its row, as every writer does (kivra/dispatch/locks.py)
     done = db.session.execute(
         update(Dispatch.__table__)
         .where(Dispatch.id == row.id, Dispatch.state == "sending", Dispatch.claimed_by == row.token)
         .values(**values)
     ).rowcount
     # The send's end is logged once, by the transaction that finished its last row (see journal).
-    finished = journal.finished_sends([row.send_id]) if done and values.get("state") in OUTCOMES else []
+    finished = journal.finished_sends([row.send_id]) if done and final else []
     db.session.commit()
     journal.log_finished(finished)
     if not done:
@@ -424,6 +427,7 @@ def due_rows(send_id: int, now: datetime | None = None) -> list[tuple[int, int]]
 def publish_due_min_lon(send_id: int, now: datetime | None = None) -> int:
     """Min lön needs no call: the send's due Min lön rows are published in one statement."""
     now = now or utcnow()
+    locks.lock_sends([send_id])  # see kivra/dispatch/locks.py; and the journal's check below
     published = db.session.execute(
         update(Dispatch)
         .where(Dispatch.send_id == send_id, Dispatch.channel == "minlon", Dispatch.state == "queued",

@@ -5,8 +5,8 @@ row; Kivra's code and correlation id): never a personnummer or a name.
 "Finished" is logged once however many workers finish a send's last rows at the same moment: every transaction that
 makes rows final then locks the send's row (PostgreSQL; SQLite has one writer at a time anyway) and asks whether any
 of its rows is still waiting. Holding that lock until they commit, they ask one after the other, and each sees the
-rows of those before it committed: only the last one sees none left. (Rows first, then the send: the order in which
-the web's cancelling and rerouting lock them too, so no two transactions wait for each other.)
+rows of those before it committed: only the last one sees none left. (The callers lock the send before they change
+its rows, the one order every writer keeps: kivra/dispatch/locks.py.)
 """
 import logging
 from datetime import datetime
@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from kivra.accounts.models import utcnow
+from kivra.dispatch import locks
 from kivra.dispatch.models import OUTCOMES, WAITING, Dispatch, PayslipSend
 from kivra.extensions import db
 from kivra.payroll.service import as_utc
@@ -42,8 +43,7 @@ def finished_sends(send_ids) -> list[dict]:
     ids = sorted(set(send_ids))
     if not ids:
         return []
-    db.session.execute(select(PayslipSend.id).where(PayslipSend.id.in_(ids)).order_by(PayslipSend.id)
-                       .with_for_update())  # in id order: two sweeps never wait for each other
+    locks.lock_sends(ids)  # usually taken already by the caller, before the rows (kivra/dispatch/locks.py)
     finished = []
     for send_id in ids:
         waiting = db.session.scalar(

@@ -112,6 +112,11 @@ def fail_exhausted(max_attempts: int, now: datetime) -> int:
     """Rows whose worker died during their last attempt are failed (a technical error on our side), not sent on
     forever. "Resend failed" sends their stored bytes again; Kivra's duplicate control keeps one copy."""
     exhausted = (Dispatch.state == "sending", Dispatch.lease_until < now, Dispatch.attempts >= max_attempts)
+    sends = db.session.scalars(select(Dispatch.send_id).where(*exhausted).distinct()).all()
+    if not sends:
+        db.session.rollback()
+        return 0
+    locks.lock_sends(sends)  # sends, then their rows (kivra/dispatch/locks.py)
     failed = db.session.execute(
         update(Dispatch.__table__).where(Dispatch.id.in_(locks.lock_dispatches(*exhausted)), *exhausted)
         .values(state="failed", reason="internal_error", error_code=None, correlation_id=None, lease_until=None,
