@@ -88,39 +88,33 @@ def _redis_accepts(socket_path: Path) -> bool:
 
 
 class PostgresServer:
-    """A cluster of its own on a free loopback port, trusting local connections, that can be stopped and started again
-    on the same port and data directory (a database outage, a restart): `url` stays valid across restarts."""
+    """A cluster of its own, trusting local connections, with an empty `database`. `stop()` and `start()` keep its
+    port and data directory, so clients reconnect to the same URL: an outage, or a restart that keeps the data."""
 
     def __init__(self, database: str = "kivra_test"):
-        self.bindir, self.run_as, self.port = postgres_bindir(), _as_postgres(), free_port()
-        self.database = database
+        self.database, self.bindir, self.run_as, self.port = database, postgres_bindir(), _as_postgres(), free_port()
         self.workdir = Path(tempfile.mkdtemp(prefix="kivra-postgres-"))
         if self.run_as:
             shutil.chown(self.workdir, "postgres", "postgres")
         self.data, self.log = self.workdir / "data", self.workdir / "postgres.log"
-        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
         self.process: subprocess.Popen | None = None
-
-    @property
-    def own_socket(self) -> dict:
-        return dict(host=str(self.workdir), port=self.port, user="postgres", dbname="postgres")
-
-    def create(self) -> "PostgresServer":
-        """initdb, start, and create the empty database."""
+        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
         initdb = subprocess.run(
             [self.bindir / "initdb", "-D", self.data, "--auth=trust", "--username=postgres", "--encoding=UTF8",
              "--locale=C", "--no-sync"],
             cwd=self.workdir, capture_output=True, text=True, **self.run_as,
         )
         if initdb.returncode:
+            self.close()
             raise ServerError(f"initdb exited with {initdb.returncode}:\n{initdb.stderr or initdb.stdout}")
-        self.start()
-        with psycopg.connect(autocommit=True, **self.own_socket) as connection:
-            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.database)))
-        return self
+        self._created = False
 
-    def start(self) -> None:
-        """Start on the same port and data directory; returns once it accepts connections."""
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def start(self) -> "PostgresServer":
+        """Start (again) on the same port and data; the first start creates the database."""
         with open(self.log, "ab") as output:
             self.process = subprocess.Popen(
                 [self.bindir / "postgres", "-D", self.data, "-p", str(self.port), "-k", self.workdir,
@@ -128,21 +122,37 @@ class PostgresServer:
                  "-c", "full_page_writes=off"],
                 cwd=self.workdir, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, **self.run_as,
             )
-        _wait_until(lambda: _postgres_accepts(self.own_socket), self.process, self.log, "postgres")
+        own_socket = dict(host=str(self.workdir), port=self.port, user="postgres", dbname="postgres")
+        _wait_until(lambda: _postgres_accepts(own_socket), self.process, self.log, "postgres")
+        if not self._created:
+            with psycopg.connect(autocommit=True, **own_socket) as connection:
+                connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.database)))
+            self._created = True
+        return self
 
     def stop(self) -> None:
-        """Fast shutdown: open connections are cut, committed data stays."""
+        """Fast shutdown (SIGINT): open connections are cut, as when the server goes away."""
         if self.process is not None:
-            _stop(self.process, signal.SIGINT)  # fast shutdown, which does not wait for pooled connections to close
+            _stop(self.process, signal.SIGINT)
 
-    def remove(self) -> None:
+    def close(self) -> None:
         self.stop()
         shutil.rmtree(self.workdir, ignore_errors=True)
 
+    def __enter__(self) -> "PostgresServer":
+        try:
+            return self.start()
+        except BaseException:
+            self.close()
+            raise
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
 
 class RedisServer:
-    """A Redis that keeps nothing on disk, on a free loopback port; stopped and started again on the same port it
-    comes back empty, as a Redis restarted without persistence does."""
+    """A Redis that keeps nothing on disk. `stop()` and `start()` keep its port, so clients reconnect to the same URL;
+    `restart()` is a restart without persistence: the server comes back empty."""
 
     def __init__(self):
         if not shutil.which("redis-server"):
@@ -150,8 +160,12 @@ class RedisServer:
         self.port = free_port()
         self.workdir = Path(tempfile.mkdtemp(prefix="kivra-redis-"))
         self.log, self.unix_socket = self.workdir / "redis.log", self.workdir / "redis.sock"
-        self.url = f"redis://127.0.0.1:{self.port}/0"
         self.process: subprocess.Popen | None = None
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
 
     def start(self) -> "RedisServer":
         with open(self.log, "ab") as output:
@@ -164,29 +178,38 @@ class RedisServer:
         return self
 
     def stop(self) -> None:
+        """Redis shuts down at once on SIGTERM, saving nothing with --save ''."""
         if self.process is not None:
-            _stop(self.process, signal.SIGTERM)  # Redis shuts down at once, saving nothing with --save ''
+            _stop(self.process, signal.SIGTERM)
 
-    def remove(self) -> None:
+    def restart(self) -> "RedisServer":
+        self.stop()
+        return self.start()
+
+    def close(self) -> None:
         self.stop()
         shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self) -> "RedisServer":
+        try:
+            return self.start()
+        except BaseException:
+            self.close()
+            raise
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 @contextlib.contextmanager
 def postgres_server(database="kivra_test"):
-    """A cluster of its own, trusting local connections; yields a SQLAlchemy URL to an empty `database`."""
-    server = PostgresServer(database)
-    try:
-        yield server.create().url
-    finally:
-        server.remove()
+    """A throwaway cluster; yields a SQLAlchemy URL to an empty `database`."""
+    with PostgresServer(database) as server:
+        yield server.url
 
 
 @contextlib.contextmanager
 def redis_server():
     """A Redis that keeps nothing on disk; yields its URL."""
-    server = RedisServer()
-    try:
-        yield server.start().url
-    finally:
-        server.remove()
+    with RedisServer() as server:
+        yield server.url

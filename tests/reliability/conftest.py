@@ -2,6 +2,7 @@
 import pytest
 
 from kivra.extensions import db
+from tests import servers
 from tests.reliability.processes import Processes, Sandbox
 from tests.reliability.scenario import make_app
 
@@ -39,3 +40,17 @@ def app_on():
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
+
+
+@pytest.fixture
+def own_postgres():
+    """A PostgreSQL of this test's own, for a test that stops and starts it (the session's server is shared)."""
+    with servers.PostgresServer() as server:
+        yield server
+
+
+@pytest.fixture
+def own_redis():
+    """A Redis of this test's own, for a test that stops or restarts it (the session's server is shared)."""
+    with servers.RedisServer() as server:
+        yield server
