@@ -128,6 +128,11 @@ def load_config(instance_path: str, environ=None) -> dict:
         # A failed payslip keeps its stored Kivra payload this many days for "Resend failed" (0: for good); then
         # `flask dispatch prune` drops it and the payslip stays failed (kivra/dispatch/retention.py).
         "DISPATCH_FAILED_PAYLOAD_DAYS": int(env.get("DISPATCH_FAILED_PAYLOAD_DAYS", "0")),
+        # A task that cannot reach the database or Redis runs again this much later (kivra/dispatch/outages.py).
+        "DISPATCH_OUTAGE_RETRY_SECONDS": float(env.get("DISPATCH_OUTAGE_RETRY_SECONDS", "5")),
+        # On SIGTERM or SIGINT a worker takes no new task, lets the sends in hand finish for this long, then hands
+        # back the claims it still holds; keep it below the supervisor's stop timeout (systemd's TimeoutStopSec).
+        "WORKER_STOP_GRACE_SECONDS": float(env.get("WORKER_STOP_GRACE_SECONDS", "20")),
         "KIVRA_ACCESS_CHECK_SECONDS": float(env.get("KIVRA_ACCESS_CHECK_SECONDS", "60")),
         # Each worker process says it is alive this often; none seen for WORKER_SILENT_SECONDS means no one sends.
         "WORKER_HEARTBEAT_SECONDS": float(env.get("WORKER_HEARTBEAT_SECONDS", "5")),

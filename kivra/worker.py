@@ -2,29 +2,98 @@
 
 Run one per machine or several; on Redis (REDIS_URL) any number of processes share the queue, and the database's
 conditional updates keep every row single whichever process claims it.
+
+SIGTERM (what systemd and most supervisors send) and SIGINT stop it the same way: no new task is taken (one a
+thread had just taken is put back), the sends in hand get WORKER_STOP_GRACE_SECONDS to finish, and the claims still
+held then are handed back and rung for, so another worker carries on at once rather than after a lease.
 """
+import logging
+import threading
+import time
+
 from flask import Flask
+from huey.exceptions import CancelExecution
 
 from kivra.config import log_effective
 from kivra.dispatch import heartbeat, leases, tasks
+from kivra.extensions import db
 from kivra.solutions import jobs  # noqa: F401 - the consumer must know the Kivra calls pages ask for
+
+log = logging.getLogger(__name__)
 
 
 def run_worker(app: Flask, threads: int) -> None:
     log_effective(app.config, "worker", threads=threads)
     tasks.bind_app(app)
+    grace = app.config["WORKER_STOP_GRACE_SECONDS"]
     alive = heartbeat.start(app, app.config["WORKER_HEARTBEAT_SECONDS"])
     stop = tasks.start_maintenance(
         app, app.config["DISPATCH_SWEEP_SECONDS"], app.config["KIVRA_ACCESS_CHECK_SECONDS"]
     )
     renewing = leases.start_heartbeat(app, app.config["DISPATCH_LEASE_SECONDS"])
+    # Huey's graceful signal becomes SIGTERM, joined for at most the grace; its other one (SIGINT here) stops
+    # without waiting, and the wait below gives it the same grace.
     consumer = tasks.huey.create_consumer(
         workers=threads, worker_type="thread", periodic=False, initial_delay=0.05, backoff=1.5, max_delay=0.5,
-        scheduler_interval=1, check_worker_health=True,
+        scheduler_interval=1, check_worker_health=True, graceful_signal="TERM", shutdown_timeout=grace,
     )
+    stopping_since = _watch(consumer.stop_flag)
+    tasks.huey.pre_execute(name="put-back-when-stopping")(_put_back_when(consumer.stop_flag))
     try:
         consumer.run()
     finally:
+        _wait_for_sends_in_hand(consumer, stopping_since, grace)
+        with app.app_context():
+            _hand_back_claims()
         stop.set()
         renewing.set()
         alive.stop()
+
+
+def _watch(stop_flag: threading.Event) -> list[float]:
+    """When the consumer began to stop (whichever signal): the grace counts from then."""
+    since: list[float] = []
+    threading.Thread(target=lambda: (stop_flag.wait(), since.append(time.monotonic())), name="stop-watch",
+                     daemon=True).start()
+    return since
+
+
+def _put_back_when(stop_flag: threading.Event):
+    """A task a worker thread took just as the stop began is put back for another worker, not started."""
+    def put_back(task):
+        if stop_flag.is_set():
+            try:
+                tasks.huey.enqueue(task)
+            except Exception:  # noqa: BLE001 - the queue is away: the sweep of another worker rings for its row
+                log.warning("a task taken while stopping could not be put back; the sweep rings for its row")
+            raise CancelExecution(retry=False)
+    return put_back
+
+
+def _wait_for_sends_in_hand(consumer, stopping_since: list[float], grace: float) -> None:
+    began = stopping_since[0] if stopping_since else time.monotonic()
+    try:
+        for _, thread in consumer.worker_threads:
+            thread.join(max(0.0, began + grace - time.monotonic()))
+    except KeyboardInterrupt:  # asked again to stop: hand back at once
+        pass
+
+
+def _hand_back_claims() -> None:
+    """The claims (and Kivra jobs) still in hand after the grace go back to the queue, rung for at once."""
+    try:
+        rows, job_ids = leases.release_held(), jobs.release_in_hand()
+    except Exception:  # noqa: BLE001 - the database is away: the claims run out after their lease instead
+        log.exception("handing back this worker's claims failed; their leases run out instead")
+        db.session.rollback()
+        return
+    finally:
+        db.session.remove()
+    if rows or job_ids:
+        log.warning("stopping: %d dispatch rows and %d Kivra jobs handed back unfinished", len(rows), len(job_ids))
+    try:
+        tasks.enqueue(rows)
+        for job_id in job_ids:
+            jobs.ring(job_id)
+    except Exception:  # noqa: BLE001 - the queue is away: the sweep rings for them once it is back
+        log.warning("ringing for the rows handed back failed; the sweep rings for them")

@@ -33,8 +33,9 @@ def heartbeat_seconds(lease_seconds: float) -> float:
 
 
 def lost_after(lease: timedelta) -> timedelta:
-    """How long a due row may wait in a busy queue before the sweep takes its task for lost and rings again."""
-    return max(4 * lease, timedelta(seconds=30))
+    """How long a due row may wait in a busy queue before the sweep takes its task for lost and rings again: with the
+    shipped lease (15 s) and sweep (5 s), a lost ring is found within a minute however long the queue."""
+    return max(3 * lease, timedelta(seconds=30))
 
 
 class _Held:
@@ -56,6 +57,10 @@ class _Held:
     def tokens(self, held_since: float) -> list[str]:
         with self._lock:
             return [token for token, since in self._claims.values() if since >= held_since]
+
+    def claims(self) -> list[tuple[int, str]]:
+        with self._lock:
+            return [(dispatch_id, token) for dispatch_id, (token, _) in self._claims.items()]
 
 
 _held = _Held()
@@ -84,6 +89,25 @@ def renew(lease: timedelta, now: datetime | None = None) -> int:
     ).rowcount
     db.session.commit()
     return renewed
+
+
+def release_held(now: datetime | None = None) -> list[tuple[int, int]]:
+    """A stopping worker hands back the claims it still holds: each row is queued and due now, its claim cleared and
+    the attempt not counted, its stored payload kept (the next attempt sends the same bytes, so a copy Kivra got
+    meanwhile is a duplicate it ignores). Returns the (id, position) of the rows released, to ring for them; a claim
+    another worker took over meanwhile is left alone."""
+    now, released = now or utcnow(), []
+    for dispatch_id, token in sorted(_held.claims()):
+        position = db.session.execute(
+            update(Dispatch.__table__)
+            .where(Dispatch.id == dispatch_id, Dispatch.state == "sending", Dispatch.claimed_by == token)
+            .values(state="queued", claimed_by=None, lease_until=None, due_at=now, attempts=Dispatch.attempts - 1)
+            .returning(Dispatch.position)
+        ).scalar()
+        if position is not None:
+            released.append((dispatch_id, position))
+    db.session.commit()
+    return released
 
 
 def start_heartbeat(app: Flask, lease_seconds: float) -> threading.Event:
@@ -169,3 +193,8 @@ class Rings:
             fresh = [row for row in rows if (row[0], row[2]) not in self._rung]
             self._rung.update(((dispatch_id, condition), now) for dispatch_id, _, condition in fresh)
         return list(dict.fromkeys((dispatch_id, position) for dispatch_id, position, _ in fresh))
+
+    def forget(self) -> None:
+        """The rings were lost (the queue forgot them, or refused them): ring again for whatever is due."""
+        with self._lock:
+            self._rung.clear()

@@ -14,8 +14,9 @@ from sqlalchemy import select
 
 from kivra.accounts.models import utcnow
 from kivra.config import huey_sqlite_path
-from kivra.dispatch import engine, journal, leases
+from kivra.dispatch import engine, journal, leases, outages
 from kivra.dispatch.models import Dispatch, PayslipSend
+from kivra.dispatch.queue_memory import QueueMemory
 from kivra.extensions import db
 from kivra.payroll.service import as_utc
 from kivra.sender_api.app import kivra_client
@@ -74,7 +75,13 @@ def _priority(position: int) -> int:
     return -(position // FAIR_SHARE)
 
 
-@huey.task(name="dispatch.send_one")
+_queue = QueueMemory()
+# A task that meets a database or Redis outage runs again after a pause, rather than waiting for the sweep.
+on_outage = outages.retry_on_outage(lambda: _app().config["DISPATCH_OUTAGE_RETRY_SECONDS"], _queue.unreachable)
+
+
+@huey.task(name="dispatch.send_one", retries=outages.OUTAGE_RETRIES, context=True)
+@on_outage
 @in_app
 def send_one(dispatch_id: int) -> None:
     result = engine.process(dispatch_id, kivra_client())
@@ -83,7 +90,8 @@ def send_one(dispatch_id: int) -> None:
         send_one.schedule((dispatch_id,), delay=result.retry_in, priority=_priority(position))
 
 
-@huey.task(name="dispatch.start_send")
+@huey.task(name="dispatch.start_send", retries=outages.OUTAGE_RETRIES, context=True)
+@on_outage
 @in_app
 def start_send(send_id: int) -> None:
     """Route the send with one usermatch, publish its Min lön rows, and ring for each Kivra row."""
@@ -126,15 +134,28 @@ _rings = leases.Rings()
 
 def sweep() -> int:
     """Ring for rows that should be moving: claims whose worker stopped renewing them, and due rows whose task was
-    lost (a killed worker) or never made (a scheduled send came due). Rows whose worker died on their last attempt are
-    failed. Returns how many rows it rang for."""
+    lost (a killed worker, a Redis that came back empty) or never made (a scheduled send came due); and for Kivra jobs
+    whose task was lost. Rows whose worker died on their last attempt are failed. Returns how many rows it rang for."""
     now, config = utcnow(), engine.settings()
     leases.fail_exhausted(config.max_attempts, now)
-    # A routed row due for a lease while the queue is empty has lost its ring. An unrouted one may still be being
-    # routed by its start_send (a usermatch can outlast a lease), and in a busy queue a ring may be waiting its turn:
-    # those count as lost after `lost_after`.
-    lost = now - leases.lost_after(config.lease)
-    routed_lost = now - config.lease if huey.pending_count() == 0 else lost
+    try:
+        queue_lost = _queue.lost(huey.storage)
+        busy = not queue_lost and huey.pending_count() > 0
+    except Exception as error:
+        if outages.is_outage(error):
+            _queue.unreachable()  # once it answers again, what it should hold counts as lost
+        raise
+    if queue_lost:
+        # The queue forgot its tasks (or refused them for a while): every due row is rung now, whatever was rung.
+        log.warning("the queue lost its tasks or was unreachable: ringing again for every due row")
+        _rings.forget()
+        lost = routed_lost = now
+    else:
+        # A routed row due for a lease while the queue is empty has lost its ring. An unrouted one may still be being
+        # routed by its start_send (a usermatch can outlast a lease), and in a busy queue a ring may be waiting its
+        # turn: those count as lost after `lost_after`.
+        lost = now - leases.lost_after(config.lease)
+        routed_lost = lost if busy else now - config.lease
     sends = db.session.scalars(
         select(Dispatch.send_id).where(Dispatch.state == "queued", Dispatch.channel == "minlon",
                                        Dispatch.due_at <= routed_lost).distinct()
@@ -144,8 +165,21 @@ def sweep() -> int:
     rows = _rings.not_rung_within(leases.expired(now) + leases.waiting(routed_lost, lost),
                                   window=leases.lost_after(config.lease))
     db.session.commit()
-    enqueue(rows)
+    _ring(lambda: enqueue(rows))
+    from kivra.solutions import jobs as kivra_jobs  # Kivra calls a page asked for, whose task was lost
+
+    _ring(lambda: kivra_jobs.ring_lost(forget=queue_lost))
     return len(rows)
+
+
+def _ring(ring) -> None:
+    try:
+        ring()
+    except Exception as error:
+        _rings.forget()  # nothing it refused counts as rung
+        if outages.is_outage(error):
+            _queue.unreachable()
+        raise
 
 
 def start_maintenance(app: Flask, sweep_seconds: float, access_check_seconds: float) -> threading.Event:

@@ -1,11 +1,16 @@
 """The worker's side of the Kivra calls pages ask for (kivra_calls): registering the company or following its access
 request, and the register's usermatch. A task carries a job id; the job row says whether anything is left to do."""
 import logging
+import threading
+from contextlib import contextmanager
+from datetime import timedelta
 
 from flask import current_app
 
 from kivra.accounts.models import Company
-from kivra.dispatch.tasks import huey, in_app
+from kivra.dispatch.leases import Rings
+from kivra.dispatch.outages import OUTAGE_RETRIES
+from kivra.dispatch.tasks import huey, in_app, on_outage
 from kivra.employees import kivra_check
 from kivra.extensions import db
 from kivra.sender_api import KivraClient, KivraError
@@ -15,6 +20,27 @@ from kivra.solutions.models import KivraJob
 
 log = logging.getLogger(__name__)
 PRIORITY = 100  # ahead of a big send's rows: a person is watching the page
+_in_hand: set[int] = set()  # the jobs this process is working on, handed back if it stops before they are done
+_in_hand_lock = threading.Lock()
+_rings = Rings()
+
+
+@contextmanager
+def in_hand(job_id: int):
+    with _in_hand_lock:
+        _in_hand.add(job_id)
+    try:
+        yield
+    finally:
+        with _in_hand_lock:
+            _in_hand.discard(job_id)
+
+
+def release_in_hand() -> list[int]:
+    """A stopping worker hands back the jobs it has not finished; returns their ids, to ring for them."""
+    with _in_hand_lock:
+        held = sorted(_in_hand)
+    return [job_id for job_id in held if kivra_calls.release(job_id)]
 
 
 def perform(job_id: int, client: KivraClient) -> KivraJob | None:
@@ -22,7 +48,12 @@ def perform(job_id: int, client: KivraClient) -> KivraJob | None:
     job = kivra_calls.claim(job_id, current_app.config["KIVRA_JOB_LEASE_SECONDS"])
     if job is None:
         return None
-    company = db.session.get(Company, job.company_id)
+    with in_hand(job.id):
+        return _ask_kivra(job, client)
+
+
+def _ask_kivra(job: KivraJob, client: KivraClient) -> KivraJob:
+    job_id, company = job.id, db.session.get(Company, job.company_id)
     try:
         if job.kind == "access":  # register, or ask about the access request; then the sends that waited go
             return kivra_calls.finish(job, found=activation.check_access(company, client))
@@ -41,7 +72,8 @@ def perform(job_id: int, client: KivraClient) -> KivraJob | None:
         return kivra_calls.finish(db.session.get(KivraJob, job_id), error_code="error")
 
 
-@huey.task(name="kivra.run_job")
+@huey.task(name="kivra.run_job", retries=OUTAGE_RETRIES, context=True)
+@on_outage
 @in_app
 def run_job(job_id: int) -> None:
     perform(job_id, kivra_client())
@@ -53,6 +85,21 @@ def ring(job_id: int) -> None:
         huey.enqueue(run_job.s(job_id, priority=PRIORITY))
     except Exception:  # noqa: BLE001
         log.exception("Kivra job %d could not be queued now; the periodic check will do it", job_id)
+
+
+def ring_lost(forget: bool = False) -> int:
+    """The sweep's part: ring for open jobs whose task seems lost (queued past the grace, or running past the lease),
+    once per grace; `forget`: the queue lost its tasks, so ring for every open one now. Returns how many."""
+    config = current_app.config
+    if forget:
+        _rings.forget()
+    grace = 0 if forget else config["KIVRA_JOB_GRACE_SECONDS"]
+    overdue = kivra_calls.overdue(grace, config["KIVRA_JOB_LEASE_SECONDS"])
+    fresh = _rings.not_rung_within([(job_id, PRIORITY, "lost") for job_id in overdue],
+                                   window=timedelta(seconds=max(config["KIVRA_JOB_GRACE_SECONDS"], 5)))
+    for job_id, _ in fresh:
+        huey.enqueue(run_job.s(job_id, priority=PRIORITY))
+    return len(fresh)
 
 
 def recover(client: KivraClient) -> list[KivraJob]:

@@ -58,6 +58,17 @@ def claim(job_id: int, lease_seconds: float) -> KivraJob | None:
     return db.session.get(KivraJob, job_id, populate_existing=True) if taken else None
 
 
+def release(job_id: int) -> bool:
+    """A stopping worker hands the job back: queued again, the attempt not counted."""
+    released = db.session.execute(
+        update(KivraJob).where(KivraJob.id == job_id, KivraJob.state == "running")
+        .values(state="queued", started_at=None, attempts=KivraJob.attempts - 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    return bool(released)
+
+
 def finish(job: KivraJob, found: int | None = None, total: int | None = None, error_code: str | None = None,
            correlation_id: str | None = None) -> KivraJob:
     job.state = "failed" if error_code else "done"
