@@ -18,7 +18,7 @@ from sqlalchemy import and_, or_, select, update
 
 from kivra.accounts.models import utcnow
 from kivra.dispatch import journal, locks
-from kivra.dispatch.models import Dispatch
+from kivra.dispatch.models import Dispatch, PayslipSend
 from kivra.extensions import db
 
 log = logging.getLogger(__name__)
@@ -173,6 +173,18 @@ def waiting(routed_before: datetime, unrouted_before: datetime) -> list[tuple[in
         .where(Dispatch.state == "queued", Dispatch.due_at <= max(routed_before, unrouted_before),
                or_(Dispatch.due_at <= unrouted_before, and_(Dispatch.routed.is_(True), Dispatch.due_at <= routed_before)))
         .order_by(Dispatch.position, Dispatch.id)
+    )]
+
+
+def unrouted_sends(before: datetime) -> list[tuple[int, int, str]]:
+    """(send id, 0, "start") of sends with queued Kivra rows, due since before `before`, that no usermatch routed:
+    their start_send was lost (or its usermatch failed and their own rings were lost). One start_send routes them
+    all with one usermatch, rather than each row routing itself at once."""
+    return [(send_id, 0, "start") for send_id in db.session.scalars(
+        select(Dispatch.send_id).join(PayslipSend, PayslipSend.id == Dispatch.send_id)
+        .where(Dispatch.state == "queued", Dispatch.channel == "kivra", Dispatch.routed.is_(False),
+               Dispatch.due_at <= before, PayslipSend.state == "queued")
+        .distinct().order_by(Dispatch.send_id)
     )]
 
 

@@ -6,6 +6,7 @@ to do. A task lost with a killed worker, or run twice, costs nothing — `sweep`
 import logging
 import os
 import threading
+from datetime import datetime, timezone
 from functools import wraps
 
 from flask import Flask, current_app, has_app_context
@@ -23,6 +24,7 @@ from kivra.sender_api.app import kivra_client
 from kivra.sender_api.errors import KivraError
 
 log = logging.getLogger(__name__)
+NEVER = datetime.min.replace(tzinfo=timezone.utc)
 FAIR_SHARE = 10  # rows of one send per priority step: a small company's send overtakes a big one's tail
 
 
@@ -135,7 +137,8 @@ _rings = leases.Rings()
 def sweep() -> int:
     """Ring for rows that should be moving: claims whose worker stopped renewing them, and due rows whose task was
     lost (a killed worker, a Redis that came back empty) or never made (a scheduled send came due); and for Kivra jobs
-    whose task was lost. Rows whose worker died on their last attempt are failed. Returns how many rows it rang for."""
+    whose task was lost. Rows whose worker died on their last attempt are failed. Returns how many rows and sends it
+    rang for."""
     now, config = utcnow(), engine.settings()
     leases.fail_exhausted(config.max_attempts, now)
     try:
@@ -147,7 +150,7 @@ def sweep() -> int:
         raise
     if queue_lost:
         # The queue forgot its tasks (or refused them for a while): every due row is rung now, whatever was rung.
-        log.warning("the queue lost its tasks or was unreachable: ringing again for every due row")
+        log.warning("the queue is new, lost its tasks or was unreachable: ringing again for every due row")
         _rings.forget()
         lost = routed_lost = now
     else:
@@ -162,14 +165,17 @@ def sweep() -> int:
     ).all()
     for send_id in sends:
         engine.publish_due_min_lon(send_id)
-    rows = _rings.not_rung_within(leases.expired(now) + leases.waiting(routed_lost, lost),
-                                  window=leases.lost_after(config.lease))
+    window = leases.lost_after(config.lease)
+    # Unrouted rows are rung through their send's start_send (one usermatch), routed ones each on its own.
+    rows = _rings.not_rung_within(leases.expired(now) + leases.waiting(routed_lost, NEVER), window=window)
+    starts = _rings.not_rung_within(leases.unrouted_sends(lost), window=window)
     db.session.commit()
     _ring(lambda: enqueue(rows))
+    _ring(lambda: [huey.enqueue(start_send.s(send_id)) for send_id, _ in starts])
     from kivra.solutions import jobs as kivra_jobs  # Kivra calls a page asked for, whose task was lost
 
     _ring(lambda: kivra_jobs.ring_lost(forget=queue_lost))
-    return len(rows)
+    return len(rows) + len(starts)
 
 
 def _ring(ring) -> None:
