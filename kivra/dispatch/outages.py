@@ -63,8 +63,10 @@ def retry_on_outage(pause_seconds, on_redis_outage=lambda: None):
                     return None
                 task.retries -= 1  # Huey counts a RetryTask as no retry at all: this one counts
                 pause = pause_seconds()
-                log.warning("%s%s: %s, tried again in %g s (%d retries left)", fn.__name__, args,
-                            type(error).__name__, pause, task.retries)
+                # The first retry of a task is worth a line; the next ones of the same outage would only repeat it.
+                level = logging.WARNING if task.retries == OUTAGE_RETRIES - 1 else logging.DEBUG
+                log.log(level, "%s%s: %s, tried again in %g s (%d retries left)", fn.__name__, args,
+                        type(error).__name__, pause, task.retries)
                 raise RetryTask(delay=pause) from error
         return inner
     return decorate
