@@ -86,6 +86,8 @@ def poll(condition, seconds: float, what: str, report) -> float:
                          ids=["sigterm-in-hand-finish", "sigterm-handed-back", "sigint-handed-back"])
 def test_a_worker_stopped_with_sigterm_or_sigint_mid_send_leaves_nothing_for_a_lease(stack, processes, how, grace):
     app, sandbox, send, start = stack
+    if grace is not None:
+        sandbox.admin("POST", "faults", {"latency_ms": 1200})  # sends outlast the grace: some are handed back
     stopped = start("worker-a", **({"WORKER_STOP_GRACE_SECONDS": grace} if grace is not None else {}))
     other = start("worker-b")
     wait_for(app, send, lambda counts: finished(counts) >= PAYSLIPS // 4 and counts["sending"] >= THREADS, 120,
