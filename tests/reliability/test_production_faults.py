@@ -62,11 +62,11 @@ pytestmark = pytest.mark.production_faults
 
 @pytest.fixture
 def restartable_postgres():
-    server = PostgresServer("payroll").create()
+    server = PostgresServer("payroll").start()
     try:
         yield server
     finally:
-        server.remove()
+        server.close()
 
 
 @pytest.fixture
@@ -75,7 +75,7 @@ def restartable_redis():
     try:
         yield server
     finally:
-        server.remove()
+        server.close()
 
 
 @dataclass
