@@ -87,9 +87,45 @@ def _redis_accepts(socket_path: Path) -> bool:
             return False
 
 
-class PostgresServer:
+class _Server:
+    """A server process of a test's own, in a work directory removed by `close()`; a context manager."""
+
+    workdir: Path
+    process: subprocess.Popen | None = None
+    stop_signal = signal.SIGTERM
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def start(self):
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        if self.process is not None:
+            _stop(self.process, self.stop_signal)
+
+    def close(self) -> None:
+        self.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self):
+        try:
+            return self.start()
+        except BaseException:
+            self.close()
+            raise
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class PostgresServer(_Server):
     """A cluster of its own, trusting local connections, with an empty `database`. `stop()` and `start()` keep its
-    port and data directory, so clients reconnect to the same URL: an outage, or a restart that keeps the data."""
+    port and data directory, so clients reconnect to the same URL: an outage, or a restart that keeps the data.
+    `stop()` is a fast shutdown (SIGINT): open connections are cut, as when the server goes away."""
+
+    stop_signal = signal.SIGINT
 
     def __init__(self, database: str = "kivra_test"):
         self.database, self.bindir, self.run_as, self.port = database, postgres_bindir(), _as_postgres(), free_port()
@@ -109,10 +145,6 @@ class PostgresServer:
             raise ServerError(f"initdb exited with {initdb.returncode}:\n{initdb.stderr or initdb.stdout}")
         self._created = False
 
-    @property
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
     def start(self) -> "PostgresServer":
         """Start (again) on the same port and data; the first start creates the database."""
         with open(self.log, "ab") as output:
@@ -130,27 +162,9 @@ class PostgresServer:
             self._created = True
         return self
 
-    def stop(self) -> None:
-        """Fast shutdown (SIGINT): open connections are cut, as when the server goes away."""
-        if self.process is not None:
-            _stop(self.process, signal.SIGINT)
-
-    def close(self) -> None:
-        self.stop()
-        shutil.rmtree(self.workdir, ignore_errors=True)
-
-    def __enter__(self) -> "PostgresServer":
-        try:
-            return self.start()
-        except BaseException:
-            self.close()
-            raise
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
 
-class RedisServer:
+class RedisServer(_Server):
     """A Redis that keeps nothing on disk. `stop()` and `start()` keep its port, so clients reconnect to the same URL;
     `restart()` is a restart without persistence: the server comes back empty."""
 
@@ -163,10 +177,6 @@ class RedisServer:
         self.process: subprocess.Popen | None = None
         self.url = f"redis://127.0.0.1:{self.port}/0"
 
-    @property
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
     def start(self) -> "RedisServer":
         with open(self.log, "ab") as output:
             self.process = subprocess.Popen(
@@ -177,28 +187,10 @@ class RedisServer:
         _wait_until(lambda: _redis_accepts(self.unix_socket), self.process, self.log, "redis-server")
         return self
 
-    def stop(self) -> None:
-        """Redis shuts down at once on SIGTERM, saving nothing with --save ''."""
-        if self.process is not None:
-            _stop(self.process, signal.SIGTERM)
-
     def restart(self) -> "RedisServer":
+        """Stop (Redis shuts down at once on SIGTERM, saving nothing with --save '') and start empty."""
         self.stop()
         return self.start()
-
-    def close(self) -> None:
-        self.stop()
-        shutil.rmtree(self.workdir, ignore_errors=True)
-
-    def __enter__(self) -> "RedisServer":
-        try:
-            return self.start()
-        except BaseException:
-            self.close()
-            raise
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
 
 @contextlib.contextmanager

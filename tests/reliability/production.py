@@ -2,32 +2,19 @@
 APP_ENV=production, restartable PostgreSQL and Redis (tests/servers.py), the Kivra sandbox with latency; a supervisor
 that restarts a worker the way systemd does; a prober asking the web's /healthz throughout; sends of several companies
 on one database, each with payslips of its own (Kivra's ledger and the delivery audit tell them apart)."""
-import contextlib
 import re
 import signal
 import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import date
-from decimal import Decimal
 from pathlib import Path
 
 import httpx
 from flask import Flask
 
-from kivra.accounts.models import Company, User
-from kivra.dispatch import service as dispatch
-from kivra.dispatch import tasks
-from kivra.employees.models import Employee
-from kivra.employees.personnummer import luhn_valid
-from kivra.extensions import db
-from kivra.payroll import service as payroll
-from kivra.sender_api import KivraClient
-from kivra.solutions import activation
-from tests.conftest import PASSWORD_HASH
 from tests.reliability.processes import ROOT, Process, Processes, Sandbox, child_env
-from tests.reliability.scenario import Send, personnummer
+from tests.reliability.scenario import Send, queued_send
 
 WORKER_UNIT = ROOT / "deploy" / "payroll-worker@.service"
 # What systemd waits after SIGTERM before it kills (the unit's TimeoutStopSec is longer; a test waits this long).
@@ -142,56 +129,8 @@ class HealthProbe:
         return [status for asked, status in self.answers if start <= asked <= end]
 
 
-def orgnr(index: int) -> str:
-    """A valid organisation number of its own for each company of the run."""
-    first_nine = f"5567{index:05d}"
-    return next(first_nine + d for d in "0123456789" if luhn_valid(first_nine + d))
-
-
-def company_with_kivra(sandbox: Sandbox, index: int, count: int) -> tuple[Company, User, list[str]]:
-    """The `index`-th company: employer details filled in, an admin, `count` employees of its own whom the sandbox
-    knows as Kivra users, Kivra's agreement approved and access granted (a tenant of its own)."""
-    company = Company(name=f"Drift {index} AB", orgnr=orgnr(index), employer_contribution_rate=Decimal("31.42"),
-                      street_address="Storgatan 1", postal_code="111 22", city="Stockholm",
-                      email=f"lon@drift{index}.se", phone="08-123 45 67")
-    admin = User(company=company, role="admin", email=f"admin@drift{index}.se", name="Anna Admin", locale="sv",
-                 password_hash=PASSWORD_HASH)
-    db.session.add_all([company, admin])
-    db.session.flush()
-    numbers = personnummer(count * (index + 1))[count * index:]
-    db.session.add_all(
-        Employee(company_id=company.id, name=f"Person {index}-{n:03d}", personnummer=number,
-                 employment_start=date(2020, 1, 1), monthly_salary_ore=3_000_000 + n * 100, tax_rate=Decimal("30"))
-        for n, number in enumerate(numbers)
-    )
-    db.session.commit()
-    sandbox.admin("POST", "recipients", dict.fromkeys(numbers, "user"))
-    with KivraClient(sandbox.url, "sandbox-client", "sandbox-secret") as client:
-        activation.approve(company, admin, client, payslips=True, invoices=False)
-    return company, admin, numbers
-
-
-@contextlib.contextmanager
-def workers_queue(environ: dict):
-    """This process's queue as the web's: the workers' Redis (nothing flushed: other sends' tasks stay)."""
-    storage = tasks.make_huey(environ).storage
-    memory, tasks.huey.storage = tasks.huey.storage, storage
-    try:
-        yield
-    finally:
-        tasks.huey.storage = memory
-        storage.conn.close()
-
-
 def press_send(app: Flask, sandbox: Sandbox, index: int, count: int, environ: dict) -> Send:
-    """What the web process does when the admin presses "Skicka lönebesked": the send and its rows in one
-    transaction, then `start_send` on the workers' Redis (`dispatch.request_send`, the function the view calls)."""
-    with app.app_context():
-        company, admin, numbers = company_with_kivra(sandbox, index, count)
-        run = payroll.create_run(company, date(2026, 11, 1), date(2026, 11, 25))
-        payroll.calculate_run(run)
-        with workers_queue(environ):
-            send = dispatch.request_send(run, admin)
-        queued = Send(send.id, company.id, numbers)
-        db.session.remove()
-    return queued
+    """What the web process does when the admin of the `index`-th company presses "Skicka lönebesked": the send and
+    its rows in one transaction, then `start_send` on the workers' Redis, where other sends' tasks stay
+    (`scenario.queued_send` for company index + 1: never the one that empties the queue)."""
+    return queued_send(app, sandbox, count, environ, index=index + 1)

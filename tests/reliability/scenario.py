@@ -19,6 +19,7 @@ from kivra.demo import with_check_digit
 from kivra.dispatch import service as dispatch
 from kivra.dispatch import tasks
 from kivra.employees.models import Employee
+from kivra.employees.personnummer import luhn_valid
 from kivra.extensions import db
 from kivra.payroll import service as payroll
 from kivra.sender_api import KivraClient
@@ -101,41 +102,53 @@ def sqlite_stack(tmp_path, sandbox: Sandbox, app_on) -> tuple[str, dict, Flask]:
     return database, queue, app
 
 
-def company_with_employees(sandbox: Sandbox, count: int,
-                           name: str = "Tillförlitlig AB") -> tuple[Company, User, list[str]]:
+def orgnr(index: int) -> str:
+    """A valid organisation number of its own for the `index`-th company of a test (0: Demo AB's)."""
+    if index == 0:
+        return "5568402266"
+    first_nine = f"5567{index:05d}"
+    return next(first_nine + d for d in "0123456789" if luhn_valid(first_nine + d))
+
+
+def company_with_employees(sandbox: Sandbox, count: int, name: str = "Tillförlitlig AB",
+                           index: int = 0) -> tuple[Company, User, list[str]]:
     """Employer details filled in (Kivra refuses payslips without them), an admin, and `count` employees whom the
-    sandbox knows as Kivra users; no Kivra agreement yet."""
-    company = Company(name=name, orgnr="5568402266", employer_contribution_rate=Decimal("31.42"),
-                      street_address="Storgatan 1", postal_code="111 22", city="Stockholm", email="lon@example.se",
-                      phone="08-123 45 67")
-    admin = User(company=company, role="admin", email="admin@example.se", name="Anna Admin", locale="sv",
-                 password_hash=PASSWORD_HASH)
+    sandbox knows as Kivra users; no Kivra agreement yet. The `index`-th company of a test has an org.nr, e-mail
+    addresses and employees of its own, so several can share a database and Kivra's ledger tells them apart."""
+    company = Company(name=name, orgnr=orgnr(index), employer_contribution_rate=Decimal("31.42"),
+                      street_address="Storgatan 1", postal_code="111 22", city="Stockholm",
+                      email=f"lon{index or ''}@example.se", phone="08-123 45 67")
+    admin = User(company=company, role="admin", email=f"admin{index or ''}@example.se", name="Anna Admin",
+                 locale="sv", password_hash=PASSWORD_HASH)
     db.session.add_all([company, admin])
     db.session.flush()
-    numbers = personnummer(count)
+    numbers = personnummer(count * (index + 1))[count * index:]
     db.session.add_all(
-        Employee(company_id=company.id, name=f"Person {index:03d}", personnummer=number,
-                 employment_start=date(2020, 1, 1), monthly_salary_ore=3_000_000 + index * 100, tax_rate=Decimal("30"))
-        for index, number in enumerate(numbers)
+        Employee(company_id=company.id, name=f"Person {index}-{n:03d}", personnummer=number,
+                 employment_start=date(2020, 1, 1), monthly_salary_ore=3_000_000 + n * 100, tax_rate=Decimal("30"))
+        for n, number in enumerate(numbers)
     )
     db.session.commit()
     sandbox.admin("POST", "recipients", dict.fromkeys(numbers, "user"))
     return company, admin, numbers
 
 
-def company_with_kivra(sandbox: Sandbox, count: int) -> tuple[Company, User, list[str]]:
-    """`company_with_employees`, with the agreement approved and Kivra's access granted."""
-    company, admin, numbers = company_with_employees(sandbox, count)
+def company_with_kivra(sandbox: Sandbox, count: int, index: int = 0,
+                       name: str = "Tillförlitlig AB") -> tuple[Company, User, list[str]]:
+    """`company_with_employees`, with the agreement approved and Kivra's access granted (a tenant of its own)."""
+    company, admin, numbers = company_with_employees(sandbox, count, name=name, index=index)
     with KivraClient(sandbox.url, "sandbox-client", "sandbox-secret") as client:
         activation.approve(company, admin, client, payslips=True, invoices=False)
     return company, admin, numbers
 
 
 @contextlib.contextmanager
-def web_queue(environ: dict):
-    """This process's queue as the web process's: the workers' SQLite file or Redis, instead of conftest's memory."""
+def web_queue(environ: dict, flush: bool = True):
+    """This process's queue as the web process's: the workers' SQLite file or Redis, instead of conftest's memory;
+    emptied first unless `flush` is false (other sends' tasks stay)."""
     storage = tasks.make_huey(environ).storage
-    storage.flush_all()  # Redis outlives a test: start from an empty queue
+    if flush:
+        storage.flush_all()  # Redis outlives a test: start from an empty queue
     memory, tasks.huey.storage = tasks.huey.storage, storage
     try:
         yield
@@ -146,16 +159,19 @@ def web_queue(environ: dict):
         storage.close()
 
 
-def queued_send(app: Flask, sandbox: Sandbox, count: int, queue_environ: dict) -> Send:
+def queued_send(app: Flask, sandbox: Sandbox, count: int, queue_environ: dict, index: int = 0) -> Send:
     """Press "send" as the web process does: one send and its rows in one transaction, then `start_send` queued
-    where the workers read (`tasks.kick`)."""
+    where the workers read (`tasks.kick`). The first company's send (index 0) starts from an empty queue; another
+    company's joins whatever other sends left in it, workers running or not."""
     with app.app_context():
-        company, admin, numbers = company_with_kivra(sandbox, count)
+        company, admin, numbers = company_with_kivra(sandbox, count, index=index,
+                                                     name=f"Drift {index} AB" if index else "Tillförlitlig AB")
         run = payroll.create_run(company, date(2026, 11, 1), date(2026, 11, 25))
         payroll.calculate_run(run)
-        with web_queue(queue_environ):
+        with web_queue(queue_environ, flush=index == 0):
             send = dispatch.request_send(run, admin)
-            assert tasks.huey.pending_count() == 1, "start_send did not reach the workers' queue"
+            # (With other sends' tasks in the queue, live workers take them as they come: nothing to count.)
+            assert index or tasks.huey.pending_count() == 1, "start_send did not reach the workers' queue"
         queued = Send(send.id, company.id, numbers)
         db.session.remove()
     return queued
