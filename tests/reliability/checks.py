@@ -26,6 +26,16 @@ def states(app: Flask, send_id: int) -> Counter:
             db.session.remove()
 
 
+def rows_sending(app: Flask, send_id: int) -> set[int]:
+    """The send's rows a worker is sending now (claimed, not finished)."""
+    with app.app_context():
+        try:
+            return set(db.session.scalars(select(Dispatch.id).where(Dispatch.send_id == send_id,
+                                                                    Dispatch.state == "sending")))
+        finally:
+            db.session.remove()
+
+
 def finished(counts: Counter) -> int:
     return sum(counts[state] for state in OUTCOMES)
 

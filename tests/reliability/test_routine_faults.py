@@ -14,7 +14,7 @@ from kivra.dispatch.heartbeat import WorkerHeartbeat
 from kivra.dispatch.models import Dispatch
 from kivra.extensions import db
 from tests.conftest import report_figure
-from tests.reliability.checks import all_final, assert_delivered_exactly_once, finished, states, wait_for
+from tests.reliability.checks import all_final, assert_delivered_exactly_once, finished, rows_sending, states, wait_for
 from tests.reliability.processes import worker, worker_env
 from tests.reliability.scenario import install_delivery_audit, migrate, queued_send, web_queue
 
@@ -46,13 +46,6 @@ def stack(own_postgres, own_redis, tmp_path, processes, start_sandbox, app_on):
     return app, sandbox, send, start
 
 
-def in_hand(app, send_id: int) -> set[int]:
-    with app.app_context():
-        try:
-            return set(db.session.scalars(select(Dispatch.id).where(Dispatch.send_id == send_id,
-                                                                    Dispatch.state == "sending")))
-        finally:
-            db.session.remove()
 
 
 def all_done(app, ids: set[int]) -> bool:
@@ -95,7 +88,7 @@ def test_a_worker_stopped_with_sigterm_or_sigint_mid_send_leaves_nothing_for_a_l
              "a quarter of the payslips done, sends in hand", processes.report)
 
     stopped.popen.send_signal(how)
-    term, hand = time.monotonic(), in_hand(app, send.send_id)
+    term, hand = time.monotonic(), rows_sending(app, send.send_id)
     assert stopped.popen.wait(timeout=30) == 0, processes.report()
     exited = time.monotonic() - term
     poll(lambda: all_done(app, hand), RECOVERY_LIMIT, "the rows in hand at SIGTERM done", processes.report)

@@ -4,11 +4,7 @@ import random
 import signal
 import time
 
-from sqlalchemy import select
-
-from kivra.dispatch.models import Dispatch
-from kivra.extensions import db
-from tests.reliability.checks import all_final, assert_delivered_exactly_once, finished, states, wait_for
+from tests.reliability.checks import all_final, assert_delivered_exactly_once, finished, rows_sending, states, wait_for
 from tests.conftest import report_figure
 from tests.reliability.processes import worker, worker_env
 from tests.reliability.scenario import queued_send, sqlite_stack
@@ -18,14 +14,6 @@ PAYSLIPS, KILLS, THREADS = 500, 6, 4
 RECOVERY_LIMIT = 30  # seconds from the restart after the last kill to the send's completion
 
 
-def sending(app, send_id: int) -> set[int]:
-    """The rows in flight: claimed by a worker that was sending them when it was killed."""
-    with app.app_context():
-        try:
-            return set(db.session.scalars(select(Dispatch.id).where(Dispatch.send_id == send_id,
-                                                                    Dispatch.state == "sending")))
-        finally:
-            db.session.remove()
 
 
 def test_a_worker_killed_mid_send_recovers_within_30_s_and_delivers_every_payslip_exactly_once(
@@ -54,7 +42,7 @@ def test_a_worker_killed_mid_send_recovers_within_30_s_and_delivers_every_paysli
         time.sleep(rng.uniform(0, 0.3))
         assert current.kill() == -signal.SIGKILL, f"{current.name} had stopped by itself\n{processes.report()}"
         at_kills.append(states(app, send.send_id))
-        in_flight |= sending(app, send.send_id)
+        in_flight |= rows_sending(app, send.send_id)
         restarted = time.monotonic()
         current = start(number)
 
