@@ -6,24 +6,11 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
-from kivra import create_app
 from kivra.extensions import db
-from tests.test_postgres import pg_app  # noqa: F401 - a fixture
+from tests.test_postgres import migrated_app, pg_app  # noqa: F401 - fixtures
 
 INSERT = text("INSERT INTO kivra_job (company_id, kind, state, requested_at, attempts) "
               "VALUES (:company, :kind, :state, CURRENT_TIMESTAMP, 0)")
-
-
-@pytest.fixture(params=["postgresql", "sqlite"])
-def migrated_app(request, tmp_path):
-    if request.param == "postgresql":
-        yield request.getfixturevalue("pg_app")  # tests/test_postgres.py: as in production, on an emptied database
-        return
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'jobs.db'}"})
-    with app.app_context():
-        yield app
-        db.session.remove()
-        db.engine.dispose()
 
 
 def test_0010_adds_the_job_table_with_one_open_job_per_company_and_kind_and_goes_down_again(migrated_app):

@@ -26,6 +26,19 @@ def pg_app(postgres_url, monkeypatch):
         db.engine.dispose()
 
 
+@pytest.fixture(params=["postgresql", "sqlite"])
+def migrated_app(request, tmp_path):
+    """An app on an empty database for a migration test: PostgreSQL as `pg_app`, and a SQLite file."""
+    if request.param == "postgresql":
+        yield request.getfixturevalue("pg_app")
+        return
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'migrated.db'}"})
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
 def tables() -> set[str]:
     return set(inspect(db.engine).get_table_names())
 

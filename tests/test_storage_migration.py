@@ -2,31 +2,17 @@
 import hashlib
 from datetime import date
 
-import pytest
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import select, update
 
-from kivra import create_app
 from kivra.dispatch import service
 from kivra.dispatch.models import Dispatch
 from kivra.extensions import db
 from kivra.payroll import service as payroll
 from tests.conftest import make_company, make_employee, make_user
-from tests.test_postgres import pg_app  # noqa: F401 - a fixture
+from tests.test_postgres import migrated_app, pg_app  # noqa: F401 - fixtures
 
 STATES = ("delivered", "retained", "published", "rejected", "cancelled", "failed", "queued", "sending")
-
-
-@pytest.fixture(params=["postgresql", "sqlite"])
-def migrated_app(request, tmp_path):
-    if request.param == "postgresql":
-        yield request.getfixturevalue("pg_app")  # tests/test_postgres.py: as in production, on an emptied database
-        return
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'storage.db'}"})
-    with app.app_context():
-        yield app
-        db.session.remove()
-        db.engine.dispose()
 
 
 def rows_in_every_state() -> dict[str, int]:

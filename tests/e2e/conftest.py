@@ -1,4 +1,5 @@
 """A live app on a free loopback port with Demo AB and its own Kivra sandbox, and Debian's Chromium."""
+import contextlib
 import threading
 from datetime import date
 
@@ -45,6 +46,19 @@ def live_app(tmp_path, sandbox):
         # Demo AB, created today, is an existing customer whatever today is: its first send asks about Kivra.
         "KIVRA_NEW_CUSTOMERS_SINCE": date.max,
     })
+    with serving_demo(app) as server:
+        stop_worker = threading.Event()
+        app.extensions["e2e_worker_hold"] = threading.Event()  # set: the worker pauses (see `worker_held`)
+        worker = threading.Thread(target=dispatch_worker, args=(app, stop_worker), daemon=True)
+        worker.start()
+        yield app, f"http://127.0.0.1:{server.server_port}"
+        stop_worker.set()
+        worker.join()
+
+
+@contextlib.contextmanager
+def serving_demo(app):
+    """Demo AB in the app's new database, the app served on a free loopback port while the block runs."""
     with app.app_context():
         db.create_all()
         demo.seed()
@@ -52,17 +66,13 @@ def live_app(tmp_path, sandbox):
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    stop_worker = threading.Event()
-    app.extensions["e2e_worker_hold"] = threading.Event()  # set: the worker pauses (see `worker_held`)
-    worker = threading.Thread(target=dispatch_worker, args=(app, stop_worker), daemon=True)
-    worker.start()
-    yield app, f"http://127.0.0.1:{server.server_port}"
-    stop_worker.set()
-    worker.join()
-    server.shutdown()
-    thread.join()
-    with app.app_context():
-        db.engine.dispose()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        thread.join()
+        with app.app_context():
+            db.engine.dispose()
 
 
 def dispatch_worker(app, stop: threading.Event) -> None:

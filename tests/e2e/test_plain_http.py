@@ -1,14 +1,11 @@
 """Production opened over plain HTTP in a real browser: the Secure session cookie is dropped, and signing in says the
 site must be opened over HTTPS — not that a security token is missing."""
-import threading
 from datetime import date
 
 import pytest
-from werkzeug.serving import make_server
 
-from kivra import create_app, demo
-from kivra.extensions import db
-from tests.e2e.conftest import CHROMIUM_ARGS
+from kivra import create_app
+from tests.e2e.conftest import CHROMIUM_ARGS, serving_demo
 
 SCREENSHOTS = "test-artifacts"
 HOST = "payroll.test"  # not localhost, which browsers treat as secure: a real server name over http://
@@ -23,18 +20,8 @@ def production_over_http(tmp_path):
         "TESTING": True, "APP_ENV": "production", "SESSION_COOKIE_SECURE": True, "REMEMBER_COOKIE_SECURE": True,
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'e2e.db'}", "KIVRA_NEW_CUSTOMERS_SINCE": date.max,
     })
-    with app.app_context():
-        db.create_all()
-        demo.seed()
-        db.session.remove()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://{HOST}:{server.server_port}"
-    server.shutdown()
-    thread.join()
-    with app.app_context():
-        db.engine.dispose()
+    with serving_demo(app) as server:
+        yield f"http://{HOST}:{server.server_port}"
 
 
 @pytest.fixture
