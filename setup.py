@@ -1,6 +1,6 @@
 """Packaging beyond pyproject.toml: the top-level templates/, static/, translations/ and migrations/ go into the
-wheel inside the package, as kivra/_templates, kivra/_static, … — `kivra.resource_dir` finds them there, or at the top
-of a source checkout. setuptools wants every folder that holds files as a package, so each subfolder is one too."""
+wheel inside the package, as kivra/_templates, kivra/_static, … — `kivra.resources.resource_dir` finds them there, or
+at the top of a source checkout. setuptools wants every folder that holds files as a package, so each subfolder is one too."""
 from setuptools import find_namespace_packages, setup
 
 RESOURCES = {  # folder: the files of it that the app reads

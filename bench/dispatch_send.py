@@ -30,7 +30,7 @@ from kivra import create_app  # noqa: E402
 from kivra.accounts.models import Company, User  # noqa: E402
 from kivra.demo import with_check_digit  # noqa: E402
 from kivra.dispatch import service as dispatch  # noqa: E402
-from kivra.dispatch import tasks  # noqa: E402
+from kivra.dispatch import queue, tasks  # noqa: E402
 from kivra.dispatch.models import OUTCOMES, Dispatch  # noqa: E402
 from kivra.employees.models import Employee  # noqa: E402
 from kivra.employees.personnummer import luhn_valid  # noqa: E402
@@ -38,7 +38,7 @@ from kivra.extensions import db  # noqa: E402
 from kivra.payroll import service as payroll  # noqa: E402
 from kivra.payroll.models import PayrollRun  # noqa: E402
 from kivra.sender_api import KivraClient  # noqa: E402
-from kivra.solutions import activation  # noqa: E402
+from kivra.dispatch import activation  # noqa: E402
 
 # Settings of this shell that must not reach a child: each child gets only what the benchmark gives it.
 PARENT_ONLY = ("HUEY_", "REDIS_URL", "DATABASE_URL", "KIVRA_", "DISPATCH_", "APP_ENV", "SECRET_KEY")
@@ -180,7 +180,7 @@ def calculated_run(name: str, org: str, numbers: list[str], sandbox_url: str | N
 @contextlib.contextmanager
 def web_queue(queue_path: Path):
     """This process's queue as the web process's: the workers' SQLite file instead of memory."""
-    storage = tasks.make_huey({"HUEY_SQLITE_PATH": str(queue_path)}).storage
+    storage = queue.make_huey({"HUEY_SQLITE_PATH": str(queue_path)}).storage
     memory, tasks.huey.storage = tasks.huey.storage, storage
     try:
         yield

@@ -29,7 +29,7 @@ from bench.dispatch_send import (  # noqa: E402
     calculated_run, cpu_seconds, make_app, orgnr, outcomes, personnummer, send_and_wait, start_sandbox, start_worker,
 )
 from kivra.extensions import db  # noqa: E402
-from kivra.solutions import onboarding  # noqa: E402
+from kivra.agreement import onboarding  # noqa: E402
 
 WARM_UP = 10
 

@@ -59,8 +59,8 @@ def build(path: Path, recent: int, older: int, others: int) -> int:
     from kivra.accounts.models import Company, User
     from kivra.dispatch.models import Dispatch
     from kivra.extensions import db
-    from kivra.solutions import agreement
-    from kivra.solutions.models import KivraSender
+    from kivra import agreement
+    from kivra.agreement.models import KivraSender
     from tests.status_history import add_employees, add_month, months_back
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})

@@ -1,23 +1,15 @@
 """Payroll with payslips through Kivra: the application factory."""
 import os
-from pathlib import Path
 
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from kivra import i18n, logs, proxy
+from kivra import logs, proxy
+from kivra.web import i18n
 from kivra.config import instance_path, load_config, log_effective
 from kivra.extensions import babel, csrf, db, limiter, login_manager, migrate
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def resource_dir(name: str) -> Path:
-    """templates, static, translations or migrations: at the top of a source checkout, or inside the package when
-    installed from a wheel (kivra/_templates, …; see setup.py)."""
-    installed = Path(__file__).resolve().parent / f"_{name}"
-    return installed if installed.is_dir() else ROOT / name
+from kivra.resources import resource_dir
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -45,17 +37,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=i18n.select_locale)
     i18n.init_app(app)
 
-    from kivra import cli, errors, health, metrics, web
-    from kivra.accounts.routes import bp as accounts_bp
-    from kivra.dispatch.routes import bp as dispatch_bp
-    from kivra.legacy.routes import bp as legacy_bp
-    from kivra.employees.routes import bp as employees_bp
-    from kivra.payroll.routes import bp as payroll_bp
-    from kivra.portal.routes import bp as portal_bp
-    from kivra.solutions.routes import bp as solutions_bp
+    from kivra import cli, health, metrics
+    from kivra import web
+    from kivra.web import blueprints, errors
 
-    for blueprint in (accounts_bp, employees_bp, payroll_bp, dispatch_bp, solutions_bp, legacy_bp, portal_bp):
-        app.register_blueprint(blueprint)
+    blueprints.register(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(metrics.bp)
     errors.init_app(app)

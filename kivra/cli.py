@@ -6,8 +6,10 @@ from pathlib import Path
 
 import click
 
-from kivra import ROOT, demo
-from kivra.solutions import tasks as kivra_tasks
+from kivra import demo
+from kivra.resources import ROOT
+from kivra.dispatch import access as kivra_tasks
+from kivra.agreement import vla
 
 
 def init_app(app) -> None:
@@ -71,10 +73,10 @@ def init_app(app) -> None:
     def import_vla(orgnr, approver, approved_on, scope):
         """Take over a company's Kivra agreement from the web payroll (VLA)."""
         try:
-            kivra_tasks.import_vla(orgnr.replace("-", ""), approver, approved_on, scope)
+            vla.import_vla(orgnr.replace("-", ""), approver, approved_on, scope)
         except LookupError:
             raise click.ClickException(f"no company with org.nr {orgnr}") from None
-        except kivra_tasks.AlreadyImported:
+        except vla.AlreadyImported:
             raise click.ClickException("the company already has a Kivra agreement; nothing was imported") from None
         click.echo("Imported; the company's Kivra status page is now in Payroll.")
 

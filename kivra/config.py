@@ -99,7 +99,7 @@ def load_config(instance_path: str, environ=None) -> dict:
         "APP_ENV": app_env,
         # Production without INSTANCE_PATH keeps nothing in one (its database and queue are named explicitly).
         "INSTANCE_PATH": instance_path if app_env != "production" or env.get("INSTANCE_PATH") else None,
-        "QUEUE_URL": _queue(env, app_env),  # what kivra.dispatch.tasks.make_huey chooses from the same variables
+        "QUEUE_URL": _queue(env, app_env),  # what kivra.dispatch.queue.make_huey chooses from the same variables
         "SECRET_KEY": secret_key,
         # Keys being rotated out (comma separated): sessions and invitation links signed with them still open, and
         # anything signed from now on uses SECRET_KEY (docs/operations.md, "Rotating SECRET_KEY").

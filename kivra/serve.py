@@ -10,10 +10,10 @@ import threading
 
 from werkzeug.serving import run_simple
 
-from kivra import ROOT
+from kivra.resources import ROOT
 from kivra.config import log_effective
 from kivra.sandbox.server import start_in_thread
-from kivra.solutions import tasks
+from kivra.dispatch import access as tasks
 from kivra.supervisor import Supervisor
 
 log = logging.getLogger(__name__)

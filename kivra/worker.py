@@ -15,19 +15,18 @@ from flask import Flask
 from huey.exceptions import CancelExecution
 
 from kivra.config import log_effective
-from kivra.dispatch import heartbeat, leases, tasks
+from kivra.dispatch import heartbeat, kivra_jobs as jobs, leases, maintenance, queue, tasks
 from kivra.extensions import db
-from kivra.solutions import jobs  # noqa: F401 - the consumer must know the Kivra calls pages ask for
 
 log = logging.getLogger(__name__)
 
 
 def run_worker(app: Flask, threads: int) -> None:
     log_effective(app.config, "worker", threads=threads)
-    tasks.bind_app(app)
+    queue.bind_app(app)
     grace = app.config["WORKER_STOP_GRACE_SECONDS"]
     alive = heartbeat.start(app, app.config["WORKER_HEARTBEAT_SECONDS"])
-    stop = tasks.start_maintenance(
+    stop = maintenance.start_maintenance(
         app, app.config["DISPATCH_SWEEP_SECONDS"], app.config["KIVRA_ACCESS_CHECK_SECONDS"]
     )
     renewing = leases.start_heartbeat(app, app.config["DISPATCH_LEASE_SECONDS"])

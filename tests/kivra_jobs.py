@@ -3,8 +3,8 @@ from sqlalchemy import select
 
 from kivra.extensions import db
 from kivra.sender_api.app import kivra_client
-from kivra.solutions import jobs
-from kivra.solutions.models import JOB_OPEN, KivraJob
+from kivra.dispatch import kivra_jobs as jobs
+from kivra.agreement.models import JOB_OPEN, KivraJob
 
 
 def run_kivra_jobs() -> int:

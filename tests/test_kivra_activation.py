@@ -8,8 +8,10 @@ from kivra.dispatch import service as dispatch
 from kivra.dispatch.models import PayslipSend
 from kivra.extensions import db
 from kivra.payroll import service
-from kivra.solutions import agreement, tasks
-from kivra.solutions.models import KivraAgreement, KivraSender
+from kivra.dispatch import access as tasks
+from kivra.agreement import vla
+from kivra import agreement
+from kivra.agreement.models import KivraAgreement, KivraSender
 from tests.conftest import make_employee, make_user, text
 from tests.kivra_jobs import run_kivra_jobs
 
@@ -170,7 +172,7 @@ def test_a_new_customer_has_kivra_from_the_start_and_can_end_it(app, as_admin, a
 def test_vla_company_gets_no_prompt_and_a_moved_message_once_per_user(app, as_admin, admin, company, run, kivra, lang):
     legacy = as_admin.get("/vla/kivra/agreement")
     assert legacy.status_code == 200 and {"sv": "Inget avtal med Kivra", "en": "No Kivra agreement"}[lang] in text(legacy)
-    tasks.import_vla(company.orgnr, "Vera VLA", datetime(2024, 5, 1), "both")
+    vla.import_vla(company.orgnr, "Vera VLA", datetime(2024, 5, 1), "both")
     for url in ("/vla/kivra/agreement", "/vla/kivra/status"):
         moved = as_admin.get(url)
         assert moved.status_code == 410 and "/solutions/kivra" in moved.get_data(as_text=True)
@@ -187,9 +189,9 @@ def test_vla_company_gets_no_prompt_and_a_moved_message_once_per_user(app, as_ad
 
 
 def test_a_vla_import_never_overwrites_an_approval(company):
-    tasks.import_vla(company.orgnr, "Vera VLA", datetime(2024, 5, 1), "both")
-    with pytest.raises(tasks.AlreadyImported):
-        tasks.import_vla(company.orgnr, "Someone Else", datetime(2025, 1, 1), "payslips")
+    vla.import_vla(company.orgnr, "Vera VLA", datetime(2024, 5, 1), "both")
+    with pytest.raises(vla.AlreadyImported):
+        vla.import_vla(company.orgnr, "Someone Else", datetime(2025, 1, 1), "payslips")
     assert agreement.in_force(company.id).approved_by_name == "Vera VLA"
 
 

@@ -13,8 +13,11 @@ from kivra.employees.models import Employee
 from kivra.extensions import db
 from kivra.sender_api.app import kivra_client
 from kivra.sender_api.errors import ServerError
-from kivra.solutions import activation, agreement, tasks
-from kivra.solutions.models import KivraJob, KivraSender
+from kivra.dispatch import access as tasks
+from kivra.agreement import vla
+from kivra import agreement
+from kivra.dispatch import activation
+from kivra.agreement.models import KivraJob, KivraSender
 from tests.conftest import make_employee, text
 
 pytestmark = pytest.mark.both_databases
@@ -254,7 +257,7 @@ def test_a_new_customers_first_send_registers_in_the_worker_and_goes_out(app, as
 
 
 def test_a_vla_company_is_registered_by_the_worker_when_it_sends(as_admin, company, run, calls):
-    tasks.import_vla(company.orgnr, "Vera VLA", datetime(2024, 5, 1), "payslips")
+    vla.import_vla(company.orgnr, "Vera VLA", datetime(2024, 5, 1), "payslips")
     made, _ = calls.during(lambda: as_admin.post(f"/runs/{run.id}/send", htmx=True))
     assert made == []
     queue.drain()
@@ -302,7 +305,7 @@ def test_a_lost_register_check_can_be_asked_again(app, as_admin, active_sender, 
 
 
 def test_a_job_a_killed_worker_left_running_is_taken_again_after_its_lease(app, as_admin, company, calls):
-    from kivra.solutions import kivra_calls
+    from kivra.agreement import kivra_calls
 
     as_admin.post("/solutions/kivra/agreement", {"payslips": "1"})
     job = db.session.scalar(select(KivraJob))

@@ -5,8 +5,9 @@ from sqlalchemy import select
 
 from kivra.dispatch.models import PayslipSend
 from kivra.extensions import db
-from kivra.solutions import agreement, tasks
-from kivra.solutions.models import KivraAgreement, KivraJob, KivraSender
+from kivra.dispatch import access as tasks
+from kivra import agreement
+from kivra.agreement.models import KivraAgreement, KivraJob, KivraSender
 from tests.conftest import Client, make_user, text
 from tests.kivra_jobs import run_kivra_jobs
 
@@ -141,7 +142,7 @@ def test_two_requests_registering_at_once_share_one_sender(app, company, kivra):
     import threading
 
     from kivra.sender_api.app import kivra_client
-    from kivra.solutions import onboarding
+    from kivra.agreement import onboarding
 
     client = kivra_client()
     original = client.create_tenant

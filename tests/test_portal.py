@@ -8,7 +8,7 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from kivra.accounts.models import utcnow
-from kivra.accounts.routes import load_user
+from kivra.web.accounts.routes import load_user
 from kivra.dispatch import service as dispatch, tasks
 from kivra.dispatch.models import Dispatch, PayslipSend
 from kivra.extensions import db

@@ -8,11 +8,13 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from kivra.dispatch import status, tasks
+from kivra.dispatch import queue, tasks
+from kivra import status
 from kivra.dispatch.models import Dispatch
 from kivra.extensions import db
 from kivra.sender_api.app import kivra_client
-from kivra.solutions import activation, agreement
+from kivra import agreement
+from kivra.dispatch import activation
 from tests.conftest import Client, make_user, text
 from tests.dispatch.test_send_routes import USER, calculated_run, fail_fast, faults
 from tests.test_status_pages import totals_on
@@ -37,7 +39,7 @@ WORDS = {
 @pytest.fixture(autouse=True)
 def empty_queue():
     tasks.huey.flush()
-    tasks._bound.pop("app", None)
+    queue._bound.pop("app", None)
     yield
     tasks.huey.flush()
 

@@ -9,12 +9,13 @@ import httpx
 import pytest
 from sqlalchemy import func, select, update
 
-from kivra.dispatch import status, tasks
+from kivra.dispatch import queue, tasks
+from kivra import status
 from kivra.dispatch.models import Dispatch
 from kivra.employees.models import Employee
 from kivra.extensions import db
-from kivra.solutions import agreement
-from kivra.solutions.models import KivraSender
+from kivra import agreement
+from kivra.agreement.models import KivraSender
 from tests.conftest import Client, make_employee, make_user, text
 from tests.kivra_jobs import run_kivra_jobs
 from tests.status_history import add_employees, add_month, utc
@@ -35,7 +36,7 @@ def empty_queue():
     """An empty queue whose tasks run in this test's app: an e2e test earlier in the session binds its live app
     (tests/e2e/conftest.py) and leaves it bound."""
     tasks.huey.flush()
-    tasks._bound.pop("app", None)
+    queue._bound.pop("app", None)
     yield
     tasks.huey.flush()
 
@@ -258,7 +259,7 @@ def test_resend_failed_sends_through_the_engine_to_kivra(app, as_admin, company,
     from kivra.dispatch import service
     from kivra.payroll import service as payroll
     from kivra.sender_api.app import kivra_client
-    from kivra.solutions import activation
+    from kivra.dispatch import activation
 
     company.street_address, company.postal_code, company.city = "Storgatan 1", "111 22", "Stockholm"
     company.email, company.phone = "lon@demo.se", "08-123 45 67"
@@ -431,7 +432,7 @@ def test_signed_out_the_pages_and_fragments_ask_to_sign_in(app, kivra_on, march)
 @pytest.fixture
 def sandbox_sender(company, admin, kivra):
     from kivra.sender_api.app import kivra_client
-    from kivra.solutions import activation
+    from kivra.dispatch import activation
 
     activation.approve(company, admin, kivra_client(), payslips=True, invoices=False)
     assert db.session.scalar(select(KivraSender)).state == "active"
@@ -509,8 +510,8 @@ def test_a_search_is_shown_escaped(as_admin, kivra_on, march):
 def test_month_names_are_the_period_names(app, lang):
     from flask_babel import force_locale
 
-    from kivra.i18n import period_name
-    from kivra.solutions.status_routes import month_names
+    from kivra.web.i18n import period_name
+    from kivra.web.solutions.status import month_names
 
     months = [date(2026, m, 1) for m in range(1, 13)]
     with app.test_request_context(), force_locale(lang):

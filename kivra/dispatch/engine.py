@@ -31,8 +31,8 @@ from kivra.payroll.service import render_pdf, store_pdf
 from kivra.sender_api import KivraClient
 from kivra.sender_api.errors import InvalidRequest, KivraError, RecipientNotEligible
 from kivra.sender_api.content import PayloadError
-from kivra.solutions import onboarding
-from kivra.solutions.models import KivraSender
+from kivra.agreement import onboarding
+from kivra.agreement.models import KivraSender
 
 log = logging.getLogger(__name__)
 

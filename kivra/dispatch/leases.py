@@ -3,7 +3,7 @@
 A claim's lease is short (DISPATCH_LEASE_SECONDS, 15 s by default): each worker process has a heartbeat thread that
 renews the leases of the rows it is sending every third of a lease, so a slow Kivra call keeps its claim while the
 process lives, and the rows of a process that died are taken over a lease after its last beat. The sweep
-(`tasks.sweep`) rings for those rows, and for due rows that have waited `lost_after` with nobody taking them (their
+(`maintenance.sweep`) rings for those rows, and for due rows that have waited `lost_after` with nobody taking them (their
 task was lost with a killed worker); it remembers what it rang, so a row waiting its turn in a busy queue gets one
 ring per `lost_after` from each worker process, not one per sweep.
 """

@@ -1,6 +1,6 @@
 """Whether the queue forgot what it held. Redis without persistence comes back empty from a restart, and a flush or a
 failover loses every task: the rows are still in the outbox, but nothing rings for them. A key that lives as long as
-the queue's contents tells: when it is gone, every due row is rung again at once (tasks.sweep), whatever the queue
+the queue's contents tells: when it is gone, every due row is rung again at once (maintenance.sweep), whatever the queue
 holds by now. An outage noticed by a task or the sweep counts too, since rings made meanwhile were refused."""
 import threading
 import uuid

@@ -2,7 +2,6 @@
 from datetime import datetime, time, timezone
 from zoneinfo import ZoneInfo
 
-from flask import request
 from flask_babel import gettext as _
 
 SWEDEN = ZoneInfo("Europe/Stockholm")
@@ -25,14 +24,15 @@ def carried_schedule(value: str | None) -> datetime | None:
     return moment
 
 
-def scheduled_for(run) -> datetime | None:
-    """"Send now" (None), or the payout date at the chosen time, Swedish time, as UTC."""
-    if request.form.get("send_at"):
-        return carried_schedule(request.form["send_at"])
-    if request.form.get("when", "now") != "scheduled":
+def scheduled_for(run, form) -> datetime | None:
+    """"Send now" (None), or the payout date at the chosen time, Swedish time, as UTC; `form` is what the send form
+    posted (`when`, `time`, or `send_at` carried through the activation prompt)."""
+    if form.get("send_at"):
+        return carried_schedule(form["send_at"])
+    if form.get("when", "now") != "scheduled":
         return None
     try:
-        chosen = time.fromisoformat(request.form.get("time", ""))
+        chosen = time.fromisoformat(form.get("time", ""))
     except ValueError:
         raise BadSchedule(_("Enter the time as HH:MM, for example 08:00.")) from None
     moment = datetime.combine(run.payout_date, chosen, tzinfo=SWEDEN).astimezone(timezone.utc)

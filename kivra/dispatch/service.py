@@ -13,7 +13,8 @@ from kivra.employees.models import Employee
 from kivra.extensions import db
 from kivra.payroll.models import PayrollRun, Payslip, PayslipVersion
 from kivra.payroll.service import as_utc
-from kivra.solutions import agreement, onboarding
+from kivra import agreement
+from kivra.agreement import onboarding
 
 
 class AlreadySent(ValueError):

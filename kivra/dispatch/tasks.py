@@ -1,85 +1,28 @@
 """The dispatch engine's tasks on Huey: SQLite by default (no server), Redis with many worker processes in production.
 
 The database is the truth, the queue only a doorbell: a task carries a row id, the row says whether there is anything
-to do. A task lost with a killed worker, or run twice, costs nothing — `sweep` rings again for every row that is due.
+to do. A task lost with a killed worker, or run twice, costs nothing — the sweep (maintenance.py) rings again for
+every row that is due.
 """
 import logging
-import os
-import threading
-from datetime import datetime, timezone
-from functools import wraps
 
-from flask import Flask, current_app, has_app_context
-from huey import Huey, MemoryHuey, PriorityRedisHuey, SqliteHuey
 from sqlalchemy import select
 
 from kivra.accounts.models import utcnow
-from kivra.config import huey_sqlite_path
-from kivra.dispatch import engine, journal, leases, outages
+from kivra.dispatch import engine, journal, outages
 from kivra.dispatch.models import Dispatch, PayslipSend
-from kivra.dispatch.queue_memory import QueueMemory
+from kivra.dispatch.queue import huey, in_app, on_outage
 from kivra.extensions import db
 from kivra.payroll.service import as_utc
 from kivra.sender_api.app import kivra_client
 from kivra.sender_api.errors import KivraError
 
 log = logging.getLogger(__name__)
-NEVER = datetime.min.replace(tzinfo=timezone.utc)
 FAIR_SHARE = 10  # rows of one send per priority step: a small company's send overtakes a big one's tail
-
-
-def make_huey(environ=os.environ) -> Huey:
-    name = environ.get("HUEY_NAME", "kivra-payroll")
-    if environ.get("REDIS_URL"):
-        return PriorityRedisHuey(name, url=environ["REDIS_URL"], results=False, utc=True)
-    if environ.get("HUEY_BACKEND") == "memory":  # the test suite drains it by hand
-        return MemoryHuey(name, results=False, utc=True)
-    path = huey_sqlite_path(environ)  # HUEY_SQLITE_PATH, else in the instance folder (INSTANCE_PATH)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    return SqliteHuey(name, filename=path, results=False, utc=True, timeout=30)
-
-
-huey = make_huey()
-_bound: dict[str, Flask] = {}
-
-
-def bind_app(app: Flask) -> None:
-    """The app tasks run in, for a worker process (the web process only enqueues)."""
-    _bound["app"] = app
-
-
-def _app() -> Flask:
-    """The app of the caller's context if there is one (tests draining the queue), else the worker's bound app."""
-    if has_app_context():
-        return current_app._get_current_object()
-    if "app" not in _bound:
-        raise RuntimeError("no app bound for dispatch tasks: call bind_app() in the worker")
-    return _bound["app"]
-
-
-def unbind_app() -> None:
-    _bound.pop("app", None)
-
-
-def in_app(fn):
-    """Each task in its own app context, so its own database session, closed afterwards."""
-    @wraps(fn)
-    def inner(*args, **kwargs):
-        with _app().app_context():
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                db.session.remove()
-    return inner
 
 
 def _priority(position: int) -> int:
     return -(position // FAIR_SHARE)
-
-
-_queue = QueueMemory()
-# A task that meets a database or Redis outage runs again after a pause, rather than waiting for the sweep.
-on_outage = outages.retry_on_outage(lambda: _app().config["DISPATCH_OUTAGE_RETRY_SECONDS"], _queue.unreachable)
 
 
 @huey.task(name="dispatch.send_one", retries=outages.OUTAGE_RETRIES, context=True)
@@ -129,92 +72,6 @@ def kick(send: PayslipSend) -> None:
             start_send(send.id)
     except Exception:  # noqa: BLE001
         log.exception("send %d could not be queued now; the sweep will start it", send.id)
-
-
-_rings = leases.Rings()
-
-
-def sweep() -> int:
-    """Ring for rows that should be moving: claims whose worker stopped renewing them, and due rows whose task was
-    lost (a killed worker, a Redis that came back empty) or never made (a scheduled send came due); and for Kivra jobs
-    whose task was lost. Rows whose worker died on their last attempt are failed. Returns how many rows and sends it
-    rang for."""
-    now, config = utcnow(), engine.settings()
-    leases.fail_exhausted(config.max_attempts, now)
-    try:
-        queue_lost = _queue.lost(huey.storage)
-        busy = not queue_lost and huey.pending_count() > 0
-    except Exception as error:
-        if outages.is_outage(error):
-            _queue.unreachable()  # once it answers again, what it should hold counts as lost
-        raise
-    if queue_lost:
-        # The queue forgot its tasks (or refused them for a while): every due row is rung now, whatever was rung.
-        log.warning("the queue is new, lost its tasks or was unreachable: ringing again for every due row")
-        _rings.forget()
-        lost = routed_lost = now
-    else:
-        # A routed row due for a lease while the queue is empty has lost its ring. An unrouted one may still be being
-        # routed by its start_send (a usermatch can outlast a lease), and in a busy queue a ring may be waiting its
-        # turn: those count as lost after `lost_after`.
-        lost = now - leases.lost_after(config.lease)
-        routed_lost = lost if busy else now - config.lease
-    sends = db.session.scalars(
-        select(Dispatch.send_id).where(Dispatch.state == "queued", Dispatch.channel == "minlon",
-                                       Dispatch.due_at <= routed_lost).distinct()
-    ).all()
-    for send_id in sends:
-        engine.publish_due_min_lon(send_id)
-    window = leases.lost_after(config.lease)
-    # Unrouted rows are rung through their send's start_send (one usermatch), routed ones each on its own.
-    rows = _rings.not_rung_within(leases.expired(now) + leases.waiting(routed_lost, NEVER), window=window)
-    starts = _rings.not_rung_within(leases.unrouted_sends(lost), window=window)
-    db.session.commit()
-    _ring(lambda: enqueue(rows))
-    _ring(lambda: [huey.enqueue(start_send.s(send_id)) for send_id, _ in starts])
-    from kivra.solutions import jobs as kivra_jobs  # Kivra calls a page asked for, whose task was lost
-
-    _ring(lambda: kivra_jobs.ring_lost(forget=queue_lost))
-    return len(rows) + len(starts)
-
-
-def _ring(ring) -> None:
-    try:
-        ring()
-    except Exception as error:
-        _rings.forget()  # nothing it refused counts as rung
-        if outages.is_outage(error):
-            _queue.unreachable()
-        raise
-
-
-def start_maintenance(app: Flask, sweep_seconds: float, access_check_seconds: float) -> threading.Event:
-    """The worker's housekeeping: the sweep every few seconds, and Kivra's access checks now and then — in threads of
-    their own, so a slow or silent Kivra never holds up the sweep that recovers a killed worker's payslips."""
-    from kivra.solutions import tasks as kivra_tasks
-
-    stop = threading.Event()
-    _every(app, stop, sweep_seconds, sweep, "dispatch-sweep")
-    _every(app, stop, access_check_seconds, kivra_tasks.check_access, "kivra-access-check")
-    return stop
-
-
-def _every(app: Flask, stop: threading.Event, seconds: float, job, name: str) -> None:
-    """Run `job` in an app context now and then every `seconds` until `stop` is set; a failure waits for the next."""
-    def loop():
-        while True:
-            with app.app_context():
-                try:
-                    job()
-                except Exception:  # noqa: BLE001 - try again next round
-                    log.exception("%s failed", name)
-                    db.session.rollback()
-                finally:
-                    db.session.remove()
-            if stop.wait(seconds):
-                return
-
-    threading.Thread(target=loop, name=name, daemon=True).start()
 
 
 def drain(max_tasks: int = 100_000) -> int:

@@ -1,20 +1,26 @@
 """What the sandbox starts with: clients, recipients, foreign tenants, limits and injected faults."""
 from dataclasses import dataclass, field, fields
 
-from kivra.demo import DEMO_ORGNR, employee_numbers
-
 RECIPIENT_STATUSES = ("user", "not_user", "opted_out", "dormant")
 ACCESS_OUTCOMES = ("accepted", "rejected")
 KIVRA_TEST_USERS = ("191212121212", "197701032380", "198112172385")
+# The demo company (Demo AB, kivra/demo.py) and its employees as this Kivra knows them: 18 users, two who are not,
+# one who opted out of the company's payslips, one dormant, two users. Data, not code shared with the app: the sandbox
+# is Kivra, and Kivra knows people, not our payroll (tests/sandbox/test_registry.py checks the demo still matches).
+# The 25th demo employee has a samordningsnummer, which Kivra refuses whatever its registry says: not listed.
+DEMO_COMPANY_ORGNR = "5568402266"
+DEMO_EMPLOYEES = dict(zip(
+    ("197001012009", "197102042079", "197203072140", "197304102218", "197405132288", "197506162358", "197607192429",
+     "197708222497", "197809252567", "197910282636", "198011032706", "198112062776", "198201092841", "198302122919",
+     "198403152989", "198504183057", "198605213126", "198706243196", "198807273266", "198908023339", "199009053407",
+     "199110083475", "199211113544", "199312143614"),
+    ["user"] * 18 + ["not_user", "not_user", "opted_out", "dormant", "user", "user"],
+))
 
 
 def demo_recipient_registry() -> dict[str, str]:
-    """Kivra's test numbers and the 25 demo employees, each with the status the demo relies on."""
-    registry = dict.fromkeys(KIVRA_TEST_USERS, "user")
-    # Demo index 24 is a samordningsnummer, which Kivra refuses whatever its registry says: left out.
-    statuses = ["user"] * 18 + ["not_user", "not_user", "opted_out", "dormant", "user", "user"]
-    registry.update(zip(employee_numbers()[:24], statuses))
-    return registry
+    """Kivra's test numbers and the demo employees, each with the status the demo relies on."""
+    return dict.fromkeys(KIVRA_TEST_USERS, "user") | DEMO_EMPLOYEES
 
 
 @dataclass
@@ -71,7 +77,7 @@ class SandboxConfig:
         "SE556703748501": ("Avvisat AB", "rejected"),
     })
     recipients: dict[str, str] = field(default_factory=demo_recipient_registry)
-    company_recipients: frozenset[str] = frozenset({f"SE{DEMO_ORGNR}01"})
+    company_recipients: frozenset[str] = frozenset({f"SE{DEMO_COMPANY_ORGNR}01"})
     faults: FaultConfig = field(default_factory=FaultConfig)
     rate_limit_per_recipient_per_minute: int = 50
     max_content_bytes: int = 1_000_000

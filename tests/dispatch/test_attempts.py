@@ -9,12 +9,12 @@ from sqlalchemy import select, text as sql, update
 
 from kivra import create_app
 from kivra.accounts.models import utcnow
-from kivra.dispatch import engine, service, tasks
-from kivra.dispatch import status as dispatch_status
+from kivra.dispatch import engine, maintenance, service, tasks
+from kivra import status as dispatch_status
 from kivra.dispatch.models import Dispatch
 from kivra.extensions import db
 from kivra.sender_api import KivraClient
-from kivra.solutions import activation
+from kivra.dispatch import activation
 from tests.conftest import RequestPerContextClient, text
 from tests.dispatch.test_engine import USER, calculated_run, ledger, rows  # noqa: F401 - fixture
 
@@ -143,7 +143,7 @@ def test_a_row_whose_worker_died_on_its_last_attempt_is_failed_not_sent_again(ap
         state="sending", attempts=MAX_ATTEMPTS, claimed_by="a-dead-worker", lease_until=utcnow() - timedelta(seconds=1)))
     db.session.commit()
     assert engine.claim(row_id, engine.settings()) is None
-    tasks.sweep()
+    maintenance.sweep()
     tasks.drain(max_tasks=50)
     assert_failed_by_us(rows(run)[USER])
     assert ledger(kivra)["contents"] == []

@@ -16,7 +16,8 @@ from kivra.employees.models import Employee
 from kivra.extensions import db
 from kivra.payroll import service as payroll
 from kivra.sender_api.app import kivra_client
-from kivra.solutions import activation, onboarding
+from kivra.dispatch import activation
+from kivra.agreement import onboarding
 from tests.conftest import make_employee, make_user
 
 pytestmark = pytest.mark.both_databases

@@ -9,13 +9,15 @@ import pytest
 from sqlalchemy import select
 
 from kivra.demo import employee_numbers
-from kivra.dispatch import service, status, tasks
+from kivra.dispatch import service, tasks
+from kivra import status
 from kivra.dispatch.models import Dispatch, PayslipSend
 from kivra.extensions import db
 from kivra.payroll import service as payroll
 from kivra.portal.payslips import received
-from kivra.solutions import activation, agreement
-from kivra.solutions.models import KivraSender
+from kivra import agreement
+from kivra.dispatch import activation
+from kivra.agreement.models import KivraSender
 from tests.conftest import make_employee, text
 from tests.dispatch.test_send_routes import (  # noqa: F401 - sender is a fixture
     USER, NOT_USER, calculated_run, progress_of, sender, step_url)

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select, update
 
 from kivra.accounts.models import utcnow
-from kivra.dispatch import engine, leases, service, tasks
+from kivra.dispatch import engine, leases, maintenance, service, tasks
 from kivra.dispatch.models import Dispatch
 from kivra.extensions import db
 from kivra.payroll import service as payroll
@@ -87,8 +87,8 @@ def test_the_sweep_finds_rows_whose_task_was_lost_while_the_queue_is_busy(app, c
     service.request_send(run, sender)
     lose_the_tasks(run, due_since=leases.lost_after(engine.settings().lease) + timedelta(seconds=1))
     busy_queue()
-    assert tasks.sweep() == 1  # the Kivra row; the Min lön row needed no task
-    assert tasks.sweep() == 0  # rung once: the next sweeps do not ring again while the ring waits its turn
+    assert maintenance.sweep() == 1  # the Kivra row; the Min lön row needed no task
+    assert maintenance.sweep() == 0  # rung once: the next sweeps do not ring again while the ring waits its turn
     tasks.drain()
     assert rows(run)[USER].state == "delivered"
     assert ledger(kivra)["deliveries_per_recipient"] == {USER: 1}
@@ -99,7 +99,7 @@ def test_a_busy_queue_gets_no_second_ring_for_rows_that_are_merely_waiting_their
     service.request_send(run, sender)
     lose_the_tasks(run, due_since=leases.lost_after(engine.settings().lease) - timedelta(seconds=5))
     busy_queue()
-    assert tasks.sweep() == 0
+    assert maintenance.sweep() == 0
 
 
 def test_with_the_queue_empty_a_routed_row_is_rung_after_a_lease_and_an_unrouted_one_is_left_to_its_start_send(
@@ -115,7 +115,7 @@ def test_with_the_queue_empty_a_routed_row_is_rung_after_a_lease_and_an_unrouted
                        .values(due_at=utcnow() - engine.settings().lease * 2))
     db.session.commit()
     assert tasks.huey.pending_count() == 0
-    assert tasks.sweep() == 1
+    assert maintenance.sweep() == 1
     tasks.drain()
     assert rows(routed_run)[USER].state == "delivered"
     assert rows(waiting)[USER].state == "queued"
@@ -124,12 +124,12 @@ def test_with_the_queue_empty_a_routed_row_is_rung_after_a_lease_and_an_unrouted
 def test_the_sweep_rings_for_a_dead_workers_claim_once_its_lease_ran_out(app, company, sender, kivra):
     run, first = claimed_row(company, sender)
     busy_queue()
-    assert tasks.sweep() == 0  # the lease runs: its worker may still be sending
+    assert maintenance.sweep() == 0  # the lease runs: its worker may still be sending
     db.session.execute(update(Dispatch).where(Dispatch.id == first.id)
                        .values(lease_until=utcnow() - timedelta(seconds=1)))
     db.session.commit()
-    assert tasks.sweep() == 1
-    assert tasks.sweep() == 0  # one ring is enough while it waits in the busy queue
+    assert maintenance.sweep() == 1
+    assert maintenance.sweep() == 0  # one ring is enough while it waits in the busy queue
     tasks.drain()
     row = rows(run)[USER]
     assert (row.state, row.attempts) == ("delivered", 2)

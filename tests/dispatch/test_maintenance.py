@@ -2,18 +2,17 @@
 access checks of the others."""
 import threading
 
-from kivra.dispatch import tasks
+from kivra.agreement.models import KivraSender
+from kivra.dispatch import access as kivra_tasks, kivra_jobs, maintenance
 from kivra.extensions import db
-from kivra.solutions import activation, tasks as kivra_tasks
-from kivra.solutions.models import KivraSender
 from tests.conftest import make_company
 
 
 def test_the_sweep_goes_on_while_an_access_check_waits_for_kivra(app, monkeypatch):
     kivra_answers, swept = threading.Event(), threading.Event()
     monkeypatch.setattr(kivra_tasks, "check_access", lambda: kivra_answers.wait(10))
-    monkeypatch.setattr(tasks, "sweep", swept.set)
-    stop = tasks.start_maintenance(app, sweep_seconds=0.05, access_check_seconds=60)
+    monkeypatch.setattr(maintenance, "sweep", swept.set)
+    stop = maintenance.start_maintenance(app, sweep_seconds=0.05, access_check_seconds=60)
     try:
         assert swept.wait(5), "the sweep waited for Kivra's answer"
     finally:
@@ -34,6 +33,6 @@ def test_one_companys_unreadable_answer_does_not_stop_the_others_checks(app, kiv
             raise KeyError("kivra-objkey")  # a 2xx answer without the header Kivra promises
         return 0
 
-    monkeypatch.setattr(activation, "check_access", check)
+    monkeypatch.setattr(kivra_jobs, "check_access", check)
     kivra_tasks.check_access()
     assert asked == ["Först AB", "Sedan AB"]

@@ -9,11 +9,12 @@ import redis
 from sqlalchemy import exc, select, update
 
 from kivra.accounts.models import utcnow
-from kivra.dispatch import engine, leases, service, tasks
+from kivra.dispatch import engine, leases, maintenance, queue, service, tasks
 from kivra.dispatch.models import Dispatch
 from kivra.extensions import db
-from kivra.solutions import jobs, kivra_calls
-from kivra.solutions.models import KivraJob
+from kivra.dispatch import kivra_jobs as jobs
+from kivra.agreement import kivra_calls
+from kivra.agreement.models import KivraJob
 from tests.dispatch.test_engine import NOT_USER, USER, calculated_run, ledger, rows, sender  # noqa: F401 - fixtures
 from tests.dispatch.test_leases import busy_queue, claimed_row, lose_the_tasks
 from tests.reliability.processes import ROOT
@@ -93,7 +94,7 @@ def test_a_send_whose_start_was_lost_is_rung_within_a_minute_while_the_queue_is_
                        .values(due_at=utcnow() - timedelta(seconds=50)))
     db.session.commit()
     busy_queue()
-    assert tasks.sweep() == 1
+    assert maintenance.sweep() == 1
     tasks.drain()
     assert rows(run)[USER].state == "delivered"
 
@@ -105,9 +106,9 @@ def test_a_ring_the_queue_refused_is_rung_again_by_the_next_sweep(app, company, 
     real = tasks.huey.enqueue
     monkeypatch.setattr(tasks.huey, "enqueue", lambda task: (_ for _ in ()).throw(OUTAGES["redis"]))
     with pytest.raises(redis.ConnectionError):
-        tasks.sweep()  # Redis is away: nothing was rung
+        maintenance.sweep()  # Redis is away: nothing was rung
     monkeypatch.setattr(tasks.huey, "enqueue", real)
-    assert tasks.sweep() == 1
+    assert maintenance.sweep() == 1
     tasks.drain()
     assert rows(run)[USER].state == "delivered"
 
@@ -140,7 +141,7 @@ def test_a_claim_taken_over_meanwhile_is_not_released(company, sender, kivra):
 
 
 def test_a_stopping_worker_hands_back_the_kivra_job_in_its_hands(app, company):
-    job = kivra_calls.request(company.id, "usermatch", ring=False)
+    job = kivra_calls.request(company.id, "usermatch")
     claimed = kivra_calls.claim(job.id, 300)
     with jobs.in_hand(claimed.id):
         assert jobs.release_in_hand() == [claimed.id]
@@ -150,10 +151,10 @@ def test_a_stopping_worker_hands_back_the_kivra_job_in_its_hands(app, company):
 
 
 def test_the_sweep_rings_a_kivra_job_whose_task_was_lost(app, company):
-    job = kivra_calls.request(company.id, "usermatch", ring=False)
+    job = kivra_calls.request(company.id, "usermatch")
     job.requested_at = utcnow() - timedelta(seconds=app.config["KIVRA_JOB_GRACE_SECONDS"] + 1)
     db.session.commit()
-    tasks.sweep()
+    maintenance.sweep()
     queued = [task for task in tasks.huey.pending() if task.name == "kivra.run_job"]
     assert [task.args for task in queued] == [(job.id,)]
 
@@ -164,7 +165,7 @@ def test_a_queue_that_lost_its_contents_is_noticed(redis_url):
     memory, client = QueueMemory(), redis.Redis.from_url(redis_url)
     try:
         client.flushall()
-        storage = tasks.make_huey({"REDIS_URL": redis_url, "HUEY_NAME": "queue-memory-test"}).storage
+        storage = queue.make_huey({"REDIS_URL": redis_url, "HUEY_NAME": "queue-memory-test"}).storage
         first = memory.lost(storage)
         assert first, "a new queue may have lost what was queued before it"
         assert not memory.lost(storage)
@@ -184,11 +185,11 @@ def test_after_redis_lost_its_queue_the_sweep_rings_every_due_row_at_once(app, c
     with web_queue({"REDIS_URL": redis_url, "HUEY_NAME": "sweep-loss-test"}):
         service.request_send(run, sender)
         tasks.drain(max_tasks=1)  # start_send, its ring in Redis
-        tasks.sweep()  # the sweep knows this queue now
+        maintenance.sweep()  # the sweep knows this queue now
         busy_queue()
         tasks.huey.storage.conn.flushall()  # Redis restarted without persistence: the ring and the busy queue lost
         busy_queue()  # and the web went on ringing for other sends
-        assert tasks.sweep() == 1, "the lost ring was not rung again at once"
+        assert maintenance.sweep() == 1, "the lost ring was not rung again at once"
         tasks.drain()
     assert rows(run)[USER].state == "delivered"
 

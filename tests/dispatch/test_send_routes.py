@@ -19,7 +19,7 @@ from kivra.extensions import db
 from kivra.payroll import service as payroll
 from kivra.payroll.service import as_utc
 from kivra.sender_api.app import kivra_client
-from kivra.solutions import activation
+from kivra.dispatch import activation
 from tests.conftest import Client, make_employee, make_user, text
 
 pytestmark = pytest.mark.both_databases

@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import select, update
 
 from kivra.accounts.models import utcnow
-from kivra.dispatch import engine, service, status, tasks
+from kivra.dispatch import engine, service, tasks
+from kivra import status
 from kivra.dispatch.models import UNTRIED, Dispatch
 from kivra.extensions import db
 from kivra.payroll.models import PayslipVersion

@@ -1,7 +1,7 @@
 """Sending payslips in a real browser, in Swedish and in English: the progress that follows the worker to a summary,
 a send scheduled for the payout date and called off, a time that has passed, and resending what failed."""
 import re
-from datetime import date, timedelta
+from datetime import date
 
 import httpx
 import pytest

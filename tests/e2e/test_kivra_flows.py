@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from kivra.demo import DEMO_ORGNR
 from kivra.extensions import db
-from kivra.solutions import tasks
+from kivra.agreement import vla
 
 SCREENSHOTS = "test-artifacts"
 # While the worker registers the company with Kivra, and once it has (no web request waits for Kivra).
@@ -199,7 +199,7 @@ def vla_agreement(live_app):
     """Demo AB as a web payroll (VLA) customer whose Kivra agreement was imported."""
     app = live_app[0]
     with app.app_context():
-        tasks.import_vla(DEMO_ORGNR, "Vera VLA", datetime(2024, 5, 1), "payslips")
+        vla.import_vla(DEMO_ORGNR, "Vera VLA", datetime(2024, 5, 1), "payslips")
         db.session.remove()
 
 

@@ -7,7 +7,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from kivra.dispatch import status
+from kivra import status
 from tests.e2e.test_kivra_flows import SCREENSHOTS, assert_same_page, mark_page, open_agreement_from_prompt
 
 STATUS_WORDS = {

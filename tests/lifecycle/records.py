@@ -12,10 +12,10 @@ from flask_babel import force_locale, gettext
 from sqlalchemy import func, select
 
 from kivra.dispatch.models import Dispatch, PayslipSend
-from kivra.dispatch.status import local_time
+from kivra.status import local_time
 from kivra.extensions import db
 from kivra.payroll.models import PayrollRun, PayslipVersion, Voucher, VoucherRow
-from kivra.solutions.models import KivraAgreement, KivraSender
+from kivra.agreement.models import KivraAgreement, KivraSender
 
 SENT = ("delivered", "retained", "published")
 FINAL = ("delivered", "retained", "published", "rejected", "failed", "cancelled")

@@ -13,7 +13,7 @@ from kivra.dispatch.models import OUTCOMES, Dispatch
 from kivra.extensions import db
 from kivra.payroll.models import PayslipVersion
 from kivra.sandbox.state import mask
-from kivra.solutions import onboarding
+from kivra.agreement import onboarding
 from tests.reliability.scenario import Send, delivery_audit
 
 

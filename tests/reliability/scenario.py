@@ -17,13 +17,13 @@ from kivra.accounts.models import Company, User
 from kivra.config import load_config
 from kivra.demo import with_check_digit
 from kivra.dispatch import service as dispatch
-from kivra.dispatch import tasks
+from kivra.dispatch import queue, tasks
 from kivra.employees.models import Employee
 from kivra.employees.personnummer import luhn_valid
 from kivra.extensions import db
 from kivra.payroll import service as payroll
 from kivra.sender_api import KivraClient
-from kivra.solutions import activation
+from kivra.dispatch import activation
 from tests.conftest import PASSWORD_HASH
 from tests.reliability.processes import ROOT, Sandbox, child_env, tail
 
@@ -146,7 +146,7 @@ def company_with_kivra(sandbox: Sandbox, count: int, index: int = 0,
 def web_queue(environ: dict, flush: bool = True):
     """This process's queue as the web process's: the workers' SQLite file or Redis, instead of conftest's memory;
     emptied first unless `flush` is false (other sends' tasks stay)."""
-    storage = tasks.make_huey(environ).storage
+    storage = queue.make_huey(environ).storage
     if flush:
         storage.flush_all()  # Redis outlives a test: start from an empty queue
     memory, tasks.huey.storage = tasks.huey.storage, storage

@@ -12,7 +12,7 @@ from kivra.employees.models import Employee
 from kivra.extensions import db
 from kivra.payroll import service as payroll
 from kivra.sender_api import KivraClient
-from kivra.solutions import activation
+from kivra.dispatch import activation
 from tests.conftest import PASSWORD_HASH
 from tests.reliability.checks import all_final, assert_delivered_exactly_once, wait_for
 from tests.reliability.processes import Sandbox, worker, worker_env

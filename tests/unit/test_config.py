@@ -5,7 +5,7 @@ import pytest
 from kivra import create_app
 from kivra.config import (CODE_DIR, ConfigError, huey_sqlite_path, instance_path, load_config, log_effective,
                           mask_url)
-from kivra.dispatch.tasks import make_huey
+from kivra.dispatch.queue import make_huey
 
 
 def test_production_without_secret_key_refuses_to_start(tmp_path):

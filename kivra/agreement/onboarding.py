@@ -1,0 +1,66 @@
+"""Registering the company with Kivra as a sender (tenant), and following an access request Kivra must grant."""
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from kivra.accounts.models import Company
+from kivra.extensions import db
+from kivra.sender_api import KivraClient, KivraError
+from kivra.sender_api.errors import TenantConflict
+from kivra.agreement.models import KivraSender
+
+
+def sender_of(company_id: int) -> KivraSender | None:
+    return db.session.scalar(select(KivraSender).where(KivraSender.company_id == company_id))
+
+
+def _sender_row(company: Company) -> KivraSender:
+    """The company's sender row, created first: two requests registering at once share one row."""
+    sender = sender_of(company.id)
+    if sender is not None:
+        return sender
+    db.session.add(KivraSender(company_id=company.id, state="pending"))
+    try:
+        db.session.commit()
+    except IntegrityError:  # the other request created it a moment ago
+        db.session.rollback()
+    return sender_of(company.id)
+
+
+def register(company: Company, client: KivraClient) -> KivraSender:
+    """Create the tenant by org.nr; if another sender owns it, ask Kivra for access and wait."""
+    sender = _sender_row(company)
+    if sender.state == "active":
+        return sender
+    if sender.state == "pending" and sender.access_request_key:
+        return sender  # already asked; the periodic check follows the request
+    try:
+        try:
+            tenant = client.create_tenant(company.name, company.orgnr)
+        except TenantConflict:
+            request = client.request_access(company.orgnr)
+            sender.state, sender.access_request_key, sender.error = "pending", request.key, None
+        else:
+            sender.state, sender.tenant_key, sender.error = "active", tenant.key, None
+    except KivraError as error:  # unreachable or refusing: kept as failed, tried again by the periodic check
+        sender.state, sender.error = "failed", f"{error.code} {error.correlation_id or ''}".strip()
+    db.session.commit()
+    return sender
+
+
+def refresh(company: Company, client: KivraClient) -> KivraSender | None:
+    """Try a failed registration again, or ask Kivra how a pending access request stands."""
+    sender = sender_of(company.id)
+    if sender is None or sender.state in ("active", "rejected"):
+        return sender
+    if sender.state == "failed" or not sender.access_request_key:
+        return register(company, client)
+    try:
+        request = client.access_request(sender.access_request_key)
+    except KivraError:
+        return sender  # ask again next time
+    if request.status == "accepted":
+        sender.state, sender.tenant_key = "active", request.tenant_key
+    elif request.status == "rejected":
+        sender.state = "rejected"
+    db.session.commit()
+    return sender

@@ -1,1 +1,0 @@
-"""Fler lösningar: the solutions a company can add, Kivra among them."""

@@ -1,0 +1,4 @@
+"""Sending a payroll run's payslips: the send step's buttons and its progress."""
+from flask import Blueprint
+
+bp = Blueprint("dispatch", __name__)

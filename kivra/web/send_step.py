@@ -1,0 +1,51 @@
+"""The run's send step (Skicka och bokför), rendered whole or by region: the payroll run's page shows it, and the
+send buttons answer with it."""
+from datetime import timedelta
+
+from flask import current_app
+from flask_login import current_user
+
+from kivra import agreement
+from kivra.accounts import notices
+from kivra.accounts.models import Company
+from kivra.agreement import kivra_calls, onboarding
+from kivra.dispatch import heartbeat, service as dispatch
+from kivra.extensions import db
+from kivra.payroll import service
+from kivra.payroll.kivra_payload import missing_employer_details
+from kivra.payroll.models import PayrollRun
+from kivra.payroll.voucher import ACCOUNTS, rows_for
+from kivra.web import is_htmx, render
+
+
+def send_and_post_page(run: PayrollRun, block: str = "voucher", status: int = 200, prompt: bool = False,
+                       send_at: str | None = None):
+    """The step page, or one of its regions for htmx: the send area or the voucher."""
+    send = dispatch.send_of(run)
+    progress = dispatch.send_progress(send)
+    silent_after = timedelta(seconds=current_app.config["WORKER_SILENT_SECONDS"])
+    return render(
+        "payroll/send_and_post.html",
+        block,
+        status=status,
+        run=run,
+        voucher_rows=rows_for(service.current_totals(run)),
+        to_post=service.rows_to_post(run),
+        accounts=ACCOUNTS,
+        fragment=is_htmx(),  # the voucher fragment also updates the run's status badge out of band
+        send=send,
+        progress=progress,
+        scheduled=dispatch.is_scheduled(send, progress),
+        unsent_corrections=len(dispatch.unsent_corrections(run, send)),
+        workers_silent_minutes=(max(1, round(silent_after.total_seconds() / 60))
+                                if progress and not progress.finished and heartbeat.send_stalled(send.id, silent_after)
+                                else None),
+        prompt=prompt,
+        send_at=send_at,
+        agreement=agreement.in_force(run.company_id),
+        sender=onboarding.sender_of(run.company_id),
+        registering=kivra_calls.open_job(run.company_id, "access"),  # a worker is asking Kivra for the company
+        vla_notice=notices.show_vla_moved(current_user),
+        missing_details=missing_employer_details(db.session.get(Company, run.company_id)),
+        kivra_history=dispatch.has_kivra_history(db.session.get(Company, run.company_id)),
+    )
