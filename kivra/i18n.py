@@ -6,6 +6,8 @@ from flask import session
 from flask_babel import format_currency, format_date, format_datetime, format_decimal, get_locale
 from flask_login import current_user
 
+from kivra.money import kronor
+
 LOCALES = ("sv", "en")
 LOCALE_NAMES = {"sv": "Svenska", "en": "English"}
 
@@ -23,8 +25,8 @@ def money(ore: int | None) -> str:
     if ore is None:
         return ""
     if current_locale() == "en":  # CLDR's English glues the code to the number: SEK32,500.00
-        return format_currency(Decimal(ore) / 100, "SEK", format="¤\u00a0#,##0.00")
-    return format_currency(Decimal(ore) / 100, "SEK")
+        return format_currency(kronor(ore), "SEK", format="¤\u00a0#,##0.00")
+    return format_currency(kronor(ore), "SEK")
 
 
 def period_name(period: date) -> str:
