@@ -1,11 +1,12 @@
 """Locale selection and the Babel-backed formatters templates use."""
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from decimal import Decimal
 
 from flask import session
 from flask_babel import format_currency, format_date, format_datetime, format_decimal, get_locale
 from flask_login import current_user
 
+from kivra.clock import as_utc
 from kivra.money import kronor
 
 LOCALES = ("sv", "en")
@@ -50,9 +51,7 @@ def datetime_text(value) -> str:
         return ""
     if isinstance(value, str):  # an ISO timestamp carried in a form
         value = datetime.fromisoformat(value)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return format_datetime(value, "yyyy-MM-dd HH:mm")
+    return format_datetime(as_utc(value), "yyyy-MM-dd HH:mm")
 
 
 def short_date(value: date | None) -> str:

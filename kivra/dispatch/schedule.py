@@ -1,11 +1,10 @@
 """When to send: now, or on the payout date at a chosen time (Swedish time), checked and turned into UTC."""
 from datetime import datetime, time, timezone
-from zoneinfo import ZoneInfo
 
 from flask import request
 from flask_babel import gettext as _
 
-SWEDEN = ZoneInfo("Europe/Stockholm")
+from kivra import clock
 
 
 class BadSchedule(ValueError):
@@ -35,7 +34,7 @@ def scheduled_for(run) -> datetime | None:
         chosen = time.fromisoformat(request.form.get("time", ""))
     except ValueError:
         raise BadSchedule(_("Enter the time as HH:MM, for example 08:00.")) from None
-    moment = datetime.combine(run.payout_date, chosen, tzinfo=SWEDEN).astimezone(timezone.utc)
+    moment = clock.from_sweden(run.payout_date, chosen)
     if moment <= datetime.now(timezone.utc):
         raise BadSchedule(_("That time has already passed. Send now, or choose a later time."))
     return moment

@@ -7,12 +7,12 @@ from sqlalchemy.exc import IntegrityError
 
 from kivra import clock
 from kivra.accounts.models import Company, User, utcnow
+from kivra.clock import as_utc
 from kivra.dispatch import locks
 from kivra.dispatch.models import PAYLOAD_DROPPED, RE_ROUTE_UNLESS_STORED, RESENDABLE, UNTRIED, Dispatch, PayslipSend
 from kivra.employees.models import Employee
 from kivra.extensions import db
 from kivra.payroll.models import PayrollRun, Payslip, PayslipVersion
-from kivra.payroll.service import as_utc
 from kivra.solutions import agreement, onboarding
 
 

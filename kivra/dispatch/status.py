@@ -6,11 +6,11 @@ filter on the month's UTC range [start, end), so the (company_id, dispatched_at)
 """
 from dataclasses import dataclass
 from functools import lru_cache
-from datetime import date, datetime, timezone
-from zoneinfo import ZoneInfo
+from datetime import date, datetime
 
 from sqlalchemy import Integer, bindparam, func, literal, select, union_all, update
 
+from kivra import clock
 from kivra.accounts.models import utcnow
 from kivra.dispatch.models import PAYLOAD_DROPPED, RE_ROUTE_UNLESS_STORED, RESENDABLE, Dispatch
 from kivra.dispatch.service import require_kivra_in_force
@@ -18,7 +18,6 @@ from kivra.employees.models import Employee
 from kivra.extensions import db
 from kivra.payroll.models import PayslipVersion
 
-STOCKHOLM = ZoneInfo("Europe/Stockholm")
 PENDING = ("queued", "held", "sending")
 # What the pages count and filter by; cancelled rows (superseded by a correction) are left out everywhere.
 OUTCOMES = ("delivered", "retained", "published", "rejected", "failed", "pending")
@@ -35,7 +34,7 @@ def add_months(month: date, count: int) -> date:
 
 def this_month(now: datetime | None = None) -> date:
     """The month it is now in Sweden."""
-    local = (now or utcnow()).astimezone(STOCKHOLM)
+    local = clock.in_sweden(now or utcnow())
     return date(local.year, local.month, 1)
 
 
@@ -54,23 +53,13 @@ def parse_month(text: str | None) -> date | None:
 
 def utc_range(month: date) -> tuple[datetime, datetime]:
     """The month's first and next month's first instant in Sweden, as naive UTC (how dispatched_at is stored)."""
-    def instant(first: date) -> datetime:
-        local = datetime(first.year, first.month, 1, tzinfo=STOCKHOLM)
-        return local.astimezone(timezone.utc).replace(tzinfo=None)
-    return instant(month), instant(add_months(month, 1))
-
-
-def local_time(moment: datetime) -> datetime:
-    """A stored UTC time (naive from SQLite) in Swedish time."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(STOCKHOLM)
+    return clock.as_stored(clock.from_sweden(month)), clock.as_stored(clock.from_sweden(add_months(month, 1)))
 
 
 def minute_text(moment: datetime) -> str:
     """`2026-03-31 23:59` in Swedish time, as the pages and the CSV write it: sorts as text, reads the same in both
     languages."""
-    return local_time(moment).strftime("%Y-%m-%d %H:%M")
+    return clock.in_sweden(moment).strftime("%Y-%m-%d %H:%M")
 
 
 def _in_month(company_id: int, month: date) -> tuple:

@@ -14,12 +14,12 @@ from huey import Huey, MemoryHuey, PriorityRedisHuey, SqliteHuey
 from sqlalchemy import select
 
 from kivra.accounts.models import utcnow
+from kivra.clock import as_utc
 from kivra.config import huey_sqlite_path
 from kivra.dispatch import engine, journal, leases, outages
 from kivra.dispatch.models import Dispatch, PayslipSend
 from kivra.dispatch.queue_memory import QueueMemory
 from kivra.extensions import db
-from kivra.payroll.service import as_utc
 from kivra.sender_api.app import kivra_client
 from kivra.sender_api.errors import KivraError
 

@@ -1,15 +1,13 @@
 """A payslip version as a Kivra `salaryslip` content: subject, structured object, PDF and HTML part."""
-from datetime import timezone
-
 from flask import render_template
 from flask_babel import force_locale, format_date, gettext as _, lazy_gettext
 
 from kivra import clock
 from kivra.accounts.models import Company
-from kivra.payroll.models import PayslipVersion
 from kivra.money import kivra_amount, swedish_kronor
+from kivra.payroll.models import PayslipVersion
 from kivra.payroll.pdf import both
-from kivra.payroll.service import as_utc, last_day, version_pdf
+from kivra.payroll.service import last_day, version_pdf
 from kivra.sender_api.client import vat_number
 from kivra.sender_api.content import PayloadError, salaryslip_content
 
@@ -80,7 +78,7 @@ def salaryslip(version: PayslipVersion, company: Company) -> dict:
         pay_period["additional_payments"] = extra
     document = {
         "document_metadata": {
-            "creation_timestamp": as_utc(version.created_at).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "creation_timestamp": clock.as_utc(version.created_at).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "source_system": SOURCE_SYSTEM,
         },
         "employment": employment,

@@ -13,6 +13,7 @@ from flask import abort, flash, get_template_attribute, request, url_for
 from flask_babel import format_date, get_locale, gettext as _, ngettext
 from flask_login import current_user
 
+from kivra import clock
 from kivra.dispatch import service, status
 from kivra.solutions import agreement, chart as bar_chart, export
 from kivra.solutions.routes import _context, _run_from, bp
@@ -86,7 +87,7 @@ def minute(moment) -> str:
 @bp.app_template_filter("month_param")
 def month_param(moment) -> str:
     """A stored UTC time as the `month` of the status pages' URLs (Swedish time): `2026-11`."""
-    return status.local_time(moment).strftime("%Y-%m")
+    return clock.in_sweden(moment).strftime("%Y-%m")
 
 
 @bp.get("/kivra")

@@ -1,10 +1,11 @@
 """Kivra housekeeping run from the command line or a scheduler: access checks and VLA imports."""
 import logging
-from datetime import datetime, timezone
+from datetime import datetime
 
 from sqlalchemy import select
 
 from kivra.accounts.models import Company, utcnow
+from kivra.clock import as_utc
 from kivra.dispatch import service as dispatch
 from kivra.extensions import db
 from kivra.sender_api.app import kivra_client
@@ -53,7 +54,7 @@ def import_vla(orgnr: str, approver: str, approved_on: datetime, scope: str) -> 
     imported = KivraAgreement(
         company_id=company.id, version="VLA", covers_payslips=scope in ("payslips", "both"),
         covers_invoices=scope in ("invoices", "both"), approved_by_name=approver,
-        approved_at=approved_on.replace(tzinfo=timezone.utc), source="vla",
+        approved_at=as_utc(approved_on), source="vla",
     )
     db.session.add(imported)
     company.moved_from_vla_at = utcnow()
