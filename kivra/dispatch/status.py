@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from datetime import date, datetime
 
-from sqlalchemy import Integer, bindparam, func, literal, select, union_all, update
+from sqlalchemy import Integer, bindparam, func, literal, select, union_all
 
 from kivra import clock
 from kivra.accounts.models import utcnow
-from kivra.dispatch.models import PAYLOAD_DROPPED, RE_ROUTE_UNLESS_STORED, RESENDABLE, Dispatch
-from kivra.dispatch.service import require_kivra_in_force
+from kivra.dispatch import service
+from kivra.dispatch.models import Dispatch
 from kivra.employees.models import Employee
 from kivra.extensions import db
 from kivra.payroll.models import PayslipVersion
@@ -287,31 +287,10 @@ def by_employee(company_id: int, month: date, search: str | None = None, page: i
 
 
 def resend_failed(company_id: int, month: date) -> int:
-    """The month's failed payslips go again with their stored bytes (as `service.resend_failed` does for a run):
-    Kivra's duplicate control keeps them single. Returns how many. Only while Kivra is in force for payslips."""
-    require_kivra_in_force(company_id)
-    start, end = utc_range(month)
-    failed = (Dispatch.company_id == company_id, Dispatch.state == "failed", RESENDABLE,
-              Dispatch.dispatched_at >= start, Dispatch.dispatched_at < end)
-    send_ids = db.session.scalars(select(Dispatch.send_id).where(*failed).distinct()).all()
-    count = db.session.execute(
-        update(Dispatch).where(*failed)
-        .values(state="queued", attempts=0, due_at=utcnow(), finished_at=None, reason=None,
-                routed=RE_ROUTE_UNLESS_STORED)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    db.session.commit()
-    if count:
-        from kivra.dispatch import engine, tasks
-
-        for send_id in send_ids:
-            tasks.enqueue(engine.due_rows(send_id))
-    return count
+    """The month's failed payslips go again (`service.resend_failed_matching`, as for a run). Returns how many."""
+    return service.resend_failed_matching(company_id, *_in_month(company_id, month))
 
 
 def failed_past_resend(company_id: int, month: date) -> int:
-    """The month's failed rows whose stored bytes were dropped (DISPATCH_FAILED_PAYLOAD_DAYS): never sent again."""
-    start, end = utc_range(month)
-    return db.session.scalar(select(func.count()).where(
-        Dispatch.company_id == company_id, Dispatch.state == "failed", PAYLOAD_DROPPED,
-        Dispatch.dispatched_at >= start, Dispatch.dispatched_at < end))
+    """The month's failed rows that can never go again (`service.failed_past_resend_matching`)."""
+    return service.failed_past_resend_matching(company_id, *_in_month(company_id, month))
