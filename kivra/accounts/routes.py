@@ -1,18 +1,14 @@
 """Sign in, sign out and choose a language."""
-from urllib.parse import urlsplit
-
-from flask import Blueprint, flash, redirect, request, session, url_for
+from flask import Blueprint, flash, redirect, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
-from sqlalchemy import func, select
+from flask_login import current_user, logout_user
+from sqlalchemy import select
 
 from kivra.accounts.forms import LanguageForm, LoginForm
-from kivra.accounts.models import User
-from kivra.accounts.throttle import sign_in_limits
+from kivra.accounts.models import User, authenticate
 from kivra.extensions import db, login_manager
-from kivra.i18n import LOCALES
 from kivra.portal.models import PortalAccount
-from kivra.web import render, signed_in_as
+from kivra.signin import SignInPage, safe_next
 
 bp = Blueprint("accounts", __name__)
 
@@ -31,36 +27,19 @@ def load_user(user_id: str) -> User | PortalAccount | None:
     return None
 
 
-def safe_next(target: str | None) -> str:
-    """Only a path on this site; never an absolute URL someone slipped in."""
-    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
-        return target
-    return url_for("payroll.runs")
-
-
 @bp.get("/")
 def index():
     return redirect(url_for("payroll.runs"))
 
 
+SIGN_IN = SignInPage("user", LoginForm, "accounts/login.html", "login_form", home="payroll.runs", within="/",
+                     authenticate=authenticate)
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@sign_in_limits(LoginForm, "accounts/login.html", "login_form")
+@SIGN_IN.throttled
 def login():
-    if signed_in_as("user"):
-        return redirect(url_for("payroll.runs"))
-    form = LoginForm(next=request.args.get("next", ""))
-    if form.validate_on_submit():
-        user = db.session.scalar(select(User).where(func.lower(User.email) == form.email.data.strip().lower()))
-        if user and user.check_password(form.password.data):
-            if session.get("locale") in LOCALES:  # chosen on the login page: keep it
-                user.locale = session["locale"]
-                db.session.commit()
-            login_user(user)
-            return redirect(safe_next(form.next.data), code=303)
-        form.password.errors.append(_("Wrong e-mail address or password."))
-        return render("accounts/login.html", "login_form", status=422, form=form)
-    status = 422 if form.errors else 200
-    return render("accounts/login.html", "login_form", status=status, form=form)
+    return SIGN_IN.respond()
 
 
 @bp.post("/logout")

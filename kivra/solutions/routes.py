@@ -3,12 +3,12 @@ from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from kivra.accounts.routes import safe_next
 from kivra.dispatch import service as dispatch
 from kivra.dispatch.schedule import BadSchedule, carried_schedule
 from kivra.extensions import db
 from kivra.payroll.models import PayrollRun
 from kivra.payroll.kivra_payload import missing_employer_details
+from kivra.signin import safe_next
 from kivra.solutions import activation, agreement, kivra_calls, notices, onboarding
 from kivra.web import current_company, is_htmx, redirect_to, render
 
