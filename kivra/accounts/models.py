@@ -1,5 +1,5 @@
 """Companies and the people who sign in for them."""
-from datetime import datetime, timezone
+from datetime import datetime
 from decimal import Decimal
 
 from flask_login import UserMixin
@@ -7,13 +7,10 @@ from sqlalchemy import ForeignKey, Numeric, String, UniqueConstraint, false, fun
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from kivra.clock import now as utcnow  # one clock (kivra/clock.py); the models' defaults read it
 from kivra.extensions import db
 
 ROLES = ("admin", "payroll")
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class Company(db.Model):

@@ -1,5 +1,5 @@
 """When to send: now, or on the payout date at a chosen time (Swedish time), checked and turned into UTC."""
-from datetime import datetime, time, timezone
+from datetime import datetime, time
 
 from flask import request
 from flask_babel import gettext as _
@@ -19,7 +19,7 @@ def carried_schedule(value: str | None) -> datetime | None:
         moment = datetime.fromisoformat(value)
     except ValueError:
         raise BadSchedule(_("Enter the time as HH:MM, for example 08:00.")) from None
-    if moment.tzinfo is None or moment <= datetime.now(timezone.utc):
+    if moment.tzinfo is None or moment <= clock.now():
         raise BadSchedule(_("That time has already passed. Send now, or choose a later time."))
     return moment
 
@@ -35,6 +35,6 @@ def scheduled_for(run) -> datetime | None:
     except ValueError:
         raise BadSchedule(_("Enter the time as HH:MM, for example 08:00.")) from None
     moment = clock.from_sweden(run.payout_date, chosen)
-    if moment <= datetime.now(timezone.utc):
+    if moment <= clock.now():
         raise BadSchedule(_("That time has already passed. Send now, or choose a later time."))
     return moment

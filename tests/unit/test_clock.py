@@ -45,3 +45,20 @@ def test_one_stockholm_zone_in_the_app():
     from kivra.payroll import service
 
     assert getattr(service, "as_utc", clock.as_utc) is clock.as_utc  # used from here, not written again
+
+
+def test_one_clock_for_now_in_utc():
+    from kivra.accounts import models
+
+    assert models.utcnow is clock.now
+    assert clock.now().utcoffset() == timedelta(0)
+
+
+def test_a_chosen_send_time_is_checked_against_the_one_clock(monkeypatch):
+    from kivra import create_app
+    from kivra.dispatch import schedule
+
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    monkeypatch.setattr(clock, "now", lambda: datetime(2099, 1, 1, tzinfo=timezone.utc))
+    with app.test_request_context(), pytest.raises(schedule.BadSchedule):
+        schedule.carried_schedule("2050-01-01T08:00:00+00:00")  # already passed, by the app's clock
