@@ -47,3 +47,16 @@ def test_the_typed_text_reads_back_as_the_same_ore():
 
     for ore in (3_250_000, 3_250_050, 5, 0):
         assert parse_amount(money.typed_kronor(ore)) == ore
+
+
+def test_kivra_amounts_follow_the_salaryslip_schemas_pattern():
+    import json
+    import re
+    from pathlib import Path
+
+    schema = Path(money.__file__).parent / "contract" / "_partials" / "schema-salary-slip.json"
+    patterns = set(re.findall(r'"pattern": "(\^\[-\]\?\(0[^"]+)"', schema.read_text()))
+    assert patterns, "the salaryslip schema names the amount's pattern"
+    for pattern in map(lambda p: json.loads(f'"{p}"'), patterns):
+        for ore in (0, 5, -5, 100, -100_000, 3_250_050, 123_456_789, 10):
+            assert re.fullmatch(pattern, money.kivra_amount(ore)), (pattern, ore)
