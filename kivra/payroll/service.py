@@ -1,7 +1,7 @@
 """Payroll run operations: create, calculate, correct and post. No Flask requests here."""
 import calendar
 import hashlib
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
