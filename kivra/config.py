@@ -137,7 +137,7 @@ def load_config(instance_path: str, environ=None) -> dict:
         # Each worker process says it is alive this often; none seen for WORKER_SILENT_SECONDS means no one sends.
         "WORKER_HEARTBEAT_SECONDS": float(env.get("WORKER_HEARTBEAT_SECONDS", "5")),
         "WORKER_SILENT_SECONDS": float(env.get("WORKER_SILENT_SECONDS", "60")),
-        # Kivra calls a page asks a worker for (kivra/solutions/jobs.py): how long a queued one may wait for its task
+        # Kivra calls a page asks a worker for (kivra/dispatch/kivra_jobs.py): how long a queued one may wait for its task
         # before the periodic check does it itself, and how long a claimed one is left to the worker that took it.
         "KIVRA_JOB_GRACE_SECONDS": float(env.get("KIVRA_JOB_GRACE_SECONDS", "30")),
         "KIVRA_JOB_LEASE_SECONDS": float(env.get("KIVRA_JOB_LEASE_SECONDS", "300")),

@@ -31,5 +31,5 @@ migrate = Migrate(render_as_batch=True, compare_type=True)
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
-# Only the sign-in forms are limited (no default limits); see kivra/accounts/throttle.py.
+# Only the sign-in forms are limited (no default limits); see kivra/web/throttle.py.
 limiter = Limiter(key_func=get_remote_address)

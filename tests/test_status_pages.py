@@ -9,8 +9,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select, update
 
+from kivra import clock, status
 from kivra.dispatch import queue, tasks
-from kivra import status
 from kivra.dispatch.models import Dispatch
 from kivra.employees.models import Employee
 from kivra.extensions import db
@@ -115,7 +115,7 @@ def test_each_row_says_who_where_what_why_and_when(as_admin, kivra_on, march, la
         Dispatch.state == "failed", Dispatch.company_id == kivra_on.id, Dispatch.dispatched_at >= start,
         Dispatch.dispatched_at < end).order_by(Dispatch.id))
     employee = db.session.get(Employee, failed.employee_id)
-    local = status.local_time(failed.dispatched_at).strftime("%Y-%m-%d %H:%M")
+    local = clock.in_sweden(failed.dispatched_at).strftime("%Y-%m-%d %H:%M")
     row = re.search(re.escape(employee.name) + r".{0,400}", page).group(0)
     assert employee.personnummer[:8] + "-****" in row
     assert OUTCOME_WORDS[lang]["failed"] in row and local in row
@@ -141,7 +141,7 @@ def test_a_correction_is_marked_with_its_version(as_admin, kivra_on, march, lang
 
     db.session.get(PayslipVersion, row.version_id).number = 2
     db.session.commit()
-    page = text(as_admin.get(f"/solutions/kivra?month={status.local_time(row.dispatched_at):%Y-%m}"))
+    page = text(as_admin.get(f"/solutions/kivra?month={clock.in_sweden(row.dispatched_at):%Y-%m}"))
     assert {"sv": "2 Rättelse", "en": "2 Correction"}[lang] in page
 
 
@@ -187,7 +187,7 @@ def test_a_row_at_23_59_on_the_last_day_belongs_to_that_month_and_00_00_to_the_n
              datetime(last_day.year, last_day.month, last_day.day, 23, 59) + (datetime(2000, 1, 2) - datetime(2000, 1, 1, 23, 59))]
     add_month(kivra_on, admin, employees, last_day.replace(day=1), pattern={}, at=lambda index: times[index])
     month, following = last_day.replace(day=1), status.add_months(last_day.replace(day=1), 1)
-    assert [status.local_time(t).strftime("%d %H:%M") for t in (utc(times[0]), utc(times[1]))] == [
+    assert [clock.in_sweden(t).strftime("%d %H:%M") for t in (utc(times[0]), utc(times[1]))] == [
         f"{last_day.day} 23:59", "01 00:00"]
     assert db_counts(kivra_on.id, month)["delivered"] == 1
     assert db_counts(kivra_on.id, following)["delivered"] == 1
@@ -467,7 +467,7 @@ def test_check_now_asks_kivra_once_and_the_register_shows_each_answer(as_admin, 
     assert re.search(r"Yusuf Samordning.{0,300}" + {"sv": "ID-numret godtas inte av Kivra", "en": "ID number not accepted by Kivra"}[lang], words)
     assert {"sv": "Kontrollerad ", "en": "Checked "}[lang] in words
     checked = db.session.scalar(select(Employee.kivra_checked_at).where(Employee.name == "Sven Saknar"))
-    assert checked is not None and status.local_time(checked).strftime("%Y-%m-%d %H:%M") in words  # Swedish time
+    assert checked is not None and clock.in_sweden(checked).strftime("%Y-%m-%d %H:%M") in words  # Swedish time
     assert len(asked) == 1 and len(asked[0]) == 3  # one batched usermatch for the company
 
 

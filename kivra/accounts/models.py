@@ -1,19 +1,16 @@
 """Companies and the people who sign in for them."""
-from datetime import datetime, timezone
+from datetime import datetime
 from decimal import Decimal
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Numeric, String, UniqueConstraint, false
+from sqlalchemy import ForeignKey, Numeric, String, UniqueConstraint, false, func, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from kivra.clock import now as utcnow  # one clock (kivra/clock.py); the models' defaults read it
 from kivra.extensions import db
 
 ROLES = ("admin", "payroll")
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class Company(db.Model):
@@ -81,3 +78,9 @@ class User(UserMixin, db.Model):
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The company user with this e-mail address (any case) and password."""
+    user = db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+    return user if user and user.check_password(password) else None

@@ -1,5 +1,5 @@
 """Kivra calls a page asks for and a worker makes: the wish is recorded (one open per company and kind), claimed once,
-and its answer kept for the page to show. Nothing here calls Kivra; kivra/solutions/jobs.py does, in the worker."""
+and its answer kept for the page to show. Nothing here calls Kivra; kivra/dispatch/kivra_jobs.py does, in the worker."""
 from datetime import timedelta
 
 from sqlalchemy import and_, or_, select, update

@@ -3,10 +3,10 @@ from datetime import timedelta
 
 from sqlalchemy import exists, select
 
+from kivra.clock import as_stored
 from kivra.dispatch.models import RECEIVED, Dispatch
 from kivra.extensions import db
 from kivra.payroll.models import PayslipVersion
-from kivra.payroll.service import as_utc
 
 
 def corrects_received(version: PayslipVersion) -> bool:
@@ -16,7 +16,7 @@ def corrects_received(version: PayslipVersion) -> bool:
     if version.number == 1:
         return False
     # Versions are stamped to the second; a row finished within that second counts as before it.
-    made = as_utc(version.created_at).replace(tzinfo=None, microsecond=0) + timedelta(seconds=1)
+    made = as_stored(version.created_at).replace(microsecond=0) + timedelta(seconds=1)
     return bool(db.session.scalar(select(exists().where(
         PayslipVersion.payslip_id == version.payslip_id, PayslipVersion.number < version.number,
         Dispatch.version_id == PayslipVersion.id, Dispatch.state.in_(RECEIVED), Dispatch.finished_at < made,

@@ -12,9 +12,9 @@ from sqlalchemy import String, delete, func, or_, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kivra.accounts.models import utcnow
+from kivra.clock import as_utc
 from kivra.dispatch.models import Dispatch
 from kivra.extensions import db
-from kivra.payroll.service import as_utc
 
 log = logging.getLogger(__name__)
 KEEP = timedelta(days=1)  # a worker not seen for this long is forgotten (it was killed and never said goodbye)

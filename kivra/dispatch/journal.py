@@ -14,10 +14,10 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from kivra.accounts.models import utcnow
+from kivra.clock import as_utc
 from kivra.dispatch import locks
 from kivra.dispatch.models import OUTCOMES, WAITING, Dispatch, PayslipSend
 from kivra.extensions import db
-from kivra.payroll.service import as_utc
 
 log = logging.getLogger(__name__)
 UNFINISHED = WAITING + ("sending",)

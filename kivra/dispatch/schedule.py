@@ -1,10 +1,9 @@
 """When to send: now, or on the payout date at a chosen time (Swedish time), checked and turned into UTC."""
-from datetime import datetime, time, timezone
-from zoneinfo import ZoneInfo
+from datetime import datetime, time
 
 from flask_babel import gettext as _
 
-SWEDEN = ZoneInfo("Europe/Stockholm")
+from kivra import clock
 
 
 class BadSchedule(ValueError):
@@ -19,7 +18,7 @@ def carried_schedule(value: str | None) -> datetime | None:
         moment = datetime.fromisoformat(value)
     except ValueError:
         raise BadSchedule(_("Enter the time as HH:MM, for example 08:00.")) from None
-    if moment.tzinfo is None or moment <= datetime.now(timezone.utc):
+    if moment.tzinfo is None or moment <= clock.now():
         raise BadSchedule(_("That time has already passed. Send now, or choose a later time."))
     return moment
 
@@ -35,7 +34,7 @@ def scheduled_for(run, form) -> datetime | None:
         chosen = time.fromisoformat(form.get("time", ""))
     except ValueError:
         raise BadSchedule(_("Enter the time as HH:MM, for example 08:00.")) from None
-    moment = datetime.combine(run.payout_date, chosen, tzinfo=SWEDEN).astimezone(timezone.utc)
-    if moment <= datetime.now(timezone.utc):
+    moment = clock.from_sweden(run.payout_date, chosen)
+    if moment <= clock.now():
         raise BadSchedule(_("That time has already passed. Send now, or choose a later time."))
     return moment

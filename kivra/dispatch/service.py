@@ -7,12 +7,12 @@ from sqlalchemy.exc import IntegrityError
 
 from kivra import clock
 from kivra.accounts.models import Company, User, utcnow
+from kivra.clock import as_utc
 from kivra.dispatch import locks
 from kivra.dispatch.models import PAYLOAD_DROPPED, RE_ROUTE_UNLESS_STORED, RESENDABLE, UNTRIED, Dispatch, PayslipSend
 from kivra.employees.models import Employee
 from kivra.extensions import db
 from kivra.payroll.models import PayrollRun, Payslip, PayslipVersion
-from kivra.payroll.service import as_utc
 from kivra import agreement
 from kivra.agreement import onboarding
 
@@ -271,16 +271,17 @@ def cancel_scheduled(run: PayrollRun) -> None:
     db.session.commit()
 
 
-def resend_failed(run: PayrollRun) -> int:
-    """The failed rows only, with the same stored bytes: Kivra's duplicate control keeps them single. Only while
-    Kivra's agreement covers payslips (KivraNotInForce): the employees read the failed ones in Min lön meanwhile."""
-    send = send_of(run)
-    if send is None:
-        return 0
-    require_kivra_in_force(run.company_id)
-    locks.lock_sends([send.id])  # see kivra/dispatch/locks.py
+def resend_failed_matching(company_id: int, *where) -> int:
+    """The company's failed rows matching `where` go again with the same stored bytes (or, never built, with bytes
+    built now): Kivra's duplicate control keeps them single. A row whose stored bytes were dropped stays failed.
+    Only while Kivra's agreement covers payslips (KivraNotInForce): the employees read the failed ones in Min lön
+    meanwhile. Returns how many."""
+    require_kivra_in_force(company_id)
+    failed = (Dispatch.company_id == company_id, Dispatch.state == "failed", RESENDABLE, *where)
+    send_ids = sorted(db.session.scalars(select(Dispatch.send_id).where(*failed).distinct()))
+    locks.lock_sends(send_ids)  # see kivra/dispatch/locks.py
     rows = db.session.execute(
-        update(Dispatch).where(Dispatch.send_id == send.id, Dispatch.state == "failed", RESENDABLE)
+        update(Dispatch).where(*failed)
         .values(state="queued", attempts=0, due_at=utcnow(), finished_at=None, reason=None,
                 routed=RE_ROUTE_UNLESS_STORED)
         .execution_options(synchronize_session=False)
@@ -289,17 +290,28 @@ def resend_failed(run: PayrollRun) -> int:
     if rows:
         from kivra.dispatch import engine, tasks
 
-        tasks.enqueue(engine.due_rows(send.id))
+        for send_id in send_ids:
+            tasks.enqueue(engine.due_rows(send_id))
     return rows
 
 
-def failed_past_resend(run: PayrollRun) -> int:
-    """Failed rows of the run whose stored bytes were dropped (DISPATCH_FAILED_PAYLOAD_DAYS): never sent again."""
+def failed_past_resend_matching(company_id: int, *where) -> int:
+    """The company's failed rows matching `where` whose stored bytes were dropped (DISPATCH_FAILED_PAYLOAD_DAYS):
+    never sent again."""
+    return db.session.scalar(select(func.count()).where(
+        Dispatch.company_id == company_id, Dispatch.state == "failed", PAYLOAD_DROPPED, *where))
+
+
+def resend_failed(run: PayrollRun) -> int:
+    """The run's failed rows go again (`resend_failed_matching`)."""
     send = send_of(run)
-    if send is None:
-        return 0
-    return db.session.scalar(select(func.count()).where(Dispatch.send_id == send.id, Dispatch.state == "failed",
-                                                        PAYLOAD_DROPPED))
+    return resend_failed_matching(run.company_id, Dispatch.send_id == send.id) if send is not None else 0
+
+
+def failed_past_resend(run: PayrollRun) -> int:
+    """The run's failed rows that can never go again (`failed_past_resend_matching`)."""
+    send = send_of(run)
+    return failed_past_resend_matching(run.company_id, Dispatch.send_id == send.id) if send is not None else 0
 
 
 def unsent_corrections(run: PayrollRun, send: PayslipSend | None) -> list[tuple[Payslip, PayslipVersion, Employee]]:

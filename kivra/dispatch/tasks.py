@@ -9,11 +9,11 @@ import logging
 from sqlalchemy import select
 
 from kivra.accounts.models import utcnow
+from kivra.clock import as_utc
 from kivra.dispatch import engine, journal, outages
 from kivra.dispatch.models import Dispatch, PayslipSend
 from kivra.dispatch.queue import huey, in_app, on_outage
 from kivra.extensions import db
-from kivra.payroll.service import as_utc
 from kivra.sender_api.app import kivra_client
 from kivra.sender_api.errors import KivraError
 

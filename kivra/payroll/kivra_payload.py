@@ -1,14 +1,13 @@
 """A payslip version as a Kivra `salaryslip` content: subject, structured object, PDF and HTML part."""
-from datetime import timezone
-
 from flask import render_template
 from flask_babel import force_locale, format_date, gettext as _, lazy_gettext
 
 from kivra import clock
 from kivra.accounts.models import Company
+from kivra.money import kivra_amount, swedish_kronor
 from kivra.payroll.models import PayslipVersion
-from kivra.payroll.pdf import both, kr
-from kivra.payroll.service import as_utc, last_day, version_pdf
+from kivra.payroll.pdf import both
+from kivra.payroll.service import last_day, version_pdf
 from kivra.sender_api.client import vat_number
 from kivra.sender_api.content import PayloadError, salaryslip_content
 
@@ -16,15 +15,8 @@ SOURCE_SYSTEM = "Lön (kivra-payroll 0.1)"
 EMPLOYER_DETAILS = ("street_address", "postal_code", "city", "email", "phone")
 
 
-def amount(ore: int) -> str:
-    """Öre as Kivra's amount text: `32500`, `32500.50`, `-1000`."""
-    sign = "-" if ore < 0 else ""
-    kronor, rest = divmod(abs(ore), 100)
-    return f"{sign}{kronor}.{rest:02d}" if rest else f"{sign}{kronor}"
-
-
 def money(ore: int) -> dict:
-    return {"monetary_amount": amount(ore), "currency": "SEK"}
+    return {"monetary_amount": kivra_amount(ore), "currency": "SEK"}
 
 
 def subject(version: PayslipVersion, correction: bool) -> str:
@@ -86,7 +78,7 @@ def salaryslip(version: PayslipVersion, company: Company) -> dict:
         pay_period["additional_payments"] = extra
     document = {
         "document_metadata": {
-            "creation_timestamp": as_utc(version.created_at).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "creation_timestamp": clock.as_utc(version.created_at).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "source_system": SOURCE_SYSTEM,
         },
         "employment": employment,
@@ -100,7 +92,7 @@ def salaryslip(version: PayslipVersion, company: Company) -> dict:
 def html_part(version: PayslipVersion, correction: bool) -> str:
     """The responsive part: the figures that matter on a phone, inline CSS, no script, no links."""
     return render_template(
-        "kivra/payslip_part.html", version=version, run=version.payslip.run, correction=correction, both=both, kr=kr,
+        "kivra/payslip_part.html", version=version, run=version.payslip.run, correction=correction, both=both, kr=swedish_kronor,
         _l=lazy_gettext,
     )
 

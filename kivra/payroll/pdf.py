@@ -11,7 +11,7 @@ from pathlib import Path
 
 from babel import Locale
 from babel.dates import format_date
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_decimal
 from flask import current_app
 from flask_babel import force_locale, lazy_gettext as _l
 from fontTools import subset as ftsubset
@@ -20,6 +20,8 @@ from fpdf import FPDF
 from fpdf.fonts import SubsetMap, TTFFont
 from fpdf.output import CIDSystemInfo, OutputProducer, PDFFont, PDFFontStream, _build_cmap_blocks, _cid_font_widths
 from fpdf.syntax import Name, PDFArray, PDFContentStream
+
+from kivra.money import swedish_kronor
 
 FONTS = Path(__file__).parent / "fonts"
 SWEDISH = Locale.parse("sv_SE")  # parsed once: Babel parses a locale name on every call
@@ -68,10 +70,6 @@ def _both(_translations: str | None, gettext, args: tuple, params: tuple) -> str
     return " / ".join(texts)
 
 
-def kr(ore: int) -> str:
-    return format_currency(Decimal(ore) / 100, "SEK", locale=SWEDISH)
-
-
 def render(doc: PayslipDocument) -> bytes:
     pdf = FPDF(format="A4")
     pdf.set_creation_date(doc.created_at)  # fixed, so the same version gives the same bytes
@@ -108,7 +106,7 @@ def render(doc: PayslipDocument) -> bytes:
     for line in doc.lines:
         sign = -1 if line["kind"] == "deduction" else 1
         pdf.cell(130, 7, line["description"] or both(_l("Monthly salary")))
-        pdf.cell(0, 7, kr(sign * line["amount_ore"]), align="R", new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(0, 7, swedish_kronor(sign * line["amount_ore"]), align="R", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
     totals = (
         (_l("Gross pay"), doc.gross_ore, "", "T"),
@@ -118,11 +116,11 @@ def render(doc: PayslipDocument) -> bytes:
     for label, ore, style, border in totals:
         pdf.set_font("DejaVu", style, 10)
         pdf.cell(130, 7, both(label), border=border)
-        pdf.cell(0, 7, kr(ore), border=border, align="R", new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(0, 7, swedish_kronor(ore), border=border, align="R", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(6)
     pdf.set_font("DejaVu", "", 8)
     pdf.cell(130, 5, both(_l("Employer contributions (paid by the employer)")))
-    pdf.cell(0, 5, kr(doc.contributions_ore), align="R", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 5, swedish_kronor(doc.contributions_ore), align="R", new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output(output_producer_class=PayslipOutput))
 
 

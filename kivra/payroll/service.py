@@ -1,12 +1,13 @@
 """Payroll run operations: create, calculate, correct and post. No Flask requests here."""
 import calendar
 import hashlib
-from datetime import date, datetime, timezone
+from datetime import date
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from kivra.accounts.models import Company, User, utcnow
+from kivra.clock import as_utc
 from kivra.employees.models import Employee
 from kivra.extensions import db
 from kivra.payroll import pdf
@@ -125,11 +126,6 @@ def new_version(payslip: Payslip) -> PayslipVersion:
     )
     payslip.versions.append(version)
     return version
-
-
-def as_utc(moment: datetime) -> datetime:
-    """SQLite returns stored UTC times without a zone; PostgreSQL with one. Same instant either way."""
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
 
 
 def render_pdf(version: PayslipVersion, correction: bool) -> bytes:

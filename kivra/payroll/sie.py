@@ -3,6 +3,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Iterable
 
+from kivra.money import sie_amount
 from kivra.payroll.voucher import BAS_NAMES, Row
 
 
@@ -17,11 +18,6 @@ class SieVoucher:
 
 def _quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _amount(ore: int) -> str:
-    sign = "-" if ore < 0 else ""
-    return f"{sign}{abs(ore) // 100}.{abs(ore) % 100:02d}"
 
 
 def sie4(company_name: str, orgnr: str, generated: date, vouchers: Iterable[SieVoucher]) -> bytes:
@@ -42,6 +38,6 @@ def sie4(company_name: str, orgnr: str, generated: date, vouchers: Iterable[SieV
     for v in vouchers:
         lines.append(f"#VER {v.series} {v.number} {v.voucher_date:%Y%m%d} {_quote(v.text)}")
         lines.append("{")
-        lines += [f"   #TRANS {row.account} {{}} {_amount(row.amount_ore)}" for row in v.rows]
+        lines += [f"   #TRANS {row.account} {{}} {sie_amount(row.amount_ore)}" for row in v.rows]
         lines.append("}")
     return ("\r\n".join(lines) + "\r\n").encode("cp437", errors="replace")

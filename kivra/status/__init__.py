@@ -6,19 +6,18 @@ filter on the month's UTC range [start, end), so the (company_id, dispatched_at)
 """
 from dataclasses import dataclass
 from functools import lru_cache
-from datetime import date, datetime, timezone
-from zoneinfo import ZoneInfo
+from datetime import date, datetime
 
-from sqlalchemy import Integer, bindparam, func, literal, select, union_all, update
+from sqlalchemy import Integer, bindparam, func, literal, select, union_all
 
+from kivra import clock
 from kivra.accounts.models import utcnow
-from kivra.dispatch.models import PAYLOAD_DROPPED, RE_ROUTE_UNLESS_STORED, RESENDABLE, Dispatch
-from kivra.dispatch.service import require_kivra_in_force
+from kivra.dispatch import service
+from kivra.dispatch.models import Dispatch
 from kivra.employees.models import Employee
 from kivra.extensions import db
 from kivra.payroll.models import PayslipVersion
 
-STOCKHOLM = ZoneInfo("Europe/Stockholm")
 PENDING = ("queued", "held", "sending")
 # What the pages count and filter by; cancelled rows (superseded by a correction) are left out everywhere.
 OUTCOMES = ("delivered", "retained", "published", "rejected", "failed", "pending")
@@ -35,7 +34,7 @@ def add_months(month: date, count: int) -> date:
 
 def this_month(now: datetime | None = None) -> date:
     """The month it is now in Sweden."""
-    local = (now or utcnow()).astimezone(STOCKHOLM)
+    local = clock.in_sweden(now or utcnow())
     return date(local.year, local.month, 1)
 
 
@@ -54,23 +53,13 @@ def parse_month(text: str | None) -> date | None:
 
 def utc_range(month: date) -> tuple[datetime, datetime]:
     """The month's first and next month's first instant in Sweden, as naive UTC (how dispatched_at is stored)."""
-    def instant(first: date) -> datetime:
-        local = datetime(first.year, first.month, 1, tzinfo=STOCKHOLM)
-        return local.astimezone(timezone.utc).replace(tzinfo=None)
-    return instant(month), instant(add_months(month, 1))
-
-
-def local_time(moment: datetime) -> datetime:
-    """A stored UTC time (naive from SQLite) in Swedish time."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(STOCKHOLM)
+    return clock.as_stored(clock.from_sweden(month)), clock.as_stored(clock.from_sweden(add_months(month, 1)))
 
 
 def minute_text(moment: datetime) -> str:
     """`2026-03-31 23:59` in Swedish time, as the pages and the CSV write it: sorts as text, reads the same in both
     languages."""
-    return local_time(moment).strftime("%Y-%m-%d %H:%M")
+    return clock.in_sweden(moment).strftime("%Y-%m-%d %H:%M")
 
 
 def _in_month(company_id: int, month: date) -> tuple:
@@ -298,31 +287,10 @@ def by_employee(company_id: int, month: date, search: str | None = None, page: i
 
 
 def resend_failed(company_id: int, month: date) -> int:
-    """The month's failed payslips go again with their stored bytes (as `service.resend_failed` does for a run):
-    Kivra's duplicate control keeps them single. Returns how many. Only while Kivra is in force for payslips."""
-    require_kivra_in_force(company_id)
-    start, end = utc_range(month)
-    failed = (Dispatch.company_id == company_id, Dispatch.state == "failed", RESENDABLE,
-              Dispatch.dispatched_at >= start, Dispatch.dispatched_at < end)
-    send_ids = db.session.scalars(select(Dispatch.send_id).where(*failed).distinct()).all()
-    count = db.session.execute(
-        update(Dispatch).where(*failed)
-        .values(state="queued", attempts=0, due_at=utcnow(), finished_at=None, reason=None,
-                routed=RE_ROUTE_UNLESS_STORED)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    db.session.commit()
-    if count:
-        from kivra.dispatch import engine, tasks
-
-        for send_id in send_ids:
-            tasks.enqueue(engine.due_rows(send_id))
-    return count
+    """The month's failed payslips go again (`service.resend_failed_matching`, as for a run). Returns how many."""
+    return service.resend_failed_matching(company_id, *_in_month(company_id, month))
 
 
 def failed_past_resend(company_id: int, month: date) -> int:
-    """The month's failed rows whose stored bytes were dropped (DISPATCH_FAILED_PAYLOAD_DAYS): never sent again."""
-    start, end = utc_range(month)
-    return db.session.scalar(select(func.count()).where(
-        Dispatch.company_id == company_id, Dispatch.state == "failed", PAYLOAD_DROPPED,
-        Dispatch.dispatched_at >= start, Dispatch.dispatched_at < end))
+    """The month's failed rows that can never go again (`service.failed_past_resend_matching`)."""
+    return service.failed_past_resend_matching(company_id, *_in_month(company_id, month))

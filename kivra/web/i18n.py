@@ -1,10 +1,13 @@
 """Locale selection and the Babel-backed formatters templates use."""
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from decimal import Decimal
 
 from flask import session
 from flask_babel import format_currency, format_date, format_datetime, format_decimal, get_locale
 from flask_login import current_user
+
+from kivra.clock import as_utc
+from kivra.money import kronor
 
 LOCALES = ("sv", "en")
 LOCALE_NAMES = {"sv": "Svenska", "en": "English"}
@@ -23,8 +26,8 @@ def money(ore: int | None) -> str:
     if ore is None:
         return ""
     if current_locale() == "en":  # CLDR's English glues the code to the number: SEK32,500.00
-        return format_currency(Decimal(ore) / 100, "SEK", format="¤\u00a0#,##0.00")
-    return format_currency(Decimal(ore) / 100, "SEK")
+        return format_currency(kronor(ore), "SEK", format="¤\u00a0#,##0.00")
+    return format_currency(kronor(ore), "SEK")
 
 
 def period_name(period: date) -> str:
@@ -48,9 +51,7 @@ def datetime_text(value) -> str:
         return ""
     if isinstance(value, str):  # an ISO timestamp carried in a form
         value = datetime.fromisoformat(value)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return format_datetime(value, "yyyy-MM-dd HH:mm")
+    return format_datetime(as_utc(value), "yyyy-MM-dd HH:mm")
 
 
 def short_date(value: date | None) -> str:

@@ -1,8 +1,6 @@
 """Company-scoped loaders every view uses: the thing asked for if it is the signed-in user's company's, 404 otherwise
-(whoever else it belongs to, so a URL tells nothing about other companies); and `safe_next`."""
-from urllib.parse import urlsplit
-
-from flask import abort, url_for
+(whoever else it belongs to, so a URL tells nothing about other companies)."""
+from flask import abort
 from flask_login import current_user
 
 from kivra.employees.models import Employee
@@ -36,10 +34,3 @@ def get_payslip(payslip_id: int) -> Payslip:
     if payslip is None or db.session.get(PayrollRun, payslip.run_id).company_id != current_user.company_id:
         abort(404)
     return payslip
-
-
-def safe_next(target: str | None) -> str:
-    """Only a path on this site; never an absolute URL someone slipped in."""
-    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
-        return target
-    return url_for("payroll.runs")

@@ -7,10 +7,10 @@ import pytest
 from sqlalchemy import select, update
 
 from kivra.accounts.models import utcnow
+from kivra.clock import as_utc
 from kivra.dispatch import heartbeat
 from kivra.dispatch.heartbeat import WorkerHeartbeat
 from kivra.extensions import db
-from kivra.payroll.service import as_utc
 
 pytestmark = pytest.mark.both_databases
 

@@ -11,8 +11,8 @@ from flask import Flask
 from flask_babel import force_locale, gettext
 from sqlalchemy import func, select
 
+from kivra.clock import in_sweden
 from kivra.dispatch.models import Dispatch, PayslipSend
-from kivra.status import local_time
 from kivra.extensions import db
 from kivra.payroll.models import PayrollRun, PayslipVersion, Voucher, VoucherRow
 from kivra.agreement.models import KivraAgreement, KivraSender
@@ -133,7 +133,7 @@ def runs_without_voucher(app: Flask) -> list[tuple[int, str]]:
 
 def page_month(row: Row) -> str:
     """The month a row is listed under on the status pages: when it went, Swedish time."""
-    return local_time(row.dispatched_at).strftime("%Y-%m")
+    return in_sweden(row.dispatched_at).strftime("%Y-%m")
 
 
 _TOTAL = re.compile(r'class="total outcome-(\w+)[^"]*">.*?<dd class="count">([^<]*)</dd>', re.S)

@@ -1,19 +1,16 @@
 """Sign in, sign out and choose a language."""
 
-from flask import flash, redirect, request, session, url_for
+from flask import flash, redirect, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
-from sqlalchemy import func, select
+from flask_login import current_user, logout_user
+from sqlalchemy import select
 
-from kivra.web.accounts.forms import LanguageForm, LoginForm
-from kivra.accounts.models import User
-from kivra.web.throttle import sign_in_limits
+from kivra.accounts.models import User, authenticate
 from kivra.extensions import db, login_manager
-from kivra.web.i18n import LOCALES
 from kivra.portal.models import PortalAccount
 from kivra.web.accounts import bp
-from kivra.web import render, signed_in_as
-from kivra.web.loaders import safe_next
+from kivra.web.accounts.forms import LanguageForm, LoginForm
+from kivra.web.signin import SignInPage, safe_next
 
 
 @login_manager.user_loader
@@ -35,24 +32,14 @@ def index():
     return redirect(url_for("payroll.runs"))
 
 
+SIGN_IN = SignInPage("user", LoginForm, "accounts/login.html", "login_form", home="payroll.runs", within="/",
+                     authenticate=authenticate)
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@sign_in_limits(LoginForm, "accounts/login.html", "login_form")
+@SIGN_IN.throttled
 def login():
-    if signed_in_as("user"):
-        return redirect(url_for("payroll.runs"))
-    form = LoginForm(next=request.args.get("next", ""))
-    if form.validate_on_submit():
-        user = db.session.scalar(select(User).where(func.lower(User.email) == form.email.data.strip().lower()))
-        if user and user.check_password(form.password.data):
-            if session.get("locale") in LOCALES:  # chosen on the login page: keep it
-                user.locale = session["locale"]
-                db.session.commit()
-            login_user(user)
-            return redirect(safe_next(form.next.data), code=303)
-        form.password.errors.append(_("Wrong e-mail address or password."))
-        return render("accounts/login.html", "login_form", status=422, form=form)
-    status = 422 if form.errors else 200
-    return render("accounts/login.html", "login_form", status=status, form=form)
+    return SIGN_IN.respond()
 
 
 @bp.post("/logout")

@@ -10,6 +10,7 @@ from kivra.dispatch import kivra_check
 from kivra.web.employees.forms import EmployeeForm
 from kivra.employees.models import Employee
 from kivra.extensions import db
+from kivra.money import typed_kronor
 from kivra.portal import invitations
 from kivra.agreement import kivra_calls
 from kivra.dispatch import kivra_jobs
@@ -81,8 +82,7 @@ def edit(employee_id: int):
     form = EmployeeForm(obj=employee)
     if not form.is_submitted():
         form.personnummer.data = employee.pnr.formatted()
-        kronor, ore = divmod(employee.monthly_salary_ore, 100)
-        form.monthly_salary.data = f"{kronor},{ore:02d}"
+        form.monthly_salary.data = typed_kronor(employee.monthly_salary_ore)
         form.tax_rate.data = str(employee.tax_rate).replace(".", ",")
     return _edit(employee, form)
 

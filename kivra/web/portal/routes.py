@@ -1,32 +1,19 @@
 """Min lön: sign in, choose a password from an invitation, read one's payslips."""
-from flask import abort, flash, make_response, redirect, request, session, url_for
+from flask import abort, flash, make_response, redirect, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, logout_user
 
-from kivra.web.throttle import sign_in_limits
 from kivra.dispatch.corrections import corrects_received
-from kivra.extensions import db
-from kivra.web.i18n import LOCALES
 from kivra.payroll.service import version_pdf
 from kivra.portal import invitations, payslips
-from kivra.web.portal.forms import MIN_PASSWORD_LENGTH, ChoosePasswordForm, PortalLoginForm
-from kivra.portal.models import PortalAccount
+from kivra.web import render
 from kivra.web.portal import bp
-from kivra.web import render, signed_in_as
+from kivra.web.portal.forms import MIN_PASSWORD_LENGTH, ChoosePasswordForm, PortalLoginForm
+from kivra.web.signin import SignInPage, sign_in
 
 
-def safe_next(target: str | None) -> str:
-    """Only a page of Min lön; never another site, nor a company page."""
-    if target and target.startswith(bp.url_prefix + "/") and "//" not in target and "\\" not in target:
-        return target
-    return url_for("portal.index")
-
-
-def _sign_in(account: PortalAccount) -> None:
-    if session.get("locale") in LOCALES:  # chosen before signing in: keep it
-        account.locale = session["locale"]
-        db.session.commit()
-    login_user(account)
+SIGN_IN = SignInPage("employee", PortalLoginForm, "portal/login.html", "portal_login_form", home="portal.index",
+                     within=bp.url_prefix + "/", authenticate=invitations.authenticate)  # only Min lön's own pages
 
 
 @bp.get("/")
@@ -49,19 +36,9 @@ def pdf(payslip_id: int, number: int):
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@sign_in_limits(PortalLoginForm, "portal/login.html", "portal_login_form")
+@SIGN_IN.throttled
 def login():
-    if signed_in_as("employee"):
-        return redirect(url_for("portal.index"))
-    form = PortalLoginForm(next=request.args.get("next", ""))
-    if form.validate_on_submit():
-        account = invitations.authenticate(form.email.data, form.password.data)
-        if account:
-            _sign_in(account)
-            return redirect(safe_next(form.next.data), code=303)
-        form.password.errors.append(_("Wrong e-mail address or password."))
-    status = 422 if form.errors else 200
-    return render("portal/login.html", "portal_login_form", status=status, form=form)
+    return SIGN_IN.respond()
 
 
 @bp.post("/logout")
@@ -82,7 +59,7 @@ def invitation(token: str):
             account = invitations.accept(token, form.password.data)
         except invitations.InvitationError as error:  # used in another tab meanwhile
             return _unusable(error)
-        _sign_in(account)
+        sign_in(account)
         flash(_("Your password is saved. Welcome to Min lön!"), "success")
         return redirect(url_for("portal.index"), code=303)
     status = 422 if form.errors else 200

@@ -11,7 +11,8 @@ from kivra.dispatch import activation
 from kivra.agreement import kivra_calls
 from kivra.web.solutions import bp
 from kivra.web import current_company, is_htmx, redirect_to, render
-from kivra.web.loaders import run_from, safe_next
+from kivra.web.loaders import run_from
+from kivra.web.signin import safe_next
 from kivra.web.solutions.pages import context as page_context
 
 

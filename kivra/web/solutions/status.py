@@ -13,11 +13,9 @@ from flask import abort, flash, get_template_attribute, request, url_for
 from flask_babel import format_date, get_locale, gettext as _, ngettext
 from flask_login import current_user
 
+from kivra import agreement, clock, status
 from kivra.dispatch import service
-from kivra import status
-from kivra.status import chart as bar_chart
-from kivra.status import export
-from kivra import agreement
+from kivra.status import chart as bar_chart, export
 from kivra.web.loaders import run_from
 from kivra.web.solutions import bp
 from kivra.web.solutions.pages import context as page_context
@@ -91,7 +89,7 @@ def minute(moment) -> str:
 @bp.app_template_filter("month_param")
 def month_param(moment) -> str:
     """A stored UTC time as the `month` of the status pages' URLs (Swedish time): `2026-11`."""
-    return status.local_time(moment).strftime("%Y-%m")
+    return clock.in_sweden(moment).strftime("%Y-%m")
 
 
 @bp.get("/kivra")
