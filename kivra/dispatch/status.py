@@ -12,16 +12,17 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Integer, bindparam, func, literal, select, union_all, update
 
 from kivra.accounts.models import utcnow
-from kivra.dispatch.models import PAYLOAD_DROPPED, RE_ROUTE_UNLESS_STORED, RESENDABLE, Dispatch
+from kivra.dispatch.models import (OUTCOMES, PAYLOAD_DROPPED, RE_ROUTE_UNLESS_STORED, RESENDABLE, UNFINISHED, Channel,
+                                   Dispatch, DispatchState)
 from kivra.dispatch.service import require_kivra_in_force
 from kivra.employees.models import Employee
 from kivra.extensions import db
 from kivra.payroll.models import PayslipVersion
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
-PENDING = ("queued", "held", "sending")
+PENDING = "pending"  # the pages' one outcome for the unfinished: queued, held and sending
 # What the pages count and filter by; cancelled rows (superseded by a correction) are left out everywhere.
-OUTCOMES = ("delivered", "retained", "published", "rejected", "failed", "pending")
+PAGE_OUTCOMES = OUTCOMES + (PENDING,)
 PER_PAGE = 100
 
 
@@ -76,11 +77,11 @@ def minute_text(moment: datetime) -> str:
 def _in_month(company_id: int, month: date) -> tuple:
     start, end = utc_range(month)
     return (Dispatch.company_id == company_id, Dispatch.dispatched_at >= start, Dispatch.dispatched_at < end,
-            Dispatch.state != "cancelled")
+            Dispatch.state != DispatchState.CANCELLED)
 
 
 def _outcome_clause(outcome: str):
-    return Dispatch.state.in_(PENDING) if outcome == "pending" else Dispatch.state == outcome
+    return Dispatch.state.in_(UNFINISHED) if outcome == PENDING else Dispatch.state == outcome
 
 
 # --- totals ------------------------------------------------------------------------------------------------------
@@ -106,7 +107,7 @@ class Totals:
 
 
 def _outcome(state: str) -> str:
-    return "pending" if state in PENDING else state
+    return PENDING if state in UNFINISHED else state
 
 
 def month_totals(company_id: int, month: date) -> Totals:
@@ -120,7 +121,7 @@ def month_totals(company_id: int, month: date) -> Totals:
         outcome = _outcome(state)
         by_outcome[outcome] = by_outcome.get(outcome, 0) + count
         by_channel[channel, outcome] = by_channel.get((channel, outcome), 0) + count
-        if state == "published":
+        if state == DispatchState.PUBLISHED:
             reasons[reason or "no_agreement"] = reasons.get(reason or "no_agreement", 0) + count
     return Totals(by_outcome, reasons, by_channel)
 
@@ -143,7 +144,8 @@ def _monthly_statement(months: int):
     return union_all(*[
         select(literal(index, Integer).label("slot"), Dispatch.state, func.count())
         .where(Dispatch.company_id == bindparam("company_id"), Dispatch.dispatched_at >= bindparam(f"start{index}"),
-               Dispatch.dispatched_at < bindparam(f"end{index}"), Dispatch.state != "cancelled")
+               Dispatch.dispatched_at < bindparam(f"end{index}"),
+               Dispatch.state != DispatchState.CANCELLED)
         .group_by(Dispatch.state)
         for index in range(months)
     ])
@@ -155,7 +157,7 @@ def monthly_outcomes(company_id: int, last: date, months: int = 12) -> list[Mont
     params = {"company_id": company_id}
     for index, first in enumerate(firsts):
         params[f"start{index}"], params[f"end{index}"] = utc_range(first)
-    counts = [dict.fromkeys(OUTCOMES, 0) for _ in firsts]
+    counts = [dict.fromkeys(PAGE_OUTCOMES, 0) for _ in firsts]
     for index, state, count in db.session.execute(_monthly_statement(months), params):
         counts[index][_outcome(state)] += count
     return [MonthOutcomes(first, c) for first, c in zip(firsts, counts)]
@@ -224,7 +226,7 @@ def _lines_query(company_id: int, month: date, outcome: str | None, search: str 
              .join(Employee, Employee.id == Dispatch.employee_id)
              .join(PayslipVersion, PayslipVersion.id == Dispatch.version_id)
              .where(*_in_month(company_id, month)))
-    if outcome in OUTCOMES:
+    if outcome in PAGE_OUTCOMES:
         query = query.where(_outcome_clause(outcome))
     if search:
         query = query.where(Dispatch.employee_id.in_(matching_employees(company_id, search)))
@@ -240,7 +242,7 @@ def month_lines(company_id: int, month: date, outcome: str | None = None, search
     month's `totals` already say how many match, which saves counting them again."""
     query = _lines_query(company_id, month, outcome, search)
     if totals is not None and not search:
-        total = totals[outcome] if outcome in OUTCOMES else totals.total
+        total = totals[outcome] if outcome in PAGE_OUTCOMES else totals.total
     else:
         total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     pages = max(1, -(-total // per_page))
@@ -290,7 +292,7 @@ def by_employee(company_id: int, month: date, search: str | None = None, page: i
         person = people.get(line.employee_id)
         if person is None:
             person = people[line.employee_id] = EmployeeDispatches(line.employee_id, line.name, line.birth, [], [])
-        (person.kivra if line.channel == "kivra" else person.min_lon).append(line)
+        (person.kivra if line.channel == Channel.KIVRA else person.min_lon).append(line)
     return list(people.values()), paging
 
 
@@ -302,12 +304,12 @@ def resend_failed(company_id: int, month: date) -> int:
     Kivra's duplicate control keeps them single. Returns how many. Only while Kivra is in force for payslips."""
     require_kivra_in_force(company_id)
     start, end = utc_range(month)
-    failed = (Dispatch.company_id == company_id, Dispatch.state == "failed", RESENDABLE,
+    failed = (Dispatch.company_id == company_id, Dispatch.state == DispatchState.FAILED, RESENDABLE,
               Dispatch.dispatched_at >= start, Dispatch.dispatched_at < end)
     send_ids = db.session.scalars(select(Dispatch.send_id).where(*failed).distinct()).all()
     count = db.session.execute(
         update(Dispatch).where(*failed)
-        .values(state="queued", attempts=0, due_at=utcnow(), finished_at=None, reason=None,
+        .values(state=DispatchState.QUEUED, attempts=0, due_at=utcnow(), finished_at=None, reason=None,
                 routed=RE_ROUTE_UNLESS_STORED)
         .execution_options(synchronize_session=False)
     ).rowcount
@@ -324,5 +326,5 @@ def failed_past_resend(company_id: int, month: date) -> int:
     """The month's failed rows whose stored bytes were dropped (DISPATCH_FAILED_PAYLOAD_DAYS): never sent again."""
     start, end = utc_range(month)
     return db.session.scalar(select(func.count()).where(
-        Dispatch.company_id == company_id, Dispatch.state == "failed", PAYLOAD_DROPPED,
+        Dispatch.company_id == company_id, Dispatch.state == DispatchState.FAILED, PAYLOAD_DROPPED,
         Dispatch.dispatched_at >= start, Dispatch.dispatched_at < end))

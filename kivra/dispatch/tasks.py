@@ -16,7 +16,7 @@ from sqlalchemy import select
 from kivra.accounts.models import utcnow
 from kivra.config import huey_sqlite_path
 from kivra.dispatch import engine, journal, leases, outages
-from kivra.dispatch.models import Dispatch, PayslipSend
+from kivra.dispatch.models import Channel, Dispatch, DispatchState, PayslipSend, SendState
 from kivra.dispatch.queue_memory import QueueMemory
 from kivra.extensions import db
 from kivra.payroll.service import as_utc
@@ -98,7 +98,7 @@ def send_one(dispatch_id: int) -> None:
 def start_send(send_id: int) -> None:
     """Route the send with one usermatch, publish its Min lön rows, and ring for each Kivra row."""
     send = db.session.get(PayslipSend, send_id)
-    if send is None or send.state != "queued":
+    if send is None or send.state != SendState.QUEUED:
         return
     try:
         engine.route(send_id, kivra_client())
@@ -160,7 +160,7 @@ def sweep() -> int:
         lost = now - leases.lost_after(config.lease)
         routed_lost = lost if busy else now - config.lease
     sends = db.session.scalars(
-        select(Dispatch.send_id).where(Dispatch.state == "queued", Dispatch.channel == "minlon",
+        select(Dispatch.send_id).where(Dispatch.state == DispatchState.QUEUED, Dispatch.channel == Channel.MINLON,
                                        Dispatch.due_at <= routed_lost).distinct()
     ).all()
     for send_id in sends:

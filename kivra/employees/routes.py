@@ -12,6 +12,7 @@ from kivra.employees.models import Employee
 from kivra.extensions import db
 from kivra.portal import invitations
 from kivra.solutions import kivra_calls
+from kivra.solutions.models import JobKind
 from kivra.web import is_htmx, redirect_to, render
 
 bp = Blueprint("employees", __name__, url_prefix="/employees")
@@ -35,7 +36,7 @@ def _register(**extra) -> dict:
         select(Employee).where(Employee.company_id == current_user.company_id).order_by(Employee.name)
     ).all()
     return dict(employees=employees, min_lon=invitations.accounts_of([employee.id for employee in employees]),
-                kivra_check=kivra_calls.latest(current_user.company_id, "usermatch"), **extra)
+                kivra_check=kivra_calls.latest(current_user.company_id, JobKind.USERMATCH), **extra)
 
 
 @bp.post("/<int:employee_id>/min-lon-invitation")
@@ -60,7 +61,7 @@ def kivra_check_now():
     except kivra_check.KivraNotActive:
         flash(_("Kivra is not active for the company, so there is nothing to ask. Kivra is activated under More Solutions."), "info")
         return redirect_to(url_for("employees.index"))
-    kivra_calls.request(current_user.company_id, "usermatch", current_user.id)
+    kivra_calls.request(current_user.company_id, JobKind.USERMATCH, current_user.id)
     if is_htmx():
         return render_block("employees/index.html", "kivra_check", **_register())
     return redirect(url_for("employees.index"), code=303)

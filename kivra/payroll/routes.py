@@ -18,6 +18,7 @@ from kivra.payroll.kivra_payload import missing_employer_details
 from kivra.payroll.models import PayrollRun
 from kivra.payroll.voucher import ACCOUNTS, rows_for
 from kivra.solutions import agreement, kivra_calls, notices, onboarding
+from kivra.solutions.models import JobKind
 from kivra.web import is_htmx, redirect_to, render
 
 bp = Blueprint("payroll", __name__)
@@ -137,7 +138,7 @@ def send_and_post_page(run: PayrollRun, block: str = "voucher", status: int = 20
         send_at=send_at,
         agreement=agreement.in_force(run.company_id),
         sender=onboarding.sender_of(run.company_id),
-        registering=kivra_calls.open_job(run.company_id, "access"),  # a worker is asking Kivra for the company
+        registering=kivra_calls.open_job(run.company_id, JobKind.ACCESS),  # a worker is asking Kivra for the company
         vla_notice=notices.show_vla_moved(current_user),
         missing_details=missing_employer_details(db.session.get(Company, run.company_id)),
         kivra_history=dispatch.has_kivra_history(db.session.get(Company, run.company_id)),

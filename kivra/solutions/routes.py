@@ -10,6 +10,7 @@ from kivra.extensions import db
 from kivra.payroll.models import PayrollRun
 from kivra.payroll.kivra_payload import missing_employer_details
 from kivra.solutions import activation, agreement, kivra_calls, notices, onboarding
+from kivra.solutions.models import JobKind
 from kivra.web import current_company, is_htmx, redirect_to, render
 
 bp = Blueprint("solutions", __name__, url_prefix="/solutions")
@@ -34,7 +35,7 @@ def _context(**extra) -> dict:
         kivra_history=dispatch.has_kivra_history(company),
         admins=agreement.admins(company.id),
         sender=onboarding.sender_of(company.id),
-        access_job=kivra_calls.open_job(company.id, "access"),  # a worker is registering or asking Kivra
+        access_job=kivra_calls.open_job(company.id, JobKind.ACCESS),  # a worker is registering or asking Kivra
         missing_details=missing_employer_details(company),
         version=agreement.VERSION,
         version_date=agreement.VERSION_DATE,
@@ -81,7 +82,7 @@ def access_progress():
     if not is_htmx():
         return redirect_to(url_for("solutions.kivra"))
     context, polled = _context(), request.args.get("job", "")
-    finished = None if context["access_job"] else kivra_calls.latest(context["company"].id, "access")
+    finished = None if context["access_job"] else kivra_calls.latest(context["company"].id, JobKind.ACCESS)
     # The poll that sees its job done says what came of it (the sends it released), once.
     answered = finished is not None and str(finished.id) == polled and bool(finished.found)
     return render("solutions/_access.html", answered=answered, **context)

@@ -9,7 +9,7 @@ from kivra.dispatch import service as dispatch
 from kivra.extensions import db
 from kivra.sender_api.app import kivra_client
 from kivra.solutions import activation, agreement, jobs, kivra_calls
-from kivra.solutions.models import KivraAgreement, KivraSender
+from kivra.solutions.models import AgreementSource, JobKind, KivraAgreement, KivraSender, SenderState
 
 log = logging.getLogger(__name__)
 
@@ -21,12 +21,13 @@ class AlreadyImported(ValueError):
 def check_access() -> int:
     """For every company waiting for Kivra: ask again, then send on or reroute its waiting payslips. A Kivra call a
     page asked for whose task was lost is made here too. Returns how many waiting sends were released."""
-    unsettled = set(db.session.scalars(select(KivraSender.company_id).where(KivraSender.state.in_(("pending", "failed")))))
+    unsettled = set(db.session.scalars(select(KivraSender.company_id).where(
+        KivraSender.state.in_((SenderState.PENDING, SenderState.FAILED)))))
     unsettled.update(dispatch.waiting_companies())
     client, released = kivra_client(), 0
     for company_id in sorted(unsettled):
         try:
-            asked = kivra_calls.open_job(company_id, "access")
+            asked = kivra_calls.open_job(company_id, JobKind.ACCESS)
             if asked is not None:  # a page asked: do that job, unless a worker has it in hand
                 done = jobs.perform(asked.id, client)
                 released += (done.found or 0) if done is not None else 0
@@ -36,7 +37,7 @@ def check_access() -> int:
             log.exception("Kivra access check for company %d failed; asked again next round", company_id)
             db.session.rollback()
     try:
-        released += sum(job.found or 0 for job in jobs.recover(client) if job.kind == "access")
+        released += sum(job.found or 0 for job in jobs.recover(client) if job.kind == JobKind.ACCESS)
     except Exception:  # noqa: BLE001 - next round
         log.exception("recovering lost Kivra jobs failed; tried again next round")
         db.session.rollback()
@@ -53,7 +54,7 @@ def import_vla(orgnr: str, approver: str, approved_on: datetime, scope: str) -> 
     imported = KivraAgreement(
         company_id=company.id, version="VLA", covers_payslips=scope in ("payslips", "both"),
         covers_invoices=scope in ("invoices", "both"), approved_by_name=approver,
-        approved_at=approved_on.replace(tzinfo=timezone.utc), source="vla",
+        approved_at=approved_on.replace(tzinfo=timezone.utc), source=AgreementSource.VLA,
     )
     db.session.add(imported)
     company.moved_from_vla_at = utcnow()
