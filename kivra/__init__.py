@@ -60,9 +60,24 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(metrics.bp)
     errors.init_app(app)
     web.init_app(app)
+    _state_globals(app)
     cli.init_app(app)
     log_effective(app.config, "app")  # once per process in production (gunicorn's, a worker's, a command's)
     return app
+
+
+def _state_globals(app: Flask) -> None:
+    """The states, named once in the models, for templates to compare with: no state is spelled in a template."""
+    from kivra.dispatch import models as dispatch, status
+    from kivra.portal.payslips import Where
+    from kivra.solutions import models as kivra
+
+    app.jinja_env.globals.update(
+        Channel=dispatch.Channel, SendState=dispatch.SendState, DispatchState=dispatch.DispatchState,
+        OUTCOMES=dispatch.OUTCOMES, UNFINISHED=dispatch.UNFINISHED, PAGE_OUTCOMES=status.PAGE_OUTCOMES,
+        PENDING=status.PENDING, SenderState=kivra.SenderState, JobState=kivra.JobState,
+        AgreementSource=kivra.AgreementSource, AgreementEnd=kivra.AgreementEnd, Where=Where,
+    )
 
 
 @event.listens_for(Engine, "connect")
