@@ -22,6 +22,12 @@ NAMING_CONVENTION = {
 Ore = BigInteger().with_variant(Integer(), "sqlite")
 
 
+def one_of(column: str, values) -> str:
+    """SQL saying a column holds one of the values (a state enum's members): CHECK constraints, partial indexes."""
+    quoted = ", ".join(f"'{value}'" for value in values)
+    return f"{column} IN ({quoted})"
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 

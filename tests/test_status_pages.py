@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 
 from kivra import clock, status
 from kivra.dispatch import queue, tasks
-from kivra.dispatch.models import Dispatch
+from kivra.dispatch.models import UNFINISHED, Dispatch
 from kivra.employees.models import Employee
 from kivra.extensions import db
 from kivra import agreement
@@ -66,9 +66,9 @@ def db_counts(company_id: int, month: date) -> dict[str, int]:
         select(Dispatch.state, func.count()).where(Dispatch.company_id == company_id, Dispatch.dispatched_at >= start,
                                                    Dispatch.dispatched_at < end, Dispatch.state != "cancelled")
         .group_by(Dispatch.state)).all()
-    counts = dict.fromkeys(status.OUTCOMES, 0)
+    counts = dict.fromkeys(status.PAGE_OUTCOMES, 0)
     for state, count in rows:
-        counts["pending" if state in status.PENDING else state] += count
+        counts[status.PENDING if state in UNFINISHED else state] += count
     return counts
 
 
@@ -92,7 +92,7 @@ def test_the_months_totals_are_the_rows_in_the_database(as_admin, kivra_on, marc
     assert ("<html" in body) is not htmx and 'id="dispatch_month"' in body
     expected = db_counts(kivra_on.id, MARCH)
     assert totals_on(body) == expected
-    assert all(expected[o] for o in status.OUTCOMES)  # the fixture has every outcome
+    assert all(expected[o] for o in status.PAGE_OUTCOMES)  # the fixture has every outcome
     assert sum(expected.values()) == 40
     for word in OUTCOME_WORDS[lang].values():
         assert word in text(response)
@@ -145,7 +145,7 @@ def test_a_correction_is_marked_with_its_version(as_admin, kivra_on, march, lang
     assert {"sv": "2 Rättelse", "en": "2 Correction"}[lang] in page
 
 
-@pytest.mark.parametrize("outcome", status.OUTCOMES)
+@pytest.mark.parametrize("outcome", status.PAGE_OUTCOMES)
 def test_the_outcome_filter_lists_only_that_outcome(as_admin, kivra_on, march, lang, outcome):
     response = as_admin.get(f"/solutions/kivra?month=2026-03&outcome={outcome}", htmx=True)
     body = response.get_data(as_text=True)
@@ -278,7 +278,7 @@ def test_resend_failed_sends_through_the_engine_to_kivra(app, as_admin, company,
     httpx.post(f"{kivra.url}/_sandbox/faults", json={})
     as_admin.post("/solutions/kivra/resend-failed", {"month": f"{month:%Y-%m}"})
     tasks.drain()
-    assert db_counts(company.id, month) == {**dict.fromkeys(status.OUTCOMES, 0), "delivered": 1}
+    assert db_counts(company.id, month) == {**dict.fromkeys(status.PAGE_OUTCOMES, 0), "delivered": 1}
     assert httpx.get(f"{kivra.url}/_sandbox/ledger").json()["deliveries_per_recipient"] == {"191212121212": 1}
 
 
@@ -382,7 +382,7 @@ def test_the_chart_counts_twelve_months_in_one_query(app, as_admin, kivra_on, ma
     figures = {name: [int(re.sub(r"\D", "", v)) for v in re.findall(r">([^<]+)<", cells)] for name, cells in months}
     march_name = {"sv": "Mars 2026", "en": "March 2026"}[lang]
     expected = db_counts(kivra_on.id, MARCH)
-    assert figures[march_name] == [expected[o] for o in status.OUTCOMES] + [40]
+    assert figures[march_name] == [expected[o] for o in status.PAGE_OUTCOMES] + [40]
     assert figures[{"sv": "April 2026", "en": "April 2026"}[lang]][-1] == 7
     assert {"sv": "mars", "en": "Mar"}[lang] in re.findall(r'class="month"[^>]*>([^<]+)<', body)
     assert body.count('class="seg seg-') >= 6 + 4 + 3

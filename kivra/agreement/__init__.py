@@ -6,7 +6,7 @@ from sqlalchemy.exc import IntegrityError
 
 from kivra.accounts.models import Company, User, utcnow
 from kivra.extensions import db
-from kivra.agreement.models import KivraAgreement
+from kivra.agreement.models import AgreementEnd, AgreementSource, KivraAgreement
 
 # The texts are templates/solutions/agreement_texts/<VERSION>.<locale>.html; a new version gets new files.
 VERSION = "2026.1"
@@ -53,7 +53,7 @@ def approve(company: Company, user: User, payslips: bool = True, invoices: bool 
     if current and (current.covers_payslips, current.covers_invoices, current.version) == (payslips, invoices, VERSION):
         return current
     if current:
-        _end(current, user, "scope_changed")
+        _end(current, user, AgreementEnd.SCOPE_CHANGED)
     agreement = KivraAgreement(
         company_id=company.id, version=VERSION, covers_payslips=payslips, covers_invoices=invoices,
         approved_by_id=user.id, approved_by_name=user.name, approved_at=utcnow(),
@@ -75,7 +75,7 @@ def activate_for_new_customer(company: Company) -> KivraAgreement | None:
         return current
     agreement = KivraAgreement(
         company_id=company.id, version=VERSION, covers_payslips=True, covers_invoices=False,
-        approved_by_name=company.name, approved_at=company.created_at, source="signup",
+        approved_by_name=company.name, approved_at=company.created_at, source=AgreementSource.SIGNUP,
     )
     db.session.add(agreement)
     try:
@@ -91,7 +91,7 @@ def discontinue(company: Company, user: User) -> KivraAgreement:
     current = in_force(company.id)
     if current is None:
         raise AgreementConflict(company.id)
-    _end(current, user, "discontinued")
+    _end(current, user, AgreementEnd.DISCONTINUED)
     db.session.commit()
     return current
 

@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 
 from kivra.accounts.models import utcnow
 from kivra.extensions import db
-from kivra.agreement.models import JOB_OPEN, KivraJob
+from kivra.agreement.models import JOB_OPEN, JobState, KivraJob
 
 
 def open_job(company_id: int, kind: str) -> KivraJob | None:
@@ -28,8 +28,8 @@ def request(company_id: int, kind: str, user_id: int | None = None) -> KivraJob:
         job = open_job(company_id, kind)
         if job is not None:
             break
-        db.session.add(KivraJob(company_id=company_id, kind=kind, state="queued", requested_by_id=user_id,
-                                requested_at=utcnow()))
+        db.session.add(KivraJob(company_id=company_id, kind=kind, state=JobState.QUEUED,
+                                requested_by_id=user_id, requested_at=utcnow()))
         try:
             db.session.commit()
         except IntegrityError:  # the other tab recorded it a moment ago
@@ -45,9 +45,9 @@ def claim(job_id: int, lease_seconds: float) -> KivraJob | None:
     taken = db.session.execute(
         update(KivraJob)
         .where(KivraJob.id == job_id, or_(
-            KivraJob.state == "queued",
-            and_(KivraJob.state == "running", KivraJob.started_at <= now - timedelta(seconds=lease_seconds))))
-        .values(state="running", started_at=now, attempts=KivraJob.attempts + 1)
+            KivraJob.state == JobState.QUEUED,
+            and_(KivraJob.state == JobState.RUNNING, KivraJob.started_at <= now - timedelta(seconds=lease_seconds))))
+        .values(state=JobState.RUNNING, started_at=now, attempts=KivraJob.attempts + 1)
         .execution_options(synchronize_session=False)
     ).rowcount
     db.session.commit()
@@ -57,8 +57,8 @@ def claim(job_id: int, lease_seconds: float) -> KivraJob | None:
 def release(job_id: int) -> bool:
     """A stopping worker hands the job back: queued again, the attempt not counted."""
     released = db.session.execute(
-        update(KivraJob).where(KivraJob.id == job_id, KivraJob.state == "running")
-        .values(state="queued", started_at=None, attempts=KivraJob.attempts - 1)
+        update(KivraJob).where(KivraJob.id == job_id, KivraJob.state == JobState.RUNNING)
+        .values(state=JobState.QUEUED, started_at=None, attempts=KivraJob.attempts - 1)
         .execution_options(synchronize_session=False)
     ).rowcount
     db.session.commit()
@@ -67,7 +67,7 @@ def release(job_id: int) -> bool:
 
 def finish(job: KivraJob, found: int | None = None, total: int | None = None, error_code: str | None = None,
            correlation_id: str | None = None) -> KivraJob:
-    job.state = "failed" if error_code else "done"
+    job.state = JobState.FAILED if error_code else JobState.DONE
     job.found, job.total, job.finished_at = found, total, utcnow()
     job.error_code, job.correlation_id = error_code and error_code[:20], correlation_id and correlation_id[:64]
     db.session.commit()
@@ -78,6 +78,6 @@ def overdue(grace_seconds: float, lease_seconds: float) -> list[int]:
     """Open jobs whose task seems lost: queued longer than the grace, or running past the lease."""
     now = utcnow()
     return list(db.session.scalars(select(KivraJob.id).where(or_(
-        and_(KivraJob.state == "queued", KivraJob.requested_at <= now - timedelta(seconds=grace_seconds)),
-        and_(KivraJob.state == "running", KivraJob.started_at <= now - timedelta(seconds=lease_seconds)),
+        and_(KivraJob.state == JobState.QUEUED, KivraJob.requested_at <= now - timedelta(seconds=grace_seconds)),
+        and_(KivraJob.state == JobState.RUNNING, KivraJob.started_at <= now - timedelta(seconds=lease_seconds)),
     )).order_by(KivraJob.id)))

@@ -1,18 +1,50 @@
 """The Kivra agreement (an audit trail of approvals and endings) and the company's Kivra sender (tenant)."""
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kivra.accounts.models import utcnow
-from kivra.extensions import db
+from kivra.extensions import db, one_of
 
 SCOPES = ("payslips", "invoices")
-# What a worker may be asked to do with Kivra: register the company or follow its access request (`access`), or ask
-# which employees are Kivra users (`usermatch`, the register's check).
-JOB_KINDS = ("access", "usermatch")
-JOB_OPEN = ("queued", "running")
-JOB_STATES = JOB_OPEN + ("done", "failed")
+
+
+class AgreementSource(StrEnum):
+    PAYROLL = "payroll"
+    VLA = "vla"  # approved in the web payroll, imported when the company moved here
+    SIGNUP = "signup"  # a new customer's, active from the start
+
+
+class AgreementEnd(StrEnum):
+    DISCONTINUED = "discontinued"
+    SCOPE_CHANGED = "scope_changed"  # replaced by the agreement for the new scope
+
+
+class SenderState(StrEnum):
+    ACTIVE = "active"  # registered: payslips go
+    PENDING = "pending"  # waiting for Kivra to grant access
+    REJECTED = "rejected"  # Kivra refused access
+    FAILED = "failed"  # Kivra could not be reached; tried again
+
+
+class JobKind(StrEnum):
+    """What a worker may be asked to do with Kivra: register the company or follow its access request (`access`), or
+    ask which employees are Kivra users (`usermatch`, the register's check)."""
+
+    ACCESS = "access"
+    USERMATCH = "usermatch"
+
+
+class JobState(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+JOB_OPEN = (JobState.QUEUED, JobState.RUNNING)
 
 
 class KivraAgreement(db.Model):
@@ -23,6 +55,8 @@ class KivraAgreement(db.Model):
         # At most one agreement in force per company, enforced by the database.
         Index("uq_kivra_agreement_in_force", "company_id", unique=True,
               sqlite_where=text("ended_at IS NULL"), postgresql_where=text("ended_at IS NULL")),
+        CheckConstraint(one_of("source", AgreementSource), name="source"),
+        CheckConstraint(one_of("end_reason", AgreementEnd), name="end_reason"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -33,11 +67,11 @@ class KivraAgreement(db.Model):
     approved_at: Mapped[datetime] = mapped_column(default=utcnow)
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     approved_by_name: Mapped[str] = mapped_column(String(200))  # kept as written, also for imported agreements
-    source: Mapped[str] = mapped_column(String(10), default="payroll")  # payroll | vla (the web payroll)
+    source: Mapped[str] = mapped_column(String(10), default=AgreementSource.PAYROLL)
     ended_at: Mapped[datetime | None]
     ended_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     ended_by_name: Mapped[str | None] = mapped_column(String(200))
-    end_reason: Mapped[str | None] = mapped_column(String(20))  # discontinued | scope_changed
+    end_reason: Mapped[str | None] = mapped_column(String(20))  # see AgreementEnd
 
     @property
     def in_force(self) -> bool:
@@ -51,9 +85,11 @@ class KivraAgreement(db.Model):
 class KivraSender(db.Model):
     """The company as a Kivra tenant: registered, waiting for Kivra to grant access, or refused."""
 
+    __table_args__ = (CheckConstraint(one_of("state", SenderState), name="state"),)
+
     id: Mapped[int] = mapped_column(primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("company.id"), unique=True)
-    state: Mapped[str] = mapped_column(String(20))  # active | pending | rejected | failed
+    state: Mapped[str] = mapped_column(String(20))  # see SenderState
     tenant_key: Mapped[str | None] = mapped_column(String(64))
     access_request_key: Mapped[str | None] = mapped_column(String(64))
     error: Mapped[str | None] = mapped_column(String(200))  # Kivra's code and correlation id when it failed
@@ -66,10 +102,6 @@ class KivraSender(db.Model):
         return code or "—", correlation_id or "—"
 
 
-def _one_of(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
-
-
 class KivraJob(db.Model):
     """A Kivra call a web request asked for and a worker makes, so no request waits for Kivra. At most one open job
     per company and kind (the database refuses a second: a double click or a second tab joins the first); a worker
@@ -77,15 +109,15 @@ class KivraJob(db.Model):
 
     __table_args__ = (
         Index("uq_kivra_job_open", "company_id", "kind", unique=True,
-              sqlite_where=text(_one_of("state", JOB_OPEN)), postgresql_where=text(_one_of("state", JOB_OPEN))),
-        CheckConstraint(_one_of("kind", JOB_KINDS), name="kind"),
-        CheckConstraint(_one_of("state", JOB_STATES), name="state"),
+              sqlite_where=text(one_of("state", JOB_OPEN)), postgresql_where=text(one_of("state", JOB_OPEN))),
+        CheckConstraint(one_of("kind", JobKind), name="kind"),
+        CheckConstraint(one_of("state", JobState), name="state"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("company.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(10))  # see JOB_KINDS
-    state: Mapped[str] = mapped_column(String(10), default="queued")  # see JOB_STATES
+    kind: Mapped[str] = mapped_column(String(10))  # see JobKind
+    state: Mapped[str] = mapped_column(String(10), default=JobState.QUEUED)
     requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))  # none: the periodic check
     requested_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]  # while running: when the worker claimed it

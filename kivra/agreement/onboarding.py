@@ -6,7 +6,7 @@ from kivra.accounts.models import Company
 from kivra.extensions import db
 from kivra.sender_api import KivraClient, KivraError
 from kivra.sender_api.errors import TenantConflict
-from kivra.agreement.models import KivraSender
+from kivra.agreement.models import KivraSender, SenderState
 
 
 def sender_of(company_id: int) -> KivraSender | None:
@@ -18,7 +18,7 @@ def _sender_row(company: Company) -> KivraSender:
     sender = sender_of(company.id)
     if sender is not None:
         return sender
-    db.session.add(KivraSender(company_id=company.id, state="pending"))
+    db.session.add(KivraSender(company_id=company.id, state=SenderState.PENDING))
     try:
         db.session.commit()
     except IntegrityError:  # the other request created it a moment ago
@@ -29,20 +29,20 @@ def _sender_row(company: Company) -> KivraSender:
 def register(company: Company, client: KivraClient) -> KivraSender:
     """Create the tenant by org.nr; if another sender owns it, ask Kivra for access and wait."""
     sender = _sender_row(company)
-    if sender.state == "active":
+    if sender.state == SenderState.ACTIVE:
         return sender
-    if sender.state == "pending" and sender.access_request_key:
+    if sender.state == SenderState.PENDING and sender.access_request_key:
         return sender  # already asked; the periodic check follows the request
     try:
         try:
             tenant = client.create_tenant(company.name, company.orgnr)
         except TenantConflict:
             request = client.request_access(company.orgnr)
-            sender.state, sender.access_request_key, sender.error = "pending", request.key, None
+            sender.state, sender.access_request_key, sender.error = SenderState.PENDING, request.key, None
         else:
-            sender.state, sender.tenant_key, sender.error = "active", tenant.key, None
+            sender.state, sender.tenant_key, sender.error = SenderState.ACTIVE, tenant.key, None
     except KivraError as error:  # unreachable or refusing: kept as failed, tried again by the periodic check
-        sender.state, sender.error = "failed", f"{error.code} {error.correlation_id or ''}".strip()
+        sender.state, sender.error = SenderState.FAILED, f"{error.code} {error.correlation_id or ''}".strip()
     db.session.commit()
     return sender
 
@@ -50,17 +50,17 @@ def register(company: Company, client: KivraClient) -> KivraSender:
 def refresh(company: Company, client: KivraClient) -> KivraSender | None:
     """Try a failed registration again, or ask Kivra how a pending access request stands."""
     sender = sender_of(company.id)
-    if sender is None or sender.state in ("active", "rejected"):
+    if sender is None or sender.state in (SenderState.ACTIVE, SenderState.REJECTED):
         return sender
-    if sender.state == "failed" or not sender.access_request_key:
+    if sender.state == SenderState.FAILED or not sender.access_request_key:
         return register(company, client)
     try:
         request = client.access_request(sender.access_request_key)
     except KivraError:
         return sender  # ask again next time
-    if request.status == "accepted":
-        sender.state, sender.tenant_key = "active", request.tenant_key
+    if request.status == "accepted":  # Kivra's words for an access request (kivra/sender_api), not a sender state
+        sender.state, sender.tenant_key = SenderState.ACTIVE, request.tenant_key
     elif request.status == "rejected":
-        sender.state = "rejected"
+        sender.state = SenderState.REJECTED
     db.session.commit()
     return sender

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from kivra import agreement
 from kivra.accounts.models import Company, utcnow
 from kivra.clock import as_utc
-from kivra.agreement.models import KivraAgreement
+from kivra.agreement.models import AgreementSource, KivraAgreement
 from kivra.extensions import db
 
 
@@ -24,7 +24,7 @@ def import_vla(orgnr: str, approver: str, approved_on: datetime, scope: str) -> 
     imported = KivraAgreement(
         company_id=company.id, version="VLA", covers_payslips=scope in ("payslips", "both"),
         covers_invoices=scope in ("invoices", "both"), approved_by_name=approver,
-        approved_at=as_utc(approved_on), source="vla",
+        approved_at=as_utc(approved_on), source=AgreementSource.VLA,
     )
     db.session.add(imported)
     company.moved_from_vla_at = utcnow()

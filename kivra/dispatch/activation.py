@@ -8,7 +8,7 @@ from kivra.payroll.models import PayrollRun
 from kivra.sender_api import KivraClient
 from kivra import agreement
 from kivra.agreement import onboarding
-from kivra.agreement.models import KivraAgreement, KivraJob
+from kivra.agreement.models import JobKind, KivraAgreement, KivraJob, SenderState
 
 
 def approve(company: Company, user: User, client: KivraClient | None, payslips: bool, invoices: bool,
@@ -35,9 +35,9 @@ def register_later(company: Company, user: User | None = None) -> KivraJob | Non
     """A worker registers the company with Kivra, or asks again about its access request, then sends what waited.
     Nothing to do for a registered company; a second ask while one is open joins it."""
     sender = onboarding.sender_of(company.id)
-    if sender is not None and sender.state == "active":
+    if sender is not None and sender.state == SenderState.ACTIVE:
         return None
-    return kivra_jobs.ask(company.id, "access", user.id if user else None)
+    return kivra_jobs.ask(company.id, JobKind.ACCESS, user.id if user else None)
 
 
 def discontinue(company: Company, user: User) -> KivraAgreement:
@@ -56,6 +56,6 @@ def register_unregistered(company: Company, user: User | None = None) -> KivraJo
     """After a send is recorded: a company with an agreement but no Kivra sender (a new customer, or one taken over
     from the web payroll), or whose registration failed, is registered by a worker; the send waits for it."""
     current, sender = agreement.in_force(company.id), onboarding.sender_of(company.id)
-    if current is None or not current.covers_payslips or (sender is not None and sender.state != "failed"):
+    if current is None or not current.covers_payslips or (sender is not None and sender.state != SenderState.FAILED):
         return None
     return register_later(company, user)

@@ -7,10 +7,10 @@ from sqlalchemy import func, select
 
 from kivra.accounts.models import Company, utcnow
 from kivra.dispatch.heartbeat import oldest_due_seconds
-from kivra.dispatch.models import Dispatch
+from kivra.dispatch.models import UNFINISHED, Dispatch
 from kivra.extensions import db
 
-WAITING_STATES = ("sending", "queued", "held")
+WAITING_STATES = UNFINISHED  # in the order of Backlog's fields
 
 
 @dataclass(frozen=True)

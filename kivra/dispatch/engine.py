@@ -20,7 +20,7 @@ from sqlalchemy.orm import joinedload, undefer
 from kivra.accounts.models import Company, utcnow
 from kivra.dispatch import journal, leases, locks
 from kivra.dispatch.corrections import corrects_received
-from kivra.dispatch.models import NEVER_SENT_AGAIN, OUTCOMES, Dispatch, PayslipSend
+from kivra.dispatch.models import NEVER_SENT_AGAIN, OUTCOMES, UNFINISHED, Channel, Dispatch, DispatchState, PayslipSend
 from kivra.employees.models import Employee
 from kivra.employees.personnummer import PersonnummerError, parse
 from kivra.extensions import db
@@ -32,7 +32,7 @@ from kivra.sender_api import KivraClient
 from kivra.sender_api.errors import InvalidRequest, KivraError, RecipientNotEligible
 from kivra.sender_api.content import PayloadError
 from kivra.agreement import onboarding
-from kivra.agreement.models import KivraSender
+from kivra.agreement.models import KivraSender, SenderState
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ def route(send_id: int, client: KivraClient) -> int:
     a slow Kivra would then hold every worker of that send waiting on the database.)"""
     send = db.session.get(PayslipSend, send_id)
     sender = onboarding.sender_of(send.company_id)
-    if sender is None or sender.state != "active":
+    if sender is None or sender.state != SenderState.ACTIVE:
         return 0  # rows stay held until Kivra grants access
     company_id, tenant_key = send.company_id, sender.tenant_key
     asked = {ssn for _, _, ssn in _unrouted(send_id)}
@@ -101,7 +101,7 @@ def route(send_id: int, client: KivraClient) -> int:
             if retain and reason == "not_kivra_user":
                 values["reason"] = "retain"  # Kivra holds it until the person opens Kivra
             else:
-                values.update(channel="minlon", reason=reason)
+                values.update(channel=Channel.MINLON, reason=reason)
         db.session.execute(
             update(Dispatch).where(Dispatch.id == dispatch_id, Dispatch.routed.is_(False), _ROUTABLE).values(**values)
             .execution_options(synchronize_session=False)
@@ -110,7 +110,7 @@ def route(send_id: int, client: KivraClient) -> int:
     return len(rows)
 
 
-_ROUTABLE = Dispatch.state.in_(("held", "queued", "sending"))
+_ROUTABLE = Dispatch.state.in_(UNFINISHED)
 
 
 def _unrouted(send_id: int) -> list[tuple[int, int, str]]:
@@ -118,7 +118,8 @@ def _unrouted(send_id: int) -> list[tuple[int, int, str]]:
     return [tuple(row) for row in db.session.execute(
         select(Dispatch.id, Dispatch.employee_id, PayslipVersion.personnummer)
         .join(PayslipVersion, PayslipVersion.id == Dispatch.version_id)
-        .where(Dispatch.send_id == send_id, Dispatch.channel == "kivra", Dispatch.routed.is_(False), _ROUTABLE)
+        .where(Dispatch.send_id == send_id, Dispatch.channel == Channel.KIVRA, Dispatch.routed.is_(False),
+               _ROUTABLE)
     )]
 
 
@@ -152,10 +153,11 @@ def record_kivra_status(personnummer_by_employee: dict[int, str], matched: set[s
 def claimable(now: datetime, max_attempts: int | None = None):
     """Queued and due, or sending with a lease that ran out (its worker died or hangs) and, given `max_attempts`,
     attempts left (one without is failed by the sweep, `leases.fail_exhausted`)."""
-    ran_out = and_(Dispatch.state == "sending", Dispatch.lease_until < now)
+    ran_out = and_(Dispatch.state == DispatchState.SENDING, Dispatch.lease_until < now)
     if max_attempts is not None:
         ran_out = and_(ran_out, Dispatch.attempts < max_attempts)
-    return or_(and_(Dispatch.state == "queued", or_(Dispatch.due_at.is_(None), Dispatch.due_at <= now)), ran_out)
+    return or_(and_(Dispatch.state == DispatchState.QUEUED, or_(Dispatch.due_at.is_(None), Dispatch.due_at <= now)),
+               ran_out)
 
 
 @dataclass(frozen=True)
@@ -200,13 +202,14 @@ def claim(dispatch_id: int, config: Settings, now: datetime | None = None) -> Cl
     taken = db.session.execute(
         update(Dispatch.__table__)
         .where(Dispatch.id == dispatch_id, claimable(now, config.max_attempts))
-        .values(state="sending", claimed_by=token, lease_until=now + config.lease, attempts=Dispatch.attempts + 1)
+        .values(state=DispatchState.SENDING, claimed_by=token, lease_until=now + config.lease,
+                attempts=Dispatch.attempts + 1)
         .returning(*_CLAIMED)
     ).first()
     db.session.commit()
     if taken is None:
         return None
-    if sender.was == "sending":  # its worker stopped renewing the claim: died, or hangs
+    if sender.was == DispatchState.SENDING:  # its worker stopped renewing the claim: died, or hangs
         journal.lease_takeover(taken.id, taken.send_id, taken.company_id, taken.attempts)
     return Claim(**taken._mapping, token=token, sender_state=sender.state, tenant_key=sender.tenant_key)
 
@@ -224,7 +227,7 @@ def _finish(row: Claim, **values) -> bool:
         locks.lock_sends([row.send_id])  # the send before its row, as every writer does (kivra/dispatch/locks.py)
     done = db.session.execute(
         update(Dispatch.__table__)
-        .where(Dispatch.id == row.id, Dispatch.state == "sending", Dispatch.claimed_by == row.token)
+        .where(Dispatch.id == row.id, Dispatch.state == DispatchState.SENDING, Dispatch.claimed_by == row.token)
         .values(**values)
     ).rowcount
     # The send's end is logged once, by the transaction that finished its last row (see journal).
@@ -319,13 +322,13 @@ def process(dispatch_id: int, client: KivraClient, config: Settings | None = Non
 
 
 def _attempt(row: Claim, client: KivraClient, config: Settings) -> Attempt:
-    if row.channel == "minlon":
-        _finish(row, state="published", finished_at=utcnow())
-        return Attempt("published")
-    if row.sender_state != "active":
+    if row.channel == Channel.MINLON:
+        _finish(row, state=DispatchState.PUBLISHED, finished_at=utcnow())
+        return Attempt(DispatchState.PUBLISHED)
+    if row.sender_state != SenderState.ACTIVE:
         # Kivra has not granted access (or the company was refused meanwhile): hold until it is settled.
-        _finish(row, state="held", attempts=row.attempts - 1)
-        return Attempt("held")
+        _finish(row, state=DispatchState.HELD, attempts=row.attempts - 1)
+        return Attempt(DispatchState.HELD)
     if not row.routed:  # the send's usermatch did not happen (Kivra was unreachable): route now, this row included
         try:
             route(row.send_id, client)
@@ -340,12 +343,12 @@ def _attempt(row: Claim, client: KivraClient, config: Settings) -> Attempt:
             log.warning("dispatch %d: claim lost while routing; the new claimant sends it", row.id)
             return Attempt(None)
         if not current.routed:  # Kivra's access went away meanwhile, so routing was skipped: hold until it is settled
-            _finish(row, state="held", attempts=row.attempts - 1)
-            return Attempt("held")
+            _finish(row, state=DispatchState.HELD, attempts=row.attempts - 1)
+            return Attempt(DispatchState.HELD)
         row = dataclasses.replace(row, channel=current.channel, reason=current.reason, routed=True)
-        if row.channel == "minlon":
-            _finish(row, state="published", finished_at=utcnow())
-            return Attempt("published")
+        if row.channel == Channel.MINLON:
+            _finish(row, state=DispatchState.PUBLISHED, finished_at=utcnow())
+            return Attempt(DispatchState.PUBLISHED)
     try:
         body = stored_payload(row, config)
     except PayloadError as error:
@@ -353,25 +356,25 @@ def _attempt(row: Claim, client: KivraClient, config: Settings) -> Attempt:
         # are filled in (the payload is stored only once it could be built).
         db.session.rollback()
         log.warning("dispatch %d: payload refused before sending: %s", row.id, error)
-        _finish(row, state="failed", reason="payload_invalid", finished_at=utcnow())
-        return Attempt("failed")
+        _finish(row, state=DispatchState.FAILED, reason="payload_invalid", finished_at=utcnow())
+        return Attempt(DispatchState.FAILED)
     except PayloadDropped:
         # Never reached by "Resend failed" (it leaves such rows failed): whatever queued it, nothing goes to Kivra.
         db.session.rollback()
         log.error("dispatch %d: its stored payload was dropped; nothing was sent", row.id)
         # (Or our lease ran out and the worker that took over sent it and finished: then the row is its.)
-        failed = _finish(row, state="failed", reason="internal_error", finished_at=utcnow())
-        return Attempt("failed" if failed else None)
+        failed = _finish(row, state=DispatchState.FAILED, reason="internal_error", finished_at=utcnow())
+        return Attempt(DispatchState.FAILED if failed else None)
     try:
         sent = client.send_content(row.tenant_key, body)
     except RecipientNotEligible as error:
         # Matched (or sent to be retained) and still refused: the person has declined payslips from this sender.
-        _finish(row, channel="minlon", state="published", reason="opted_out", error_code=error.code,
-                correlation_id=error.correlation_id, finished_at=utcnow())
-        return Attempt("published")
+        _finish(row, channel=Channel.MINLON, state=DispatchState.PUBLISHED, reason="opted_out",
+                error_code=error.code, correlation_id=error.correlation_id, finished_at=utcnow())
+        return Attempt(DispatchState.PUBLISHED)
     except KivraError as error:
         return _failed_attempt(row, error, config)
-    state = "retained" if sent.retained else "delivered"
+    state = DispatchState.RETAINED if sent.retained else DispatchState.DELIVERED
     _finish(row, state=state, content_key=sent.key, correlation_id=sent.correlation_id, error_code=None,
             finished_at=utcnow())
     return Attempt(state)
@@ -385,12 +388,12 @@ def _broken_attempt(row: Claim, error: Exception, config: Settings) -> Attempt:
     log.error("dispatch %d attempt %d of %d: unexpected %s\n%s", row.id, row.attempts, config.max_attempts,
               type(error).__name__, where.rstrip())
     if row.attempts >= config.max_attempts:
-        if _finish(row, state="failed", reason="internal_error", error_code=None, correlation_id=None,
+        if _finish(row, state=DispatchState.FAILED, reason="internal_error", error_code=None, correlation_id=None,
                    finished_at=utcnow()):
             journal.retries_exhausted(row.id, row.send_id, row.company_id, row.attempts, "internal_error")
-        return Attempt("failed")
+        return Attempt(DispatchState.FAILED)
     delay = backoff(row.attempts, config)
-    _finish(row, state="queued", due_at=utcnow() + timedelta(seconds=delay))
+    _finish(row, state=DispatchState.QUEUED, due_at=utcnow() + timedelta(seconds=delay))
     return Attempt(None, retry_in=delay)
 
 
@@ -401,14 +404,14 @@ def _failed_attempt(row: Claim, error: KivraError, config: Settings) -> Attempt:
                                               and error.status != 403):
         # Kivra refused the content itself: sending it again cannot help. The employee still sees it in Min lön.
         reason = "invalid_personnummer" if error.code == 40009 else "kivra_rejected"
-        _finish(row, state="rejected", reason=reason, finished_at=utcnow(), **details)
-        return Attempt("rejected")
+        _finish(row, state=DispatchState.REJECTED, reason=reason, finished_at=utcnow(), **details)
+        return Attempt(DispatchState.REJECTED)
     if row.attempts >= config.max_attempts:
-        if _finish(row, state="failed", reason="technical", finished_at=utcnow(), **details):
+        if _finish(row, state=DispatchState.FAILED, reason="technical", finished_at=utcnow(), **details):
             journal.retries_exhausted(row.id, row.send_id, row.company_id, row.attempts, "technical", **details)
-        return Attempt("failed")
+        return Attempt(DispatchState.FAILED)
     delay = backoff(row.attempts, config)
-    _finish(row, state="queued", due_at=utcnow() + timedelta(seconds=delay), **details)
+    _finish(row, state=DispatchState.QUEUED, due_at=utcnow() + timedelta(seconds=delay), **details)
     return Attempt(None, retry_in=delay)
 
 
@@ -430,9 +433,10 @@ def publish_due_min_lon(send_id: int, now: datetime | None = None) -> int:
     locks.lock_sends([send_id])  # see kivra/dispatch/locks.py; and the journal's check below
     published = db.session.execute(
         update(Dispatch)
-        .where(Dispatch.send_id == send_id, Dispatch.channel == "minlon", Dispatch.state == "queued",
+        .where(Dispatch.send_id == send_id, Dispatch.channel == Channel.MINLON,
+               Dispatch.state == DispatchState.QUEUED,
                or_(Dispatch.due_at.is_(None), Dispatch.due_at <= now))
-        .values(state="published", finished_at=now, dispatched_at=now, payload=None)
+        .values(state=DispatchState.PUBLISHED, finished_at=now, dispatched_at=now, payload=None)
         .execution_options(synchronize_session=False)
     ).rowcount
     finished = journal.finished_sends([send_id]) if published else []

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from kivra.accounts.models import utcnow
 from kivra.clock import as_utc
-from kivra.dispatch.models import Dispatch
+from kivra.dispatch.models import Dispatch, DispatchState
 from kivra.extensions import db
 
 log = logging.getLogger(__name__)
@@ -128,8 +128,8 @@ def waiting_now(now: datetime | None = None):
     """Rows a worker should be moving now: queued and due, or sending (claimed)."""
     now = now or utcnow()
     return or_(
-        (Dispatch.state == "queued") & or_(Dispatch.due_at.is_(None), Dispatch.due_at <= now),
-        Dispatch.state == "sending",
+        (Dispatch.state == DispatchState.QUEUED) & or_(Dispatch.due_at.is_(None), Dispatch.due_at <= now),
+        Dispatch.state == DispatchState.SENDING,
     )
 
 
@@ -170,9 +170,10 @@ def oldest_due_seconds(now: datetime, *where) -> float | None:
     """How long the oldest row waiting for a worker (of the rows `where` narrows to) has been due, or None."""
     oldest = min((moment for moment in (
         db.session.scalar(select(func.min(func.coalesce(Dispatch.due_at, Dispatch.created_at))).where(
-            Dispatch.state == "queued", or_(Dispatch.due_at.is_(None), Dispatch.due_at <= now), *where)),
+            Dispatch.state == DispatchState.QUEUED, or_(Dispatch.due_at.is_(None), Dispatch.due_at <= now), *where)),
         db.session.scalar(select(func.min(Dispatch.lease_until)).where(
-            Dispatch.state == "sending", Dispatch.lease_until < now, *where)),  # a dead worker's claim, due again
+            # a dead worker's claim, due again
+            Dispatch.state == DispatchState.SENDING, Dispatch.lease_until < now, *where)),
     ) if moment is not None), key=as_utc, default=None)
     return round(max(0.0, (now - as_utc(oldest)).total_seconds()), 1) if oldest is not None else None
 

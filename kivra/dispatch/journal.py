@@ -16,11 +16,10 @@ from sqlalchemy import func, select
 from kivra.accounts.models import utcnow
 from kivra.clock import as_utc
 from kivra.dispatch import locks
-from kivra.dispatch.models import OUTCOMES, WAITING, Dispatch, PayslipSend
+from kivra.dispatch.models import OUTCOMES, UNFINISHED, Dispatch, DispatchState, PayslipSend
 from kivra.extensions import db
 
 log = logging.getLogger(__name__)
-UNFINISHED = WAITING + ("sending",)
 
 
 def _counts(counts: dict[str, int]) -> str:
@@ -30,7 +29,8 @@ def _counts(counts: dict[str, int]) -> str:
 def send_started(send_id: int, company_id: int) -> None:
     """After a send's routing: its rows by channel (Kivra rows whose usermatch failed still count as Kivra)."""
     rows = dict(db.session.execute(
-        select(Dispatch.channel, func.count()).where(Dispatch.send_id == send_id, Dispatch.state != "cancelled")
+        select(Dispatch.channel, func.count())
+        .where(Dispatch.send_id == send_id, Dispatch.state != DispatchState.CANCELLED)
         .group_by(Dispatch.channel)
     ).all())
     db.session.commit()

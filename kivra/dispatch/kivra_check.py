@@ -10,6 +10,7 @@ from kivra.extensions import db
 from kivra.sender_api import KivraClient
 from kivra import agreement
 from kivra.agreement import onboarding
+from kivra.agreement.models import SenderState
 
 
 class KivraNotActive(ValueError):
@@ -19,7 +20,7 @@ class KivraNotActive(ValueError):
 def require_active(company_id: int):
     """The company's Kivra sender, if Kivra may be asked for its payslips; KivraNotActive otherwise."""
     current, sender = agreement.in_force(company_id), onboarding.sender_of(company_id)
-    if current is None or not current.covers_payslips or sender is None or sender.state != "active":
+    if current is None or not current.covers_payslips or sender is None or sender.state != SenderState.ACTIVE:
         raise KivraNotActive(company_id)
     return sender
 

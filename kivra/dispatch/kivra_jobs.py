@@ -19,7 +19,7 @@ from kivra.extensions import db
 from kivra.sender_api import KivraClient, KivraError
 from kivra.sender_api.app import kivra_client
 from kivra.agreement import kivra_calls
-from kivra.agreement.models import KivraJob
+from kivra.agreement.models import JobKind, KivraJob
 
 log = logging.getLogger(__name__)
 PRIORITY = 100  # ahead of a big send's rows: a person is watching the page
@@ -58,7 +58,7 @@ def perform(job_id: int, client: KivraClient) -> KivraJob | None:
 def _ask_kivra(job: KivraJob, client: KivraClient) -> KivraJob:
     job_id, company = job.id, db.session.get(Company, job.company_id)
     try:
-        if job.kind == "access":  # register, or ask about the access request; then the sends that waited go
+        if job.kind == JobKind.ACCESS:  # register, or ask about the access request; then the sends that waited go
             return kivra_calls.finish(job, found=check_access(company, client))
         counts = kivra_check.check_kivra_users(company.id, client)
         return kivra_calls.finish(job, found=counts.get("user", 0), total=sum(counts.values()))

@@ -18,7 +18,7 @@ from sqlalchemy import and_, or_, select, update
 
 from kivra.accounts.models import utcnow
 from kivra.dispatch import journal, locks
-from kivra.dispatch.models import Dispatch, PayslipSend
+from kivra.dispatch.models import Channel, Dispatch, DispatchState, PayslipSend, SendState
 from kivra.extensions import db
 
 log = logging.getLogger(__name__)
@@ -81,9 +81,9 @@ def renew(lease: timedelta, now: datetime | None = None) -> int:
     tokens = _held.tokens(held_since=time.monotonic() - HOLD_LIMIT_LEASES * lease.total_seconds())
     if not tokens:
         return 0
-    ids = locks.lock_dispatches(Dispatch.state == "sending", Dispatch.claimed_by.in_(tokens))
+    ids = locks.lock_dispatches(Dispatch.state == DispatchState.SENDING, Dispatch.claimed_by.in_(tokens))
     renewed = db.session.execute(
-        update(Dispatch.__table__).where(Dispatch.id.in_(ids), Dispatch.state == "sending",
+        update(Dispatch.__table__).where(Dispatch.id.in_(ids), Dispatch.state == DispatchState.SENDING,
                                          Dispatch.claimed_by.in_(tokens))
         .values(lease_until=(now or utcnow()) + lease)
     ).rowcount
@@ -100,8 +100,9 @@ def release_held(now: datetime | None = None) -> list[tuple[int, int]]:
     for dispatch_id, token in sorted(_held.claims()):
         position = db.session.execute(
             update(Dispatch.__table__)
-            .where(Dispatch.id == dispatch_id, Dispatch.state == "sending", Dispatch.claimed_by == token)
-            .values(state="queued", claimed_by=None, lease_until=None, due_at=now, attempts=Dispatch.attempts - 1)
+            .where(Dispatch.id == dispatch_id, Dispatch.state == DispatchState.SENDING, Dispatch.claimed_by == token)
+            .values(state=DispatchState.QUEUED, claimed_by=None, lease_until=None, due_at=now,
+                    attempts=Dispatch.attempts - 1)
             .returning(Dispatch.position)
         ).scalar()
         if position is not None:
@@ -135,7 +136,8 @@ def start_heartbeat(app: Flask, lease_seconds: float) -> threading.Event:
 def fail_exhausted(max_attempts: int, now: datetime) -> int:
     """Rows whose worker died during their last attempt are failed (a technical error on our side), not sent on
     forever. "Resend failed" sends their stored bytes again; Kivra's duplicate control keeps one copy."""
-    exhausted = (Dispatch.state == "sending", Dispatch.lease_until < now, Dispatch.attempts >= max_attempts)
+    exhausted = (Dispatch.state == DispatchState.SENDING, Dispatch.lease_until < now,
+                 Dispatch.attempts >= max_attempts)
     sends = db.session.scalars(select(Dispatch.send_id).where(*exhausted).distinct()).all()
     if not sends:
         db.session.rollback()
@@ -143,8 +145,8 @@ def fail_exhausted(max_attempts: int, now: datetime) -> int:
     locks.lock_sends(sends)  # sends, then their rows (kivra/dispatch/locks.py)
     failed = db.session.execute(
         update(Dispatch.__table__).where(Dispatch.id.in_(locks.lock_dispatches(*exhausted)), *exhausted)
-        .values(state="failed", reason="internal_error", error_code=None, correlation_id=None, lease_until=None,
-                finished_at=now, dispatched_at=now)
+        .values(state=DispatchState.FAILED, reason="internal_error", error_code=None, correlation_id=None,
+                lease_until=None, finished_at=now, dispatched_at=now)
         .returning(Dispatch.id, Dispatch.send_id, Dispatch.company_id, Dispatch.attempts)
     ).all()
     finished = journal.finished_sends(row.send_id for row in failed)  # the end of a send, logged once
@@ -161,7 +163,7 @@ def expired(now: datetime) -> list[tuple[int, int, str]]:
     """(id, position, claim token) of rows whose worker stopped renewing its claim."""
     return [tuple(row) for row in db.session.execute(
         select(Dispatch.id, Dispatch.position, Dispatch.claimed_by)
-        .where(Dispatch.state == "sending", Dispatch.lease_until < now)
+        .where(Dispatch.state == DispatchState.SENDING, Dispatch.lease_until < now)
     )]
 
 
@@ -170,7 +172,7 @@ def waiting(routed_before: datetime, unrouted_before: datetime) -> list[tuple[in
     (the rest), in the order they should go."""
     return [tuple(row) for row in db.session.execute(
         select(Dispatch.id, Dispatch.position, Dispatch.due_at)
-        .where(Dispatch.state == "queued", Dispatch.due_at <= max(routed_before, unrouted_before),
+        .where(Dispatch.state == DispatchState.QUEUED, Dispatch.due_at <= max(routed_before, unrouted_before),
                or_(Dispatch.due_at <= unrouted_before, and_(Dispatch.routed.is_(True), Dispatch.due_at <= routed_before)))
         .order_by(Dispatch.position, Dispatch.id)
     )]
@@ -182,8 +184,8 @@ def unrouted_sends(before: datetime) -> list[tuple[int, int, str]]:
     all with one usermatch, rather than each row routing itself at once."""
     return [(send_id, 0, "start") for send_id in db.session.scalars(
         select(Dispatch.send_id).join(PayslipSend, PayslipSend.id == Dispatch.send_id)
-        .where(Dispatch.state == "queued", Dispatch.channel == "kivra", Dispatch.routed.is_(False),
-               Dispatch.due_at <= before, PayslipSend.state == "queued")
+        .where(Dispatch.state == DispatchState.QUEUED, Dispatch.channel == Channel.KIVRA, Dispatch.routed.is_(False),
+               Dispatch.due_at <= before, PayslipSend.state == SendState.QUEUED)
         .distinct().order_by(Dispatch.send_id)
     )]
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from kivra.accounts.models import utcnow
 from kivra.dispatch import access, engine, kivra_jobs, leases, outages
-from kivra.dispatch.models import Dispatch
+from kivra.dispatch.models import Channel, Dispatch, DispatchState
 from kivra.dispatch.queue import _queue, huey
 from kivra.dispatch.tasks import enqueue, start_send
 from kivra.extensions import db
@@ -47,7 +47,7 @@ def sweep() -> int:
         lost = now - leases.lost_after(config.lease)
         routed_lost = lost if busy else now - config.lease
     sends = db.session.scalars(
-        select(Dispatch.send_id).where(Dispatch.state == "queued", Dispatch.channel == "minlon",
+        select(Dispatch.send_id).where(Dispatch.state == DispatchState.QUEUED, Dispatch.channel == Channel.MINLON,
                                        Dispatch.due_at <= routed_lost).distinct()
     ).all()
     for send_id in sends:

@@ -7,11 +7,8 @@ from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select
 
 from kivra.dispatch import heartbeat
-from kivra.dispatch.models import STATES, WAITING, Dispatch, PayslipSend
+from kivra.dispatch.models import UNFINISHED, Channel, Dispatch, DispatchState, PayslipSend, SendState
 from kivra.extensions import db
-
-CHANNELS = ("kivra", "minlon")
-SEND_STATES = ("awaiting_agreement", "waiting_for_kivra", "queued")
 
 
 class DispatchCollector:
@@ -25,19 +22,19 @@ class DispatchCollector:
                                      labels=["state", "channel"])
         counts = dict(((state, channel), n) for state, channel, n in db.session.execute(
             select(Dispatch.state, Dispatch.channel, func.count()).group_by(Dispatch.state, Dispatch.channel)))
-        for state in STATES:
-            for channel in CHANNELS:
+        for state in DispatchState:
+            for channel in Channel:
                 payslips.add_metric([state, channel], counts.get((state, channel), 0))
         yield payslips
 
         sends = GaugeMetricFamily("payroll_sends", "Send requests (one per payroll run) by state.", labels=["state"])
         by_state = dict(db.session.execute(
             select(PayslipSend.state, func.count()).group_by(PayslipSend.state)).all())
-        for state in SEND_STATES:
+        for state in SendState:
             sends.add_metric([state], by_state.get(state, 0))
         yield sends
         unfinished = db.session.scalar(select(func.count(func.distinct(Dispatch.send_id)))
-                                       .where(Dispatch.state.in_(WAITING + ("sending",))))
+                                       .where(Dispatch.state.in_(UNFINISHED)))
         yield GaugeMetricFamily("payroll_sends_unfinished", "Sends with payslips still waiting or being sent.",
                                 value=unfinished)
 

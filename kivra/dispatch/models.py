@@ -1,33 +1,70 @@
 """A run's send request, and the outbox: one dispatch row per payslip version and channel."""
 from datetime import datetime
+from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint, and_, case, not_
+from sqlalchemy import (CheckConstraint, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint, and_, case,
+                        not_)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kivra.accounts.models import utcnow
-from kivra.extensions import db
+from kivra.extensions import db, one_of
 
-# Where a dispatch row is: waiting to go, on its way, or done (the last five are final).
-WAITING = ("held", "queued")  # held: scheduled, or waiting for the agreement or Kivra's access
-OUTCOMES = ("delivered", "retained", "published", "rejected", "failed")
+
+class Channel(StrEnum):
+    KIVRA = "kivra"
+    MINLON = "minlon"
+
+
+class SendState(StrEnum):
+    """A run's send request: its rows are held while it waits for the agreement or for Kivra, else the workers'."""
+
+    AWAITING_AGREEMENT = "awaiting_agreement"
+    WAITING_FOR_KIVRA = "waiting_for_kivra"
+    QUEUED = "queued"
+
+
+class DispatchState(StrEnum):
+    """Where a dispatch row is: waiting to go, on its way, or done (an outcome, or cancelled)."""
+
+    HELD = "held"  # scheduled, or waiting for the agreement or Kivra's access
+    QUEUED = "queued"
+    SENDING = "sending"
+    DELIVERED = "delivered"
+    RETAINED = "retained"
+    PUBLISHED = "published"
+    REJECTED = "rejected"
+    FAILED = "failed"
+    CANCELLED = "cancelled"  # superseded by a correction before it went (service.send_corrections)
+
+
+WAITING = (DispatchState.HELD, DispatchState.QUEUED)
+# Not finished yet: in the order `flask dispatch status` shows them (kivra/dispatch/backlog.py).
+UNFINISHED = (DispatchState.SENDING, DispatchState.QUEUED, DispatchState.HELD)
+OUTCOMES = (DispatchState.DELIVERED, DispatchState.RETAINED, DispatchState.PUBLISHED, DispatchState.REJECTED,
+            DispatchState.FAILED)
 # The outcomes by which a payslip version reached its employee: every one. Held by Kivra counts (Kivra keeps it for
 # them), and so do rejected and failed, which Min lön shows so the employee never loses a payslip.
 RECEIVED = OUTCOMES
 # The outcomes never sent again: their stored payload bytes are dropped in the statement that reaches them (the
 # checksum stays, saying a payload was stored and sent). A failed row keeps its bytes for "Resend failed".
-NEVER_SENT_AGAIN = tuple(outcome for outcome in OUTCOMES if outcome != "failed")
-STATES = WAITING + ("sending",) + OUTCOMES + ("cancelled",)
+NEVER_SENT_AGAIN = tuple(outcome for outcome in OUTCOMES if outcome != DispatchState.FAILED)
+FINISHED = OUTCOMES + (DispatchState.CANCELLED,)
 
 
 class PayslipSend(db.Model):
     """One per run (a unique run id): a double click or a second tab cannot start a second send."""
+
+    __table_args__ = (
+        CheckConstraint(one_of("channel", Channel), name="channel"),
+        CheckConstraint(one_of("state", SendState), name="state"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("company.id"), index=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("payroll_run.id"), unique=True)
     # The channel the run was sent to, and (for Min lön) why: not_now | kivra_rejected | no_agreement | not_in_scope |
     # kivra_ended. Where each payslip went, and why, is its row's: the send is relabelled only when every row moves.
-    channel: Mapped[str] = mapped_column(String(10))  # kivra | minlon
+    channel: Mapped[str] = mapped_column(String(10))  # see Channel
     # awaiting_agreement | waiting_for_kivra: its rows are held. queued: its rows are the workers' and say, each,
     # where the payslip is; the send never finishes on its own. (A scheduled send called off is deleted.)
     state: Mapped[str] = mapped_column(String(20))
@@ -36,7 +73,6 @@ class PayslipSend(db.Model):
     requested_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Send on the payout date at a chosen time rather than now (UTC); rows stay held until then.
     scheduled_for: Mapped[datetime | None]
-    cancelled_at: Mapped[datetime | None]
 
 
 class Dispatch(db.Model):
@@ -51,6 +87,8 @@ class Dispatch(db.Model):
         Index("ix_dispatch_send_state", "send_id", "state"),
         Index("ix_dispatch_company_finished", "company_id", "finished_at"),
         Index("ix_dispatch_company_dispatched", "company_id", "dispatched_at"),
+        CheckConstraint(one_of("channel", Channel), name="channel"),
+        CheckConstraint(one_of("state", DispatchState), name="state"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -60,8 +98,8 @@ class Dispatch(db.Model):
     payslip_id: Mapped[int] = mapped_column(ForeignKey("payslip.id"), index=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("payslip_version.id"))
     employee_id: Mapped[int] = mapped_column(ForeignKey("employee.id"), index=True)
-    channel: Mapped[str] = mapped_column(String(10))  # kivra | minlon
-    state: Mapped[str] = mapped_column(String(12))  # see STATES
+    channel: Mapped[str] = mapped_column(String(10))  # see Channel
+    state: Mapped[str] = mapped_column(String(12))  # see DispatchState
     # Min lön: why not Kivra. Kivra: why it was refused or failed (a reason key; Kivra's code is in error_code).
     reason: Mapped[str | None] = mapped_column(String(30))
     routed: Mapped[bool] = mapped_column(default=False)  # Kivra's usermatch has decided the channel

@@ -10,12 +10,11 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import delete, select, update
 
-from kivra.dispatch.models import OUTCOMES, Dispatch
+from kivra.dispatch.models import FINISHED, Dispatch, DispatchState
 from kivra.extensions import db
 
 LEGAL_YEARS = 7  # bokföringslagen: a calendar year's records are kept until the end of the seventh year after it
 BATCH = 1000  # rows per statement and commit: a big table is never locked in one long transaction
-FINISHED = OUTCOMES + ("cancelled",)
 
 
 class TooRecent(ValueError):
@@ -41,13 +40,13 @@ def _in_batches(*where, drop_payload: bool) -> int:
 
 def drop_final_payloads() -> int:
     """Rows finished before their bytes were dropped as they finished (a database from before): drop them now."""
-    return _in_batches(Dispatch.state.in_(FINISHED), Dispatch.state != "failed", Dispatch.payload.is_not(None),
-                       drop_payload=True)
+    return _in_batches(Dispatch.state.in_(FINISHED), Dispatch.state != DispatchState.FAILED,
+                       Dispatch.payload.is_not(None), drop_payload=True)
 
 
 def drop_failed_payloads(finished_before: datetime) -> int:
     """Failed rows failed since before then no longer keep their bytes: they can no longer be resent."""
-    return _in_batches(Dispatch.state == "failed", Dispatch.payload.is_not(None),
+    return _in_batches(Dispatch.state == DispatchState.FAILED, Dispatch.payload.is_not(None),
                        Dispatch.finished_at < finished_before, drop_payload=True)
 
 

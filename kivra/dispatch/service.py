@@ -9,12 +9,17 @@ from kivra import clock
 from kivra.accounts.models import Company, User, utcnow
 from kivra.clock import as_utc
 from kivra.dispatch import locks
-from kivra.dispatch.models import PAYLOAD_DROPPED, RE_ROUTE_UNLESS_STORED, RESENDABLE, UNTRIED, Dispatch, PayslipSend
+from kivra.dispatch.models import (PAYLOAD_DROPPED, RE_ROUTE_UNLESS_STORED, RESENDABLE, UNFINISHED, UNTRIED, WAITING,
+                                   Channel, Dispatch, DispatchState, PayslipSend, SendState)
 from kivra.employees.models import Employee
 from kivra.extensions import db
 from kivra.payroll.models import PayrollRun, Payslip, PayslipVersion
 from kivra import agreement
 from kivra.agreement import onboarding
+from kivra.agreement.models import SenderState
+
+# Sends whose rows are held: waiting for an admin to approve Kivra's agreement, or for Kivra to grant access.
+WAITING_SENDS = (SendState.WAITING_FOR_KIVRA, SendState.AWAITING_AGREEMENT)
 
 
 class AlreadySent(ValueError):
@@ -72,32 +77,32 @@ def _route(company: Company) -> tuple[str, str, str | None]:
     """Channel, state and (for Min lön) the reason, for a send made now."""
     current = agreement.in_force(company.id)
     if current is None:
-        return "minlon", "queued", "no_agreement"
+        return Channel.MINLON, SendState.QUEUED, "no_agreement"
     if not current.covers_payslips:
-        return "minlon", "queued", "not_in_scope"
+        return Channel.MINLON, SendState.QUEUED, "not_in_scope"
     sender = onboarding.sender_of(company.id)
-    if sender is not None and sender.state == "rejected":
-        return "minlon", "queued", "kivra_rejected"
-    if sender is not None and sender.state == "active":
-        return "kivra", "queued", None
-    return "kivra", "waiting_for_kivra", None
+    if sender is not None and sender.state == SenderState.REJECTED:
+        return Channel.MINLON, SendState.QUEUED, "kivra_rejected"
+    if sender is not None and sender.state == SenderState.ACTIVE:
+        return Channel.KIVRA, SendState.QUEUED, None
+    return Channel.KIVRA, SendState.WAITING_FOR_KIVRA, None
 
 
 def _rows_for(send: PayslipSend, versions: list[tuple[Payslip, PayslipVersion, Employee]], start: int = 0,
               route: tuple[str, str | None] | None = None) -> list[Dispatch]:
     """One outbox row per payslip version: the send's channel, or Min lön for an employee the admin keeps there.
     Rows wait (`held`) while the send waits for the agreement or for Kivra; a scheduled send's rows are due then."""
-    state = "queued" if send.state == "queued" else "held"
+    state = DispatchState.QUEUED if send.state == SendState.QUEUED else DispatchState.HELD
     now = utcnow()
     rows = []
     for position, (payslip, version, employee) in enumerate(versions, start=start):
         channel, reason = route or (send.channel, send.note)
-        if channel == "kivra" and employee.min_lon_only:
-            channel, reason = "minlon", "min_lon_only"
+        if channel == Channel.KIVRA and employee.min_lon_only:
+            channel, reason = Channel.MINLON, "min_lon_only"
         rows.append(Dispatch(
             company_id=send.company_id, send_id=send.id, run_id=send.run_id, payslip_id=payslip.id,
             version_id=version.id, employee_id=employee.id, channel=channel, state=state, reason=reason,
-            routed=channel == "minlon", position=position, due_at=max(as_utc(send.scheduled_for or now), now),
+            routed=channel == Channel.MINLON, position=position, due_at=max(as_utc(send.scheduled_for or now), now),
         ))
     return rows
 
@@ -130,9 +135,9 @@ def request_send(run: PayrollRun, user: User, min_lon_only: bool = False, awaiti
     `scheduled_for`: not before this moment (UTC); cancellable until then."""
     company = db.session.get(Company, run.company_id)
     if min_lon_only:
-        channel, state, note = "minlon", "queued", "not_now"
+        channel, state, note = Channel.MINLON, SendState.QUEUED, "not_now"
     elif awaiting_agreement and agreement.in_force(company.id) is None:
-        channel, state, note = "kivra", "awaiting_agreement", None
+        channel, state, note = Channel.KIVRA, SendState.AWAITING_AGREEMENT, None
     else:
         channel, state, note = _route(company)
     send = PayslipSend(company_id=company.id, run_id=run.id, channel=channel, state=state, note=note,
@@ -150,7 +155,7 @@ def request_send(run: PayrollRun, user: User, min_lon_only: bool = False, awaiti
 
 
 def _kick(send: PayslipSend) -> None:
-    if send.state == "queued":
+    if send.state == SendState.QUEUED:
         from kivra.dispatch import tasks  # the queue is only needed once there is something to send
 
         tasks.kick(send)
@@ -158,11 +163,11 @@ def _kick(send: PayslipSend) -> None:
 
 def _release(send: PayslipSend) -> None:
     """The send may go: its held rows are queued, on Min lön if that is where the send ended up."""
-    values = {"state": "queued"}
-    if send.channel == "minlon":
-        values.update(channel="minlon", reason=send.note, routed=True)
+    values = {"state": DispatchState.QUEUED}
+    if send.channel == Channel.MINLON:
+        values.update(channel=Channel.MINLON, reason=send.note, routed=True)
     db.session.execute(
-        update(Dispatch).where(Dispatch.send_id == send.id, Dispatch.state == "held").values(**values)
+        update(Dispatch).where(Dispatch.send_id == send.id, Dispatch.state == DispatchState.HELD).values(**values)
         .execution_options(synchronize_session=False)
     )
 
@@ -171,29 +176,30 @@ def settle_waiting(company: Company) -> int:
     """Sends waiting for the agreement or for Kivra's access: route them again now. Returns how many moved on."""
     locks.lock_sends(db.session.scalars(select(PayslipSend.id).where(  # see kivra/dispatch/locks.py
         PayslipSend.company_id == company.id,
-        PayslipSend.state.in_(("waiting_for_kivra", "awaiting_agreement", "queued")))))
+        PayslipSend.state.in_(tuple(SendState)))))
     waiting = db.session.scalars(
         select(PayslipSend).where(
             PayslipSend.company_id == company.id,
-            PayslipSend.state.in_(("waiting_for_kivra", "awaiting_agreement")),
+            PayslipSend.state.in_(WAITING_SENDS),
         )
     ).all()
     released = []
     for send in waiting:
-        if send.state == "awaiting_agreement" and agreement.in_force(company.id) is None:
+        if send.state == SendState.AWAITING_AGREEMENT and agreement.in_force(company.id) is None:
             continue  # still waiting for an admin
         channel, state, note = _route(company)
         if (channel, state) != (send.channel, send.state):
             send.channel, send.state, send.note = channel, state, note
-            if state == "queued":
+            if state == SendState.QUEUED:
                 _release(send)
                 released.append(send)
     # Rows a worker put back on hold because Kivra's access was not granted yet go out with the rest.
     for send in db.session.scalars(select(PayslipSend).where(PayslipSend.company_id == company.id,
-                                                             PayslipSend.state == "queued")):
-        if send not in released and _route(company)[1] == "queued":
-            if db.session.execute(update(Dispatch).where(Dispatch.send_id == send.id, Dispatch.state == "held")
-                                  .values(state="queued")).rowcount:
+                                                             PayslipSend.state == SendState.QUEUED)):
+        if send not in released and _route(company)[1] == SendState.QUEUED:
+            if db.session.execute(update(Dispatch).where(Dispatch.send_id == send.id,
+                                                         Dispatch.state == DispatchState.HELD)
+                                  .values(state=DispatchState.QUEUED)).rowcount:
                 released.append(send)
     db.session.commit()
     for send in released:
@@ -206,28 +212,29 @@ def reroute_to_min_lon(company: Company, note: str = "kivra_ended") -> int:
     What was delivered stays delivered: a row already tried (its answer may have been lost after Kivra stored it) is
     finished on Kivra, never doubled, and a send keeps its channel unless every one of its rows moved. Returns how
     many payslips moved."""
-    untried = (Dispatch.company_id == company.id, Dispatch.channel == "kivra", UNTRIED)
+    untried = (Dispatch.company_id == company.id, Dispatch.channel == Channel.KIVRA, UNTRIED)
     send_ids = set(db.session.scalars(select(Dispatch.send_id).where(*untried).distinct()))
     send_ids.update(db.session.scalars(select(PayslipSend.id).where(
-        PayslipSend.company_id == company.id, PayslipSend.state.in_(("waiting_for_kivra", "awaiting_agreement")))))
+        PayslipSend.company_id == company.id, PayslipSend.state.in_(WAITING_SENDS))))
     locks.lock_sends(send_ids)  # a router of one of them finishes first (kivra/dispatch/locks.py)
     moved = db.session.execute(
         update(Dispatch).where(*untried)
-        .values(channel="minlon", reason=note, routed=True, state="queued")
+        .values(channel=Channel.MINLON, reason=note, routed=True, state=DispatchState.QUEUED)
         .execution_options(synchronize_session=False)
     ).rowcount
     # Nothing waits for Kivra any more: Min lön rows held with a send that waited for it go now.
     db.session.execute(
-        update(Dispatch).where(Dispatch.send_id.in_(send_ids), Dispatch.channel == "minlon", Dispatch.state == "held")
-        .values(state="queued").execution_options(synchronize_session=False)
+        update(Dispatch).where(Dispatch.send_id.in_(send_ids), Dispatch.channel == Channel.MINLON,
+                               Dispatch.state == DispatchState.HELD)
+        .values(state=DispatchState.QUEUED).execution_options(synchronize_session=False)
     )
     sends = db.session.scalars(select(PayslipSend).where(PayslipSend.id.in_(send_ids))).all()
     for send in sends:
-        send.state = "queued"
-        on_kivra = exists().where(Dispatch.send_id == send.id, Dispatch.state != "cancelled",
-                                  Dispatch.channel == "kivra")
-        if send.channel == "kivra" and not db.session.scalar(select(on_kivra)):
-            send.channel, send.note = "minlon", note  # none of it went or goes to Kivra: it moved as a whole
+        send.state = SendState.QUEUED
+        on_kivra = exists().where(Dispatch.send_id == send.id, Dispatch.state != DispatchState.CANCELLED,
+                                  Dispatch.channel == Channel.KIVRA)
+        if send.channel == Channel.KIVRA and not db.session.scalar(select(on_kivra)):
+            send.channel, send.note = Channel.MINLON, note  # none of it went or goes to Kivra: it moved as a whole
     db.session.commit()
     for send in sends:
         _kick(send)
@@ -237,11 +244,11 @@ def reroute_to_min_lon(company: Company, note: str = "kivra_ended") -> int:
 def waiting_companies() -> list[int]:
     """Companies with payslips waiting for Kivra: a send waiting for access, or rows a worker put on hold."""
     waiting = set(db.session.scalars(
-        select(PayslipSend.company_id).where(PayslipSend.state == "waiting_for_kivra").distinct()
+        select(PayslipSend.company_id).where(PayslipSend.state == SendState.WAITING_FOR_KIVRA).distinct()
     ))
     waiting.update(db.session.scalars(
         select(Dispatch.company_id).join(PayslipSend, PayslipSend.id == Dispatch.send_id)
-        .where(Dispatch.state == "held", PayslipSend.state == "queued").distinct()
+        .where(Dispatch.state == DispatchState.HELD, PayslipSend.state == SendState.QUEUED).distinct()
     ))
     return sorted(waiting)
 
@@ -260,7 +267,7 @@ def cancel_scheduled(run: PayrollRun) -> None:
     locks.lock_sends([send.id])  # see kivra/dispatch/locks.py
     total = db.session.scalar(select(func.count()).where(Dispatch.send_id == send.id))
     removed = db.session.execute(
-        delete(Dispatch).where(Dispatch.send_id == send.id, Dispatch.state.in_(("queued", "held")),
+        delete(Dispatch).where(Dispatch.send_id == send.id, Dispatch.state.in_(WAITING),
                                Dispatch.attempts == 0, Dispatch.due_at > now)
         .execution_options(synchronize_session=False)
     ).rowcount
@@ -277,12 +284,12 @@ def resend_failed_matching(company_id: int, *where) -> int:
     Only while Kivra's agreement covers payslips (KivraNotInForce): the employees read the failed ones in Min lön
     meanwhile. Returns how many."""
     require_kivra_in_force(company_id)
-    failed = (Dispatch.company_id == company_id, Dispatch.state == "failed", RESENDABLE, *where)
+    failed = (Dispatch.company_id == company_id, Dispatch.state == DispatchState.FAILED, RESENDABLE, *where)
     send_ids = sorted(db.session.scalars(select(Dispatch.send_id).where(*failed).distinct()))
     locks.lock_sends(send_ids)  # see kivra/dispatch/locks.py
     rows = db.session.execute(
         update(Dispatch).where(*failed)
-        .values(state="queued", attempts=0, due_at=utcnow(), finished_at=None, reason=None,
+        .values(state=DispatchState.QUEUED, attempts=0, due_at=utcnow(), finished_at=None, reason=None,
                 routed=RE_ROUTE_UNLESS_STORED)
         .execution_options(synchronize_session=False)
     ).rowcount
@@ -299,7 +306,7 @@ def failed_past_resend_matching(company_id: int, *where) -> int:
     """The company's failed rows matching `where` whose stored bytes were dropped (DISPATCH_FAILED_PAYLOAD_DAYS):
     never sent again."""
     return db.session.scalar(select(func.count()).where(
-        Dispatch.company_id == company_id, Dispatch.state == "failed", PAYLOAD_DROPPED, *where))
+        Dispatch.company_id == company_id, Dispatch.state == DispatchState.FAILED, PAYLOAD_DROPPED, *where))
 
 
 def resend_failed(run: PayrollRun) -> int:
@@ -331,7 +338,7 @@ def send_corrections(run: PayrollRun) -> int:
         return 0
     company = db.session.get(Company, run.company_id)
     route = None
-    if send.channel == "kivra" and send.state == "queued":
+    if send.channel == Channel.KIVRA and send.state == SendState.QUEUED:
         channel, _, note = _route(company)  # Kivra may have ended since the run was sent
         route = (channel, note)
     locks.lock_sends([send.id])  # see kivra/dispatch/locks.py
@@ -341,8 +348,8 @@ def send_corrections(run: PayrollRun) -> int:
     db.session.execute(
         update(Dispatch)
         .where(Dispatch.send_id == send.id, Dispatch.payslip_id.in_([p.id for p, _, _ in pending]),
-               Dispatch.state.in_(("held", "queued")), Dispatch.attempts == 0)
-        .values(state="cancelled", reason="superseded", finished_at=utcnow(), dispatched_at=utcnow())
+               Dispatch.state.in_(WAITING), Dispatch.attempts == 0)
+        .values(state=DispatchState.CANCELLED, reason="superseded", finished_at=utcnow(), dispatched_at=utcnow())
         .execution_options(synchronize_session=False)
     )
     db.session.add_all(_rows_for(send, pending, start=start, route=route))
@@ -367,19 +374,19 @@ class Progress:
 
     @property
     def total(self) -> int:
-        return sum(n for state, n in self.by_state.items() if state != "cancelled")
+        return sum(n for state, n in self.by_state.items() if state != DispatchState.CANCELLED)
 
     @property
     def sent(self) -> int:
-        return self["delivered"] + self["retained"] + self["published"]
+        return self[DispatchState.DELIVERED] + self[DispatchState.RETAINED] + self[DispatchState.PUBLISHED]
 
     @property
     def done(self) -> int:
-        return self.sent + self["rejected"] + self["failed"]
+        return self.sent + self[DispatchState.REJECTED] + self[DispatchState.FAILED]
 
     @property
     def waiting(self) -> int:
-        return self["queued"] + self["sending"] + self["held"]
+        return sum(self[state] for state in UNFINISHED)
 
     @property
     def finished(self) -> bool:
@@ -390,7 +397,7 @@ def is_scheduled(send: PayslipSend | None, progress: Progress | None) -> bool:
     """A send set for later that has not started: it can still be cancelled."""
     if send is None or send.scheduled_for is None or progress is None:
         return False
-    return as_utc(send.scheduled_for) > utcnow() and progress.done == 0 and progress["sending"] == 0
+    return as_utc(send.scheduled_for) > utcnow() and progress.done == 0 and progress[DispatchState.SENDING] == 0
 
 
 def send_progress(send: PayslipSend | None) -> Progress | None:
@@ -406,6 +413,6 @@ def send_progress(send: PayslipSend | None) -> Progress | None:
     )
     for state, reason, count in db.session.execute(query):
         by_state[state] = by_state.get(state, 0) + count
-        if state == "published":
+        if state == DispatchState.PUBLISHED:
             reasons[reason or "no_agreement"] = reasons.get(reason or "no_agreement", 0) + count
     return Progress(by_state, reasons)

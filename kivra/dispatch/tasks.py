@@ -11,7 +11,7 @@ from sqlalchemy import select
 from kivra.accounts.models import utcnow
 from kivra.clock import as_utc
 from kivra.dispatch import engine, journal, outages
-from kivra.dispatch.models import Dispatch, PayslipSend
+from kivra.dispatch.models import Dispatch, PayslipSend, SendState
 from kivra.dispatch.queue import huey, in_app, on_outage
 from kivra.extensions import db
 from kivra.sender_api.app import kivra_client
@@ -41,7 +41,7 @@ def send_one(dispatch_id: int) -> None:
 def start_send(send_id: int) -> None:
     """Route the send with one usermatch, publish its Min lön rows, and ring for each Kivra row."""
     send = db.session.get(PayslipSend, send_id)
-    if send is None or send.state != "queued":
+    if send is None or send.state != SendState.QUEUED:
         return
     try:
         engine.route(send_id, kivra_client())

@@ -5,18 +5,29 @@ failed, so the employee never loses one. A scheduled send not yet due has no fin
 version superseded before it went (cancelled) is not a payslip of its own."""
 from dataclasses import dataclass, field
 from datetime import date
+from enum import StrEnum
 
 from sqlalchemy import select
 from sqlalchemy.orm import defer
 
 from kivra.dispatch.corrections import corrects_received
-from kivra.dispatch.models import RECEIVED, Dispatch
+from kivra.dispatch.models import RECEIVED, Channel, Dispatch, DispatchState
 from kivra.extensions import db
 from kivra.payroll.models import Payslip, PayslipVersion, PayrollRun
 
 SHOWN = RECEIVED
-# How a version reached the employee, best first: what Min lön says about it.
-WHERE = ("minlon", "kivra", "kivra_held", "kivra_not_delivered")
+
+
+class Where(StrEnum):
+    """How a version reached the employee, best first: what Min lön says about it."""
+
+    MIN_LON = "minlon"
+    KIVRA = "kivra"
+    KIVRA_HELD = "kivra_held"
+    KIVRA_NOT_DELIVERED = "kivra_not_delivered"
+
+
+WHERE = tuple(Where)
 
 
 @dataclass
@@ -25,15 +36,16 @@ class ReceivedPayslip:
     period: date
     payout_date: date
     version: PayslipVersion  # the newest version the employee has received
-    where: str  # see WHERE
+    where: str  # see Where
     earlier: list[int] = field(default_factory=list)  # numbers of versions received before it, oldest first
     is_correction: bool = False  # it corrects a version the employee had received, as its PDF says
 
 
 def _where(channel: str, state: str) -> str:
-    if channel == "minlon":
-        return "minlon"
-    return {"delivered": "kivra", "retained": "kivra_held"}.get(state, "kivra_not_delivered")
+    if channel == Channel.MINLON:
+        return Where.MIN_LON
+    return {DispatchState.DELIVERED: Where.KIVRA, DispatchState.RETAINED: Where.KIVRA_HELD}.get(
+        state, Where.KIVRA_NOT_DELIVERED)
 
 
 def _shown(employee_id: int):

@@ -13,14 +13,14 @@ from sqlalchemy import Integer, bindparam, func, literal, select, union_all
 from kivra import clock
 from kivra.accounts.models import utcnow
 from kivra.dispatch import service
-from kivra.dispatch.models import Dispatch
+from kivra.dispatch.models import OUTCOMES, UNFINISHED, Channel, Dispatch, DispatchState
 from kivra.employees.models import Employee
 from kivra.extensions import db
 from kivra.payroll.models import PayslipVersion
 
-PENDING = ("queued", "held", "sending")
+PENDING = "pending"  # the pages' one outcome for the unfinished: queued, held and sending
 # What the pages count and filter by; cancelled rows (superseded by a correction) are left out everywhere.
-OUTCOMES = ("delivered", "retained", "published", "rejected", "failed", "pending")
+PAGE_OUTCOMES = OUTCOMES + (PENDING,)
 PER_PAGE = 100
 
 
@@ -65,11 +65,11 @@ def minute_text(moment: datetime) -> str:
 def _in_month(company_id: int, month: date) -> tuple:
     start, end = utc_range(month)
     return (Dispatch.company_id == company_id, Dispatch.dispatched_at >= start, Dispatch.dispatched_at < end,
-            Dispatch.state != "cancelled")
+            Dispatch.state != DispatchState.CANCELLED)
 
 
 def _outcome_clause(outcome: str):
-    return Dispatch.state.in_(PENDING) if outcome == "pending" else Dispatch.state == outcome
+    return Dispatch.state.in_(UNFINISHED) if outcome == PENDING else Dispatch.state == outcome
 
 
 # --- totals ------------------------------------------------------------------------------------------------------
@@ -95,7 +95,7 @@ class Totals:
 
 
 def _outcome(state: str) -> str:
-    return "pending" if state in PENDING else state
+    return PENDING if state in UNFINISHED else state
 
 
 def month_totals(company_id: int, month: date) -> Totals:
@@ -109,7 +109,7 @@ def month_totals(company_id: int, month: date) -> Totals:
         outcome = _outcome(state)
         by_outcome[outcome] = by_outcome.get(outcome, 0) + count
         by_channel[channel, outcome] = by_channel.get((channel, outcome), 0) + count
-        if state == "published":
+        if state == DispatchState.PUBLISHED:
             reasons[reason or "no_agreement"] = reasons.get(reason or "no_agreement", 0) + count
     return Totals(by_outcome, reasons, by_channel)
 
@@ -132,7 +132,8 @@ def _monthly_statement(months: int):
     return union_all(*[
         select(literal(index, Integer).label("slot"), Dispatch.state, func.count())
         .where(Dispatch.company_id == bindparam("company_id"), Dispatch.dispatched_at >= bindparam(f"start{index}"),
-               Dispatch.dispatched_at < bindparam(f"end{index}"), Dispatch.state != "cancelled")
+               Dispatch.dispatched_at < bindparam(f"end{index}"),
+               Dispatch.state != DispatchState.CANCELLED)
         .group_by(Dispatch.state)
         for index in range(months)
     ])
@@ -144,7 +145,7 @@ def monthly_outcomes(company_id: int, last: date, months: int = 12) -> list[Mont
     params = {"company_id": company_id}
     for index, first in enumerate(firsts):
         params[f"start{index}"], params[f"end{index}"] = utc_range(first)
-    counts = [dict.fromkeys(OUTCOMES, 0) for _ in firsts]
+    counts = [dict.fromkeys(PAGE_OUTCOMES, 0) for _ in firsts]
     for index, state, count in db.session.execute(_monthly_statement(months), params):
         counts[index][_outcome(state)] += count
     return [MonthOutcomes(first, c) for first, c in zip(firsts, counts)]
@@ -213,7 +214,7 @@ def _lines_query(company_id: int, month: date, outcome: str | None, search: str 
              .join(Employee, Employee.id == Dispatch.employee_id)
              .join(PayslipVersion, PayslipVersion.id == Dispatch.version_id)
              .where(*_in_month(company_id, month)))
-    if outcome in OUTCOMES:
+    if outcome in PAGE_OUTCOMES:
         query = query.where(_outcome_clause(outcome))
     if search:
         query = query.where(Dispatch.employee_id.in_(matching_employees(company_id, search)))
@@ -229,7 +230,7 @@ def month_lines(company_id: int, month: date, outcome: str | None = None, search
     month's `totals` already say how many match, which saves counting them again."""
     query = _lines_query(company_id, month, outcome, search)
     if totals is not None and not search:
-        total = totals[outcome] if outcome in OUTCOMES else totals.total
+        total = totals[outcome] if outcome in PAGE_OUTCOMES else totals.total
     else:
         total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     pages = max(1, -(-total // per_page))
@@ -279,7 +280,7 @@ def by_employee(company_id: int, month: date, search: str | None = None, page: i
         person = people.get(line.employee_id)
         if person is None:
             person = people[line.employee_id] = EmployeeDispatches(line.employee_id, line.name, line.birth, [], [])
-        (person.kivra if line.channel == "kivra" else person.min_lon).append(line)
+        (person.kivra if line.channel == Channel.KIVRA else person.min_lon).append(line)
     return list(people.values()), paging
 
 

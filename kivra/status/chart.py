@@ -2,7 +2,7 @@
 from dataclasses import dataclass
 from datetime import date
 
-from kivra.status import OUTCOMES, MonthOutcomes
+from kivra.status import PAGE_OUTCOMES, MonthOutcomes
 
 WIDTH, HEIGHT = 720, 270
 LEFT, RIGHT, TOP, BOTTOM = 56, 8, 12, 46  # room for the scale on the left and two lines of month labels below
@@ -49,7 +49,7 @@ class Chart:
 
     @property
     def totals(self) -> dict[str, int]:
-        return {outcome: sum(month.counts[outcome] for month in self.series) for outcome in OUTCOMES}
+        return {outcome: sum(month.counts[outcome] for month in self.series) for outcome in PAGE_OUTCOMES}
 
     @property
     def empty(self) -> bool:
@@ -77,7 +77,7 @@ def layout(series: list[MonthOutcomes]) -> Chart:
     for index, month in enumerate(series):
         y = float(HEIGHT - BOTTOM)
         segments = []
-        for outcome in OUTCOMES:
+        for outcome in PAGE_OUTCOMES:
             count = month.counts[outcome]
             if count:
                 height = max(count * scale, MIN_SEGMENT)

@@ -75,4 +75,20 @@ def init_app(app) -> None:
     login_manager.login_view = "accounts.login"
     login_manager.blueprint_login_views = {"portal": "portal.login"}
     app.jinja_env.globals.update(in_portal=in_portal)
+    _state_globals(app)
     login_manager.login_message = None
+
+
+def _state_globals(app) -> None:
+    """The states, named once in the models, for templates to compare with: no state is spelled in a template."""
+    from kivra import status
+    from kivra.agreement import models as kivra
+    from kivra.dispatch import models as dispatch
+    from kivra.portal.payslips import Where
+
+    app.jinja_env.globals.update(
+        Channel=dispatch.Channel, SendState=dispatch.SendState, DispatchState=dispatch.DispatchState,
+        OUTCOMES=dispatch.OUTCOMES, UNFINISHED=dispatch.UNFINISHED, PAGE_OUTCOMES=status.PAGE_OUTCOMES,
+        PENDING=status.PENDING, SenderState=kivra.SenderState, JobState=kivra.JobState,
+        AgreementSource=kivra.AgreementSource, AgreementEnd=kivra.AgreementEnd, Where=Where,
+    )

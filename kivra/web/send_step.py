@@ -9,6 +9,7 @@ from kivra import agreement
 from kivra.accounts import notices
 from kivra.accounts.models import Company
 from kivra.agreement import kivra_calls, onboarding
+from kivra.agreement.models import JobKind
 from kivra.dispatch import heartbeat, service as dispatch
 from kivra.extensions import db
 from kivra.payroll import service
@@ -44,7 +45,7 @@ def send_and_post_page(run: PayrollRun, block: str = "voucher", status: int = 20
         send_at=send_at,
         agreement=agreement.in_force(run.company_id),
         sender=onboarding.sender_of(run.company_id),
-        registering=kivra_calls.open_job(run.company_id, "access"),  # a worker is asking Kivra for the company
+        registering=kivra_calls.open_job(run.company_id, JobKind.ACCESS),  # a worker is asking Kivra for the company
         vla_notice=notices.show_vla_moved(current_user),
         missing_details=missing_employer_details(db.session.get(Company, run.company_id)),
         kivra_history=dispatch.has_kivra_history(db.session.get(Company, run.company_id)),

@@ -13,6 +13,7 @@ from kivra.extensions import db
 from kivra.money import typed_kronor
 from kivra.portal import invitations
 from kivra.agreement import kivra_calls
+from kivra.agreement.models import JobKind
 from kivra.dispatch import kivra_jobs
 from kivra.web.employees import bp
 from kivra.web import is_htmx, redirect_to, render
@@ -29,7 +30,7 @@ def _register(**extra) -> dict:
         select(Employee).where(Employee.company_id == current_user.company_id).order_by(Employee.name)
     ).all()
     return dict(employees=employees, min_lon=invitations.accounts_of([employee.id for employee in employees]),
-                kivra_check=kivra_calls.latest(current_user.company_id, "usermatch"), **extra)
+                kivra_check=kivra_calls.latest(current_user.company_id, JobKind.USERMATCH), **extra)
 
 
 @bp.post("/<int:employee_id>/min-lon-invitation")
@@ -54,7 +55,7 @@ def kivra_check_now():
     except kivra_check.KivraNotActive:
         flash(_("Kivra is not active for the company, so there is nothing to ask. Kivra is activated under More Solutions."), "info")
         return redirect_to(url_for("employees.index"))
-    kivra_jobs.ask(current_user.company_id, "usermatch", current_user.id)
+    kivra_jobs.ask(current_user.company_id, JobKind.USERMATCH, current_user.id)
     if is_htmx():
         return render_block("employees/index.html", "kivra_check", **_register())
     return redirect(url_for("employees.index"), code=303)

@@ -1,6 +1,7 @@
 """What the agreement's pages and the status pages of Fler lösningar all show: the company's Kivra agreement and sender."""
 from kivra import agreement
 from kivra.agreement import kivra_calls, onboarding
+from kivra.agreement.models import JobKind
 from kivra.dispatch import service as dispatch
 from kivra.payroll.kivra_payload import missing_employer_details
 from kivra.web import current_company
@@ -15,7 +16,7 @@ def context(**extra) -> dict:
         kivra_history=dispatch.has_kivra_history(company),
         admins=agreement.admins(company.id),
         sender=onboarding.sender_of(company.id),
-        access_job=kivra_calls.open_job(company.id, "access"),  # a worker is registering or asking Kivra
+        access_job=kivra_calls.open_job(company.id, JobKind.ACCESS),  # a worker is registering or asking Kivra
         missing_details=missing_employer_details(company),
         version=agreement.VERSION,
         version_date=agreement.VERSION_DATE,

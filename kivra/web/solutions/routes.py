@@ -9,6 +9,7 @@ from kivra.accounts import notices
 from kivra import agreement
 from kivra.dispatch import activation
 from kivra.agreement import kivra_calls
+from kivra.agreement.models import JobKind
 from kivra.web.solutions import bp
 from kivra.web import current_company, is_htmx, redirect_to, render
 from kivra.web.loaders import run_from
@@ -55,7 +56,7 @@ def access_progress():
     if not is_htmx():
         return redirect_to(url_for("solutions.kivra"))
     context, polled = page_context(), request.args.get("job", "")
-    finished = None if context["access_job"] else kivra_calls.latest(context["company"].id, "access")
+    finished = None if context["access_job"] else kivra_calls.latest(context["company"].id, JobKind.ACCESS)
     # The poll that sees its job done says what came of it (the sends it released), once.
     answered = finished is not None and str(finished.id) == polled and bool(finished.found)
     return render("solutions/_access.html", answered=answered, **context)

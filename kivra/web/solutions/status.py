@@ -15,6 +15,7 @@ from flask_login import current_user
 
 from kivra import agreement, clock, status
 from kivra.dispatch import service
+from kivra.dispatch.models import DispatchState
 from kivra.status import chart as bar_chart, export
 from kivra.web.loaders import run_from
 from kivra.web.solutions import bp
@@ -57,7 +58,7 @@ def _filters(default: date) -> tuple[date, str | None, str]:
     month = status.parse_month(request.values.get("month")) or default
     outcome = request.values.get("outcome")
     search = (request.values.get("q") or "").strip()[:100]
-    return month, outcome if outcome in status.OUTCOMES else None, search
+    return month, outcome if outcome in status.PAGE_OUTCOMES else None, search
 
 
 def _page_number() -> int:
@@ -155,7 +156,7 @@ def export_month():
     channel_name = get_template_attribute("_macros.html", "channel_name")
 
     def words(line: status.DispatchLine) -> list[str]:
-        reason = reason_label(line.reason) if line.reason or line.state == "published" else ""
+        reason = reason_label(line.reason) if line.reason or line.state == DispatchState.PUBLISHED else ""
         return [str(channel_name(line.channel)), str(outcome_label(line.state)), str(reason)]
 
     header = [_("Name"), _("Personnummer"), _("Channel"), _("Outcome"), _("Reason"), _("Kivra's code"),
