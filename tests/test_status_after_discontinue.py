@@ -35,11 +35,8 @@ WORDS = {
 
 
 @pytest.fixture(autouse=True)
-def empty_queue():
-    tasks.huey.flush()
-    tasks._bound.pop("app", None)
-    yield
-    tasks.huey.flush()
+def unbound():
+    tasks.unbind_app()  # tasks run in this test's app (its queue emptied by the `app` fixture)
 
 
 @pytest.fixture

@@ -31,13 +31,10 @@ OUTCOME_WORDS = {
 
 
 @pytest.fixture(autouse=True)
-def empty_queue():
-    """An empty queue whose tasks run in this test's app: an e2e test earlier in the session binds its live app
-    (tests/e2e/conftest.py) and leaves it bound."""
-    tasks.huey.flush()
-    tasks._bound.pop("app", None)
-    yield
-    tasks.huey.flush()
+def unbound():
+    """Tasks run in this test's app (its queue emptied by the `app` fixture): an e2e test earlier in the session
+    binds its live app (tests/e2e/conftest.py) and leaves it bound."""
+    tasks.unbind_app()
 
 
 @pytest.fixture

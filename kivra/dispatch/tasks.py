@@ -4,18 +4,17 @@ The database is the truth, the queue only a doorbell: a task carries a row id, t
 to do. A task lost with a killed worker, or run twice, costs nothing — `sweep` rings again for every row that is due.
 """
 import logging
-import os
 import threading
 from datetime import datetime, timezone
 from functools import wraps
 
-from flask import Flask, current_app, has_app_context
-from huey import Huey, MemoryHuey, PriorityRedisHuey, SqliteHuey
+from flask import Flask
+from huey import Huey
 from sqlalchemy import select
 
 from kivra.accounts.models import utcnow
-from kivra.config import huey_sqlite_path
 from kivra.dispatch import engine, journal, leases, outages
+from kivra.dispatch.app_queue import AppStorage, app as _app, bind_app, queue_storage, unbind_app  # noqa: F401
 from kivra.dispatch.models import Dispatch, PayslipSend
 from kivra.dispatch.queue_memory import QueueMemory
 from kivra.extensions import db
@@ -28,37 +27,9 @@ NEVER = datetime.min.replace(tzinfo=timezone.utc)
 FAIR_SHARE = 10  # rows of one send per priority step: a small company's send overtakes a big one's tail
 
 
-def make_huey(environ=os.environ) -> Huey:
-    name = environ.get("HUEY_NAME", "kivra-payroll")
-    if environ.get("REDIS_URL"):
-        return PriorityRedisHuey(name, url=environ["REDIS_URL"], results=False, utc=True)
-    if environ.get("HUEY_BACKEND") == "memory":  # the test suite drains it by hand
-        return MemoryHuey(name, results=False, utc=True)
-    path = huey_sqlite_path(environ)  # HUEY_SQLITE_PATH, else in the instance folder (INSTANCE_PATH)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    return SqliteHuey(name, filename=path, results=False, utc=True, timeout=30)
-
-
-huey = make_huey()
-_bound: dict[str, Flask] = {}
-
-
-def bind_app(app: Flask) -> None:
-    """The app tasks run in, for a worker process (the web process only enqueues)."""
-    _bound["app"] = app
-
-
-def _app() -> Flask:
-    """The app of the caller's context if there is one (tests draining the queue), else the worker's bound app."""
-    if has_app_context():
-        return current_app._get_current_object()
-    if "app" not in _bound:
-        raise RuntimeError("no app bound for dispatch tasks: call bind_app() in the worker")
-    return _bound["app"]
-
-
-def unbind_app() -> None:
-    _bound.pop("app", None)
+# One Huey for the process, its tasks declared on it at import; each call reaches the queue the app in hand's config
+# names (kivra.dispatch.app_queue), so nothing here reads the environment or opens a queue at import.
+huey = Huey("kivra-payroll", results=False, utc=True, storage_class=AppStorage)
 
 
 def in_app(fn):
@@ -142,7 +113,7 @@ def sweep() -> int:
     now, config = utcnow(), engine.settings()
     leases.fail_exhausted(config.max_attempts, now)
     try:
-        queue_lost = _queue.lost(huey.storage)
+        queue_lost = _queue.lost(queue_storage())
         busy = not queue_lost and huey.pending_count() > 0
     except Exception as error:
         if outages.is_outage(error):
