@@ -1,8 +1,8 @@
 """What the dispatch benchmarks share: a company with N Kivra users and a calculated run, the sandbox and `flask worker`
 as real processes, and the figures read from /proc (CPU time, peak RSS). Not a benchmark itself.
 
-The benchmark process keeps Huey in memory when it imports the app, then points the queue at the workers' SQLite file
-only to press "send" (`web_queue`), so importing never touches instance/queue.db.
+The benchmark process's app keeps its queue in memory (QUEUE_URL), then points it at the workers' SQLite file only to
+press "send" (`web_queue`), so it never touches instance/queue.db.
 """
 import contextlib
 import os
@@ -21,16 +21,14 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("APP_ENV", "development")
-os.environ["HUEY_BACKEND"] = "memory"  # this process only enqueues, and only through web_queue
 
-from flask import Flask  # noqa: E402
+from flask import Flask, current_app  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
 from kivra import create_app  # noqa: E402
 from kivra.accounts.models import Company, User  # noqa: E402
 from kivra.demo import with_check_digit  # noqa: E402
 from kivra.dispatch import service as dispatch  # noqa: E402
-from kivra.dispatch import queue, tasks  # noqa: E402
 from kivra.dispatch.models import OUTCOMES, Dispatch  # noqa: E402
 from kivra.employees.models import Employee  # noqa: E402
 from kivra.employees.personnummer import luhn_valid  # noqa: E402
@@ -38,7 +36,7 @@ from kivra.extensions import db  # noqa: E402
 from kivra.payroll import service as payroll  # noqa: E402
 from kivra.payroll.models import PayrollRun  # noqa: E402
 from kivra.sender_api import KivraClient  # noqa: E402
-from kivra.dispatch import activation  # noqa: E402
+from kivra.dispatch import activation, app_queue  # noqa: E402
 
 # Settings of this shell that must not reach a child: each child gets only what the benchmark gives it.
 PARENT_ONLY = ("HUEY_", "REDIS_URL", "DATABASE_URL", "KIVRA_", "DISPATCH_", "APP_ENV", "SECRET_KEY")
@@ -145,7 +143,8 @@ def memory_kb(pid: int) -> dict[str, int]:
 
 
 def make_app(database_url: str, sandbox_url: str) -> Flask:
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "KIVRA_API_URL": sandbox_url})
+    # This process only enqueues, and only through web_queue.
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "KIVRA_API_URL": sandbox_url, "QUEUE_URL": "memory://"})
     with app.app_context():
         db.create_all()
     return app
@@ -180,13 +179,12 @@ def calculated_run(name: str, org: str, numbers: list[str], sandbox_url: str | N
 @contextlib.contextmanager
 def web_queue(queue_path: Path):
     """This process's queue as the web process's: the workers' SQLite file instead of memory."""
-    storage = queue.make_huey({"HUEY_SQLITE_PATH": str(queue_path)}).storage
-    memory, tasks.huey.storage = tasks.huey.storage, storage
+    memory, current_app.config["QUEUE_URL"] = current_app.config["QUEUE_URL"], f"sqlite:///{queue_path}"
     try:
         yield
     finally:
-        tasks.huey.storage = memory
-        storage.close()
+        current_app.config["QUEUE_URL"] = memory
+        app_queue.close(f"sqlite:///{queue_path}")
 
 
 def unfinished(send_id: int) -> int:

@@ -20,7 +20,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         static_url_path="/static",  # not the folder's name, which is _static in a wheel
         instance_path=instance_path(),  # INSTANCE_PATH, else instance/ beside the code (never in production)
     )
-    app.config.update(load_config(app.instance_path))
+    # A test's app (TESTING in test_config) needs no environment: its settings come with test_config.
+    app.config.update(load_config(app.instance_path, testing=bool(test_config and test_config.get("TESTING"))))
     if app.config["INSTANCE_PATH"]:  # none in production unless INSTANCE_PATH names one
         os.makedirs(app.instance_path, exist_ok=True)
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(resource_dir("translations"))

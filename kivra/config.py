@@ -17,8 +17,8 @@ KIVRA_SETTINGS = ("KIVRA_API_URL", "KIVRA_CLIENT_ID", "KIVRA_CLIENT_SECRET")
 CODE_DIR = Path(__file__).resolve().parent.parent
 
 
-def _app_env(env) -> str:
-    app_env = env.get("APP_ENV", "production")
+def _app_env(env, default: str = "production") -> str:
+    app_env = env.get("APP_ENV", default)
     if app_env not in ("development", "testing", "production"):
         raise ConfigError(f"APP_ENV must be development, testing or production, not {app_env!r}")
     return app_env
@@ -45,11 +45,11 @@ def huey_sqlite_path(environ=None) -> str:
     return env.get("HUEY_SQLITE_PATH") or os.path.join(instance_path(env), "queue.db")
 
 
-def _queue(env, app_env: str) -> str:
-    """Which queue the processes share: Redis, a SQLite file (one machine only), or memory (the test suite)."""
+def _queue(env, app_env: str, testing: bool = False) -> str:
+    """Which queue the processes share: Redis, a SQLite file (one machine only), or memory (a test's app)."""
     if env.get("REDIS_URL"):
         return env["REDIS_URL"]
-    if env.get("HUEY_BACKEND") == "memory" and app_env != "production":
+    if (testing or env.get("HUEY_BACKEND") == "memory") and app_env != "production":
         return "memory://"
     return "sqlite:///" + huey_sqlite_path(env)
 
@@ -72,16 +72,20 @@ def _sqlite_url(instance_path: str) -> str:
     return "sqlite:///" + os.path.join(instance_path, "payroll.db")
 
 
-def load_config(instance_path: str, environ=None) -> dict:
+def load_config(instance_path: str, environ=None, testing: bool = False) -> dict:
     """Read settings from the environment; refuse to start production without a secret key, Kivra's settings, a
-    database and a queue every process can share."""
+    database and a queue every process can share. A test's app (`testing`: create_app with TESTING) is in APP_ENV
+    testing with a throwaway secret unless the environment says otherwise; its test_config then says the rest."""
     env = os.environ if environ is None else environ
-    app_env = _app_env(env)
+    app_env = _app_env(env, "testing" if testing else "production")
     secret_key = env.get("SECRET_KEY")
     if not secret_key:
-        if app_env != "development":
+        if app_env == "testing" and testing:
+            secret_key = "test-only-not-secret"
+        elif app_env != "development":
             raise ConfigError(f"SECRET_KEY must be set when APP_ENV is {app_env}")
-        secret_key = "dev-only-not-secret"
+        else:
+            secret_key = "dev-only-not-secret"
     refusals = _production_refusals(env) if app_env == "production" else []
     if refusals:
         raise ConfigError("; ".join(refusals) + " when APP_ENV is production")
@@ -99,7 +103,10 @@ def load_config(instance_path: str, environ=None) -> dict:
         "APP_ENV": app_env,
         # Production without INSTANCE_PATH keeps nothing in one (its database and queue are named explicitly).
         "INSTANCE_PATH": instance_path if app_env != "production" or env.get("INSTANCE_PATH") else None,
-        "QUEUE_URL": _queue(env, app_env),  # what kivra.dispatch.queue.make_huey chooses from the same variables
+        # The queue this app's tasks go to, and its name in it (kivra/dispatch/app_queue.py); a test's app says
+        # "memory://" in its test_config.
+        "QUEUE_URL": _queue(env, app_env, testing),
+        "HUEY_NAME": env.get("HUEY_NAME", "kivra-payroll"),
         "SECRET_KEY": secret_key,
         # Keys being rotated out (comma separated): sessions and invitation links signed with them still open, and
         # anything signed from now on uses SECRET_KEY (docs/operations.md, "Rotating SECRET_KEY").
@@ -111,6 +118,8 @@ def load_config(instance_path: str, environ=None) -> dict:
             if database_url.startswith("postgresql") else {}
         ),
         "KIVRA_API_URL": env.get("KIVRA_API_URL", "http://127.0.0.1:8765"),
+        # `flask serve` starts a Kivra sandbox in-process on this port, unless KIVRA_API_URL names a Kivra (None).
+        "KIVRA_SANDBOX_PORT": None if env.get("KIVRA_API_URL") else int(env.get("KIVRA_SANDBOX_PORT", "8765")),
         "KIVRA_CLIENT_ID": env.get("KIVRA_CLIENT_ID", "sandbox-client"),
         "KIVRA_CLIENT_SECRET": env.get("KIVRA_CLIENT_SECRET", "sandbox-secret"),
         "EMPLOYER_CONTRIBUTION_RATE": Decimal(env.get("EMPLOYER_CONTRIBUTION_RATE", "31.42")),
@@ -171,6 +180,11 @@ def load_config(instance_path: str, environ=None) -> dict:
         "REMEMBER_COOKIE_SECURE": app_env == "production",
         "WTF_CSRF_TIME_LIMIT": None,
     }
+
+
+def child_environ(**settings) -> dict:
+    """The environment of a program this one starts (`flask serve`'s worker): this process's, plus `settings`."""
+    return {**os.environ, **settings}
 
 
 # --- what a process says at start -------------------------------------------------------------------------------

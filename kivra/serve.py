@@ -2,7 +2,6 @@
 also runs the periodic Kivra access check) as a child process on the same SQLite queue, started again if it dies."""
 import atexit
 import logging
-import os
 import signal
 import subprocess
 import sys
@@ -10,8 +9,8 @@ import threading
 
 from werkzeug.serving import run_simple
 
+from kivra.config import child_environ, log_effective
 from kivra.resources import ROOT
-from kivra.config import log_effective
 from kivra.sandbox.server import start_in_thread
 from kivra.dispatch import access as tasks
 from kivra.supervisor import Supervisor
@@ -48,7 +47,7 @@ def start_access_checks(app, every_seconds: float) -> threading.Event:
 def start_worker(app) -> Supervisor:
     """The embedded dispatch worker: `flask worker` as a child process on the same SQLite queue and database, kept
     running — a killed or crashed worker is started again (backoff from 1 s, doubling up to a minute)."""
-    env = dict(os.environ, KIVRA_API_URL=app.config["KIVRA_API_URL"])
+    env = child_environ(KIVRA_API_URL=app.config["KIVRA_API_URL"])
     command = [sys.executable, "-m", "flask", "--app", "kivra", "worker"]
     # SIGINT on stop: Huey finishes the tasks in hand, then exits.
     supervisor = Supervisor("dispatch worker", lambda: subprocess.Popen(command, cwd=ROOT, env=env)).start()
@@ -72,8 +71,8 @@ def _interrupt():
 def serve(app, host: str, port: int, with_worker: bool = True) -> None:
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if not os.environ.get("KIVRA_API_URL"):
-        sandbox = embedded_sandbox(app, int(os.environ.get("KIVRA_SANDBOX_PORT", "8765")))
+    if app.config["KIVRA_SANDBOX_PORT"] is not None:  # no KIVRA_API_URL: the sandbox in-process
+        sandbox = embedded_sandbox(app, app.config["KIVRA_SANDBOX_PORT"])
         print(f"Kivra sandbox (in-process) at {sandbox.url}/_sandbox/inbox")
     if with_worker:
         supervisor = start_worker(app)  # it also runs the periodic Kivra access check

@@ -15,7 +15,7 @@ from flask import Flask
 from huey.exceptions import CancelExecution
 
 from kivra.config import log_effective
-from kivra.dispatch import heartbeat, kivra_jobs as jobs, leases, maintenance, queue, tasks
+from kivra.dispatch import app_queue, heartbeat, kivra_jobs as jobs, leases, maintenance, tasks
 from kivra.extensions import db
 
 log = logging.getLogger(__name__)
@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 def run_worker(app: Flask, threads: int) -> None:
     log_effective(app.config, "worker", threads=threads)
-    queue.bind_app(app)
+    app_queue.bind_app(app)
     grace = app.config["WORKER_STOP_GRACE_SECONDS"]
     alive = heartbeat.start(app, app.config["WORKER_HEARTBEAT_SECONDS"])
     stop = maintenance.start_maintenance(

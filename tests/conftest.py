@@ -1,6 +1,5 @@
 """Fixtures: a fresh database per test, two companies, and clients that speak CSRF and htmx."""
 import html
-import os
 import re
 from datetime import date
 from decimal import Decimal
@@ -9,19 +8,15 @@ import pytest
 from flask.testing import FlaskClient
 from werkzeug.security import generate_password_hash
 
-os.environ["APP_ENV"] = "testing"
-os.environ.setdefault("SECRET_KEY", "test-only-secret")
-os.environ["HUEY_BACKEND"] = "memory"  # tests drain the dispatch queue themselves (kivra.dispatch.tasks.drain)
-
-from kivra import create_app  # noqa: E402
-from kivra.dispatch import tasks as dispatch_tasks  # noqa: E402
-from kivra.accounts.models import Company, User  # noqa: E402
-from kivra.employees.models import Employee  # noqa: E402
-from kivra.extensions import db  # noqa: E402
-from kivra.payroll import service  # noqa: E402
-from kivra.sandbox.config import SandboxConfig  # noqa: E402
-from kivra.sandbox.server import start_in_thread  # noqa: E402
-from tests import databases, servers  # noqa: E402
+from kivra import create_app
+from kivra.dispatch import tasks as dispatch_tasks
+from kivra.accounts.models import Company, User
+from kivra.employees.models import Employee
+from kivra.extensions import db
+from kivra.payroll import service
+from kivra.sandbox.config import SandboxConfig
+from kivra.sandbox.server import start_in_thread
+from tests import databases, servers
 
 PASSWORD = "correct horse battery"
 # Production hashes with scrypt; tests sign in hundreds of times, so one cheap hash is made once here.
@@ -99,8 +94,9 @@ def app_config(database, tmp_path, request) -> dict:
     else:
         where = {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.db'}"}
     return {
-        "TESTING": True,
+        "TESTING": True,  # APP_ENV testing, a throwaway SECRET_KEY (kivra.config.load_config)
         **where,
+        "QUEUE_URL": "memory://",  # tests drain the dispatch queue themselves (kivra.dispatch.tasks.drain)
         # Test companies are created today; they are existing customers unless a test says otherwise.
         "KIVRA_NEW_CUSTOMERS_SINCE": date.max,
     }
@@ -116,14 +112,15 @@ def app(database, app_config, request):
                 databases.empty(request.getfixturevalue("postgres_tables"))  # its tables are made once a session
             else:
                 db.create_all()
+            dispatch_tasks.huey.flush()  # the in-memory queue outlives each app: the test starts and ends empty
             yield app
         finally:
+            dispatch_tasks.huey.flush()
             db.session.remove()
             if database == "postgresql":
                 db.engine.dispose()  # this app's connections end with it
             else:
                 db.drop_all()
-    dispatch_tasks.huey.flush()  # the in-memory queue outlives the app: nothing leaks into the next test
 
 
 def make_company(name="Demo AB", orgnr="5568402266") -> Company:

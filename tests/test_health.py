@@ -14,13 +14,6 @@ from kivra.extensions import db
 pytestmark = pytest.mark.both_databases
 
 
-@pytest.fixture(autouse=True)
-def empty_queue():
-    tasks.huey.flush()
-    yield
-    tasks.huey.flush()
-
-
 def worker_seen(ago: timedelta, pid: int = 4242) -> None:
     now = utcnow()
     db.session.add(WorkerHeartbeat(name=f"worker-1:{pid}", host="worker-1", pid=pid, started_at=now - ago * 2,

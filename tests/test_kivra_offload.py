@@ -69,13 +69,6 @@ def calls(kivra):
     return recorder
 
 
-@pytest.fixture(autouse=True)
-def empty_queue():
-    queue.huey.flush()
-    yield
-    queue.huey.flush()
-
-
 @pytest.fixture
 def words(lang):
     return WORDS[lang]

@@ -21,13 +21,6 @@ pytestmark = pytest.mark.both_databases
 TOKEN = "scrape-me-0123456789"
 
 
-@pytest.fixture(autouse=True)
-def empty_queue():
-    tasks.huey.flush()
-    yield
-    tasks.huey.flush()
-
-
 def scrape(app, token=TOKEN):
     return app.test_client().get("/metrics", headers={"Authorization": f"Bearer {token}"} if token else {})
 

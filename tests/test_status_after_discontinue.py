@@ -8,7 +8,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from kivra.dispatch import queue, tasks
+from kivra.dispatch import app_queue, tasks
 from kivra import status
 from kivra.dispatch.models import Dispatch
 from kivra.extensions import db
@@ -37,11 +37,8 @@ WORDS = {
 
 
 @pytest.fixture(autouse=True)
-def empty_queue():
-    tasks.huey.flush()
-    queue._bound.pop("app", None)
-    yield
-    tasks.huey.flush()
+def unbound():
+    app_queue.unbind_app()  # tasks run in this test's app (its queue emptied by the `app` fixture)
 
 
 @pytest.fixture

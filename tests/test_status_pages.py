@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from kivra import clock, status
-from kivra.dispatch import queue, tasks
+from kivra.dispatch import app_queue, tasks
 from kivra.dispatch.models import UNFINISHED, Dispatch
 from kivra.employees.models import Employee
 from kivra.extensions import db
@@ -32,13 +32,10 @@ OUTCOME_WORDS = {
 
 
 @pytest.fixture(autouse=True)
-def empty_queue():
-    """An empty queue whose tasks run in this test's app: an e2e test earlier in the session binds its live app
-    (tests/e2e/conftest.py) and leaves it bound."""
-    tasks.huey.flush()
-    queue._bound.pop("app", None)
-    yield
-    tasks.huey.flush()
+def unbound():
+    """Tasks run in this test's app (its queue emptied by the `app` fixture): an e2e test earlier in the session
+    binds its live app (tests/e2e/conftest.py) and leaves it bound."""
+    app_queue.unbind_app()
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from kivra.accounts.models import utcnow
 from kivra.dispatch import access, engine, kivra_jobs, leases, outages
 from kivra.dispatch.models import Channel, Dispatch, DispatchState
+from kivra.dispatch.app_queue import queue_storage
 from kivra.dispatch.queue import _queue, huey
 from kivra.dispatch.tasks import enqueue, start_send
 from kivra.extensions import db
@@ -29,7 +30,7 @@ def sweep() -> int:
     now, config = utcnow(), engine.settings()
     leases.fail_exhausted(config.max_attempts, now)
     try:
-        queue_lost = _queue.lost(huey.storage)
+        queue_lost = _queue.lost(queue_storage())
         busy = not queue_lost and huey.pending_count() > 0
     except Exception as error:
         if outages.is_outage(error):

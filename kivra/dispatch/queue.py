@@ -1,49 +1,19 @@
-"""The queue every task of the workers goes through: Huey on SQLite by default (no server), Redis with many worker
-processes in production; and what wraps each task: an app context of its own, and a retry on a database or Redis
-outage. The payslips' tasks (tasks.py) and the Kivra calls' (kivra_jobs.py) are both made with it."""
-import os
+"""The queue every task of the workers goes through, and what wraps each task: an app context of its own, and a retry
+on a database or Redis outage. The payslips' tasks (tasks.py) and the Kivra calls' (kivra_jobs.py) are both made with
+it. Which queue — SQLite by default (no server), Redis with many worker processes in production, memory in tests — is
+the app's config (QUEUE_URL, HUEY_NAME), followed call by call (kivra/dispatch/app_queue.py)."""
 from functools import wraps
 
-from flask import Flask, current_app, has_app_context
-from huey import Huey, MemoryHuey, PriorityRedisHuey, SqliteHuey
+from huey import Huey
 
-from kivra.config import huey_sqlite_path
 from kivra.dispatch import outages
+from kivra.dispatch.app_queue import AppStorage, app as _app
 from kivra.dispatch.queue_memory import QueueMemory
 from kivra.extensions import db
 
-
-def make_huey(environ=os.environ) -> Huey:
-    name = environ.get("HUEY_NAME", "kivra-payroll")
-    if environ.get("REDIS_URL"):
-        return PriorityRedisHuey(name, url=environ["REDIS_URL"], results=False, utc=True)
-    if environ.get("HUEY_BACKEND") == "memory":  # the test suite drains it by hand
-        return MemoryHuey(name, results=False, utc=True)
-    path = huey_sqlite_path(environ)  # HUEY_SQLITE_PATH, else in the instance folder (INSTANCE_PATH)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    return SqliteHuey(name, filename=path, results=False, utc=True, timeout=30)
-
-
-huey = make_huey()
-_bound: dict[str, Flask] = {}
-
-
-def bind_app(app: Flask) -> None:
-    """The app tasks run in, for a worker process (the web process only enqueues)."""
-    _bound["app"] = app
-
-
-def _app() -> Flask:
-    """The app of the caller's context if there is one (tests draining the queue), else the worker's bound app."""
-    if has_app_context():
-        return current_app._get_current_object()
-    if "app" not in _bound:
-        raise RuntimeError("no app bound for dispatch tasks: call bind_app() in the worker")
-    return _bound["app"]
-
-
-def unbind_app() -> None:
-    _bound.pop("app", None)
+# One Huey for the process, its tasks declared on it at import; each call reaches the queue the app in hand's config
+# names, so nothing here reads the environment or opens a queue at import.
+huey = Huey("kivra-payroll", results=False, utc=True, storage_class=AppStorage)
 
 
 def in_app(fn):

@@ -1,11 +1,2 @@
-"""Every dispatch test starts and ends with an empty queue: the in-memory Huey outlives each test's app."""
-import pytest
-
-from kivra.dispatch import tasks
-
-
-@pytest.fixture(autouse=True)
-def empty_queue():
-    tasks.huey.flush()
-    yield
-    tasks.huey.flush()
+"""Every dispatch test that has an app starts and ends with an empty queue: tests/conftest.py's `app` fixture empties
+the in-memory queue, which outlives each test's app, before and after."""

@@ -56,11 +56,12 @@ def app(request, tmp_path):
                 connection.execute(sql("DROP SCHEMA public CASCADE"))
                 connection.execute(sql("CREATE SCHEMA public"))
         db.create_all()
+        tasks.huey.flush()
         yield app
+        tasks.huey.flush()
         db.session.remove()
         db.drop_all()
         db.engine.dispose()
-    tasks.huey.flush()
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import redis
 from sqlalchemy import exc, select, update
 
 from kivra.accounts.models import utcnow
-from kivra.dispatch import engine, leases, maintenance, queue, service, tasks
+from kivra.dispatch import app_queue, engine, leases, maintenance, service, tasks
 from kivra.dispatch.models import Dispatch
 from kivra.extensions import db
 from kivra.dispatch import kivra_jobs as jobs
@@ -165,7 +165,7 @@ def test_a_queue_that_lost_its_contents_is_noticed(redis_url):
     memory, client = QueueMemory(), redis.Redis.from_url(redis_url)
     try:
         client.flushall()
-        storage = queue.make_huey({"REDIS_URL": redis_url, "HUEY_NAME": "queue-memory-test"}).storage
+        storage = app_queue.make_storage("queue-memory-test", redis_url)
         first = memory.lost(storage)
         assert first, "a new queue may have lost what was queued before it"
         assert not memory.lost(storage)
@@ -187,7 +187,7 @@ def test_after_redis_lost_its_queue_the_sweep_rings_every_due_row_at_once(app, c
         tasks.drain(max_tasks=1)  # start_send, its ring in Redis
         maintenance.sweep()  # the sweep knows this queue now
         busy_queue()
-        tasks.huey.storage.conn.flushall()  # Redis restarted without persistence: the ring and the busy queue lost
+        app_queue.queue_storage().conn.flushall()  # Redis restarted without persistence: the ring and the busy queue lost
         busy_queue()  # and the web went on ringing for other sends
         assert maintenance.sweep() == 1, "the lost ring was not rung again at once"
         tasks.drain()

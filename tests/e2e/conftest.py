@@ -7,7 +7,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from kivra import create_app, demo
-from kivra.dispatch import queue, tasks
+from kivra.dispatch import app_queue, tasks
 from kivra.extensions import db
 from kivra.sandbox.config import SandboxConfig
 from kivra.sandbox.server import start_in_thread
@@ -77,14 +77,14 @@ def serving_demo(app):
 
 def dispatch_worker(app, stop: threading.Event) -> None:
     """The dispatch worker for a live test app: runs the in-memory queue's tasks as they arrive."""
-    queue.bind_app(app)
+    app_queue.bind_app(app)
     hold = app.extensions["e2e_worker_hold"]
     try:
         while not stop.wait(0.05):
             if not hold.is_set():
                 tasks.drain()
     finally:
-        queue.unbind_app()  # the next test's app is not this one
+        app_queue.unbind_app()  # the next test's app is not this one
 
 
 @pytest.fixture

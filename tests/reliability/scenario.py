@@ -8,8 +8,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from flask import Flask
-from huey.storage import RedisStorage
+from flask import Flask, current_app
 from sqlalchemy import text
 
 from kivra import create_app
@@ -17,7 +16,7 @@ from kivra.accounts.models import Company, User
 from kivra.config import load_config
 from kivra.demo import with_check_digit
 from kivra.dispatch import service as dispatch
-from kivra.dispatch import queue, tasks
+from kivra.dispatch import app_queue, tasks
 from kivra.employees.models import Employee
 from kivra.employees.personnummer import luhn_valid
 from kivra.extensions import db
@@ -144,19 +143,20 @@ def company_with_kivra(sandbox: Sandbox, count: int, index: int = 0,
 
 @contextlib.contextmanager
 def web_queue(environ: dict, flush: bool = True):
-    """This process's queue as the web process's: the workers' SQLite file or Redis, instead of conftest's memory;
-    emptied first unless `flush` is false (other sends' tasks stay)."""
-    storage = queue.make_huey(environ).storage
-    if flush:
-        storage.flush_all()  # Redis outlives a test: start from an empty queue
-    memory, tasks.huey.storage = tasks.huey.storage, storage
+    """The app in hand's queue as the web process's: the workers' SQLite file or Redis (the QUEUE_URL and HUEY_NAME
+    these variables give a worker) instead of conftest's memory; emptied first unless `flush` is false (other sends'
+    tasks stay)."""
+    workers = load_config(str(ROOT / "instance"), {"APP_ENV": "testing", "SECRET_KEY": "reliability", **environ})
+    config = current_app.config
+    memory = config["QUEUE_URL"], config["HUEY_NAME"]
+    config["QUEUE_URL"], config["HUEY_NAME"] = workers["QUEUE_URL"], workers["HUEY_NAME"]
     try:
+        if flush:
+            tasks.huey.flush()  # Redis outlives a test: start from an empty queue
         yield
     finally:
-        tasks.huey.storage = memory
-        if isinstance(storage, RedisStorage):
-            storage.conn.close()  # its connection pool
-        storage.close()
+        config["QUEUE_URL"], config["HUEY_NAME"] = memory
+        app_queue.close(workers["QUEUE_URL"])  # its connections (Redis's pool)
 
 
 def queued_send(app: Flask, sandbox: Sandbox, count: int, queue_environ: dict, index: int = 0) -> Send:

@@ -48,7 +48,7 @@ def test_a_worker_registers_the_company_and_sends_the_run_approved_in_a_web_requ
     queue = {"HUEY_SQLITE_PATH": str(tmp_path / "queue.db")}
     send = approve_from_the_run(app, sandbox, queue)
     if lost:
-        with web_queue(queue):
+        with app.app_context(), web_queue(queue):
             tasks.huey.flush()  # the task is gone; only the job row is left
     settings = dict(KIVRA_ACCESS_CHECK_SECONDS=1, KIVRA_JOB_GRACE_SECONDS=0) if lost else {}
     processes.start(worker("worker", worker_env(database, sandbox, **queue, **settings), tmp_path / "worker.log", 2))

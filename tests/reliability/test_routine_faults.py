@@ -121,7 +121,7 @@ def test_a_redis_restart_without_persistence_is_recovered_within_a_minute(stack,
     own_redis.restart()  # every queued ring is gone
     restarted = time.monotonic()
     before = finished(states(app, send.send_id))
-    with web_queue({"REDIS_URL": own_redis.url}):  # other companies' sends keep the queue long meanwhile
+    with app.app_context(), web_queue({"REDIS_URL": own_redis.url}):  # other companies' sends keep the queue long meanwhile
         for dispatch_id in range(1_000_000, 1_003_000):
             tasks.huey.enqueue(tasks.send_one.s(dispatch_id, priority=-10_000))
     workers = workers or [start("worker-a"), start("worker-b")]

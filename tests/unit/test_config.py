@@ -5,7 +5,7 @@ import pytest
 from kivra import create_app
 from kivra.config import (CODE_DIR, ConfigError, huey_sqlite_path, instance_path, load_config, log_effective,
                           mask_url)
-from kivra.dispatch.queue import make_huey
+from kivra.dispatch.app_queue import make_storage
 
 
 def test_production_without_secret_key_refuses_to_start(tmp_path):
@@ -120,11 +120,16 @@ def test_the_instance_folder_is_configurable_and_the_sqlite_queue_follows_it(tmp
     assert instance_path(moved) == str(tmp_path)
     assert huey_sqlite_path(moved) == str(tmp_path / "queue.db")
     assert huey_sqlite_path({**moved, "HUEY_SQLITE_PATH": "/srv/q.db"}) == "/srv/q.db"
-    queue = make_huey({"INSTANCE_PATH": str(tmp_path / "instance"), "HUEY_NAME": "instance-test"})
-    assert queue.storage.filename == str(tmp_path / "instance" / "queue.db")
+    instance = str(tmp_path / "instance")
+    config = load_config(instance, {"APP_ENV": "development", "INSTANCE_PATH": instance})
+    assert config["QUEUE_URL"] == f"sqlite:///{tmp_path / 'instance' / 'queue.db'}"
+    queue = make_storage(config["HUEY_NAME"], config["QUEUE_URL"])
+    assert queue.filename == str(tmp_path / "instance" / "queue.db")
 
 
 def test_the_app_keeps_its_local_files_in_the_instance_folder_chosen(tmp_path, monkeypatch):
+    monkeypatch.setenv("APP_ENV", "testing")
+    monkeypatch.setenv("SECRET_KEY", "test-only-secret")
     monkeypatch.setenv("INSTANCE_PATH", str(tmp_path / "instance"))
     monkeypatch.delenv("DATABASE_URL", raising=False)
     app = create_app()
