@@ -51,7 +51,7 @@ def test_a_test_app_needs_no_environment_set_before_its_imports(tmp_path):
     script = textwrap.dedent("""
         import sys
         from kivra import create_app
-        from kivra.dispatch import tasks
+        from kivra.dispatch import app_queue, tasks
         app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://", "QUEUE_URL": "memory://"})
         with app.app_context():
             tasks.start_send(1)
