@@ -1,4 +1,4 @@
-"""The dispatch engine: route a send's rows, claim one row at a time, send it once, record the outcome.
+"""The dispatch engine: claim one row at a time, send it once, record the outcome (routing.py routes a send's rows).
 
 Every state change is a conditional UPDATE that names the state it expects (and, while sending, the claim token), so
 the database decides races: two workers never both claim a row, a worker whose lease ran out cannot overwrite the
@@ -18,11 +18,9 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import joinedload, undefer
 
 from kivra.accounts.models import Company, utcnow
-from kivra.dispatch import journal, leases, locks
+from kivra.dispatch import journal, leases, locks, routing
 from kivra.dispatch.corrections import corrects_received
-from kivra.dispatch.models import NEVER_SENT_AGAIN, OUTCOMES, UNFINISHED, Channel, Dispatch, DispatchState, PayslipSend
-from kivra.employees.models import Employee
-from kivra.employees.personnummer import PersonnummerError, parse
+from kivra.dispatch.models import NEVER_SENT_AGAIN, OUTCOMES, Channel, Dispatch, DispatchState
 from kivra.extensions import db
 from kivra.logs import log_context
 from kivra.payroll.kivra_payload import payslip_content
@@ -31,7 +29,6 @@ from kivra.payroll.service import render_pdf, store_pdf
 from kivra.sender_api import KivraClient
 from kivra.sender_api.errors import InvalidRequest, KivraError, RecipientNotEligible
 from kivra.sender_api.content import PayloadError
-from kivra.agreement import onboarding
 from kivra.agreement.models import KivraSender, SenderState
 
 log = logging.getLogger(__name__)
@@ -57,94 +54,6 @@ class Settings:
 
 def settings() -> Settings:
     return Settings.from_config(current_app.config)
-
-
-# --- routing ---------------------------------------------------------------------------------------------------
-
-
-def min_lon_reason(personnummer: str) -> str:
-    """Why Kivra's usermatch left this number out, as far as the number itself tells."""
-    try:
-        number = parse(personnummer)
-    except PersonnummerError:
-        return "invalid_personnummer"
-    return "id_not_accepted" if number.is_coordination_number else "not_kivra_user"
-
-
-def route(send_id: int, client: KivraClient) -> int:
-    """One usermatch for the send's unrouted Kivra rows; the rest go to Min lön with the reason, or stay on Kivra to
-    be retained when the company lets Kivra hold payslips. Returns how many rows this call routed.
-
-    Waiting and claimed rows alike are routed (a claimant reads its row's route back before sending it); finished
-    ones never are. The usermatch runs with no lock or transaction open; the writes then take the send's lock, so
-    routers of one send write one at a time, each only the rows still unrouted: a send is routed once however many
-    workers ask Kivra at the same moment. (Holding the lock across the call would save those extra usermatches, but
-    a slow Kivra would then hold every worker of that send waiting on the database.)"""
-    send = db.session.get(PayslipSend, send_id)
-    sender = onboarding.sender_of(send.company_id)
-    if sender is None or sender.state != SenderState.ACTIVE:
-        return 0  # rows stay held until Kivra grants access
-    company_id, tenant_key = send.company_id, sender.tenant_key
-    asked = {ssn for _, _, ssn in _unrouted(send_id)}
-    db.session.commit()  # nothing stays open while Kivra is called
-    if not asked:
-        return 0
-    matched = client.usermatch(tenant_key, sorted(asked))
-    retain = db.session.get(Company, company_id).kivra_retain
-    locks.lock_sends([send_id])
-    rows = [row for row in _unrouted(send_id) if row[2] in asked]  # another router may have written meanwhile
-    record_kivra_status({employee_id: ssn for _, employee_id, ssn in rows}, matched)
-    for dispatch_id, _, ssn in sorted(rows):
-        values: dict = {"routed": True}
-        if ssn not in matched:
-            reason = min_lon_reason(ssn)
-            if retain and reason == "not_kivra_user":
-                values["reason"] = "retain"  # Kivra holds it until the person opens Kivra
-            else:
-                values.update(channel=Channel.MINLON, reason=reason)
-        db.session.execute(
-            update(Dispatch).where(Dispatch.id == dispatch_id, Dispatch.routed.is_(False), _ROUTABLE).values(**values)
-            .execution_options(synchronize_session=False)
-        )
-    db.session.commit()
-    return len(rows)
-
-
-_ROUTABLE = Dispatch.state.in_(UNFINISHED)
-
-
-def _unrouted(send_id: int) -> list[tuple[int, int, str]]:
-    """(row id, employee id, personnummer) of the send's Kivra rows waiting for the usermatch."""
-    return [tuple(row) for row in db.session.execute(
-        select(Dispatch.id, Dispatch.employee_id, PayslipVersion.personnummer)
-        .join(PayslipVersion, PayslipVersion.id == Dispatch.version_id)
-        .where(Dispatch.send_id == send_id, Dispatch.channel == Channel.KIVRA, Dispatch.routed.is_(False),
-               _ROUTABLE)
-    )]
-
-
-def kivra_status(personnummer: str, matched: set[str]) -> str:
-    """An employee's Kivra status as the register shows it."""
-    if personnummer in matched:
-        return "user"
-    reason = min_lon_reason(personnummer)
-    return {"not_kivra_user": "not_user", "id_not_accepted": "id_not_accepted"}.get(reason, "invalid")
-
-
-def record_kivra_status(personnummer_by_employee: dict[int, str], matched: set[str]) -> None:
-    """Remember each employee's answer from this usermatch, and when it was given (one statement per status)."""
-    by_status: dict[str, list[int]] = {}
-    for employee_id, ssn in personnummer_by_employee.items():
-        by_status.setdefault(kivra_status(ssn, matched), []).append(employee_id)
-    now = utcnow()
-    # Two workers routing at once may write the same employees: lock them in one order first, or PostgreSQL finds
-    # each waiting for the other's rows (a deadlock) when their answers group them differently.
-    locks.lock_employees(personnummer_by_employee)
-    for status, employee_ids in by_status.items():
-        db.session.execute(
-            update(Employee).where(Employee.id.in_(employee_ids)).values(kivra_status=status, kivra_checked_at=now)
-            .execution_options(synchronize_session=False)
-        )
 
 
 # --- claiming ----------------------------------------------------------------------------------------------------
@@ -331,7 +240,7 @@ def _attempt(row: Claim, client: KivraClient, config: Settings) -> Attempt:
         return Attempt(DispatchState.HELD)
     if not row.routed:  # the send's usermatch did not happen (Kivra was unreachable): route now, this row included
         try:
-            route(row.send_id, client)
+            routing.route(row.send_id, client)
         except KivraError as error:
             db.session.rollback()
             return _failed_attempt(row, error, config)

@@ -4,7 +4,7 @@ from datetime import date
 from sqlalchemy import select
 
 from kivra import clock
-from kivra.dispatch import engine
+from kivra.dispatch import routing
 from kivra.employees.models import Employee
 from kivra.extensions import db
 from kivra.sender_api import KivraClient
@@ -35,10 +35,10 @@ def check_kivra_users(company_id: int, client: KivraClient, today: date | None =
         .where(Employee.company_id == company_id,
                (Employee.employment_end.is_(None)) | (Employee.employment_end >= today))).all())
     matched = client.usermatch(sender.tenant_key, sorted(set(numbers.values()))) if numbers else set()
-    engine.record_kivra_status(numbers, matched)
+    routing.record_kivra_status(numbers, matched)
     db.session.commit()
     counts: dict[str, int] = {}
     for number in numbers.values():
-        status = engine.kivra_status(number, matched)
+        status = routing.kivra_status(number, matched)
         counts[status] = counts.get(status, 0) + 1
     return counts

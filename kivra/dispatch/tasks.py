@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from kivra.accounts.models import utcnow
 from kivra.clock import as_utc
-from kivra.dispatch import engine, journal, outages
+from kivra.dispatch import engine, journal, outages, routing
 from kivra.dispatch.models import Dispatch, PayslipSend, SendState
 from kivra.dispatch.queue import huey, in_app, on_outage
 from kivra.extensions import db
@@ -44,7 +44,7 @@ def start_send(send_id: int) -> None:
     if send is None or send.state != SendState.QUEUED:
         return
     try:
-        engine.route(send_id, kivra_client())
+        routing.route(send_id, kivra_client())
     except Exception as error:  # noqa: BLE001 - Kivra unreachable or its answer unreadable: each row routes itself
         log.warning("send %d: usermatch failed (%s); rows will be routed as they are sent", send_id,
                     error if isinstance(error, KivraError) else type(error).__name__)

@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 
 from kivra.accounts.models import utcnow
 from kivra.demo import employee_numbers
-from kivra.dispatch import engine, service, tasks
+from kivra.dispatch import engine, routing, service, tasks
 from kivra.dispatch.models import Dispatch
 from kivra.employees.models import Employee
 from kivra.extensions import db
@@ -101,7 +101,7 @@ def test_with_retain_kivra_holds_payslips_for_people_not_yet_in_kivra(company, s
 def test_a_matched_person_who_opts_out_before_the_send_gets_min_lon(company, sender, kivra):
     run = calculated_run(company, USER)
     service.request_send(run, sender)
-    engine.route(service.send_of(run).id, kivra_client())  # matched now…
+    routing.route(service.send_of(run).id, kivra_client())  # matched now…
     httpx.post(f"{kivra.url}/_sandbox/recipients", json={USER: "opted_out"})  # …declined before the content went
     tasks.drain()
     row = rows(run)[USER]
@@ -113,7 +113,7 @@ def test_server_errors_are_retried_with_the_same_bytes_until_delivered(app, comp
     app.extensions.pop("kivra_client").close()
     run = calculated_run(company, USER)
     service.request_send(run, sender)
-    engine.route(service.send_of(run).id, kivra_client())  # routed; the content calls are what fail
+    routing.route(service.send_of(run).id, kivra_client())  # routed; the content calls are what fail
     httpx.post(f"{kivra.url}/_sandbox/faults", json={"error_rate": 1.0})
     tasks.drain(max_tasks=3)
     row = rows(run)[USER]
@@ -205,9 +205,9 @@ def test_rows_wait_while_kivra_access_is_not_granted_and_go_once_it_is(company, 
 
 
 def test_the_reason_for_min_lon_comes_from_the_number_itself():
-    assert engine.min_lon_reason(NOT_USER) == "not_kivra_user"
-    assert engine.min_lon_reason(COORDINATION) == "id_not_accepted"
-    assert engine.min_lon_reason("191212121213") == "invalid_personnummer"
+    assert routing.min_lon_reason(NOT_USER) == "not_kivra_user"
+    assert routing.min_lon_reason(COORDINATION) == "id_not_accepted"
+    assert routing.min_lon_reason("191212121213") == "invalid_personnummer"
 
 
 def test_backoff_grows_with_jitter_and_stays_under_the_cap():
@@ -331,7 +331,7 @@ def test_a_worker_whose_claim_ran_out_while_routing_leaves_the_row_to_the_one_th
     run = calculated_run(company, USER)
     service.request_send(run, sender)  # not drained: the send's usermatch has not happened
     row_id = rows(run)[USER].id
-    real_route = engine.route
+    real_route = routing.route
 
     def route_while_the_lease_runs_out(send_id, client):
         routed = real_route(send_id, client)
@@ -339,7 +339,7 @@ def test_a_worker_whose_claim_ran_out_while_routing_leaves_the_row_to_the_one_th
             other.execute(update(Dispatch).where(Dispatch.id == row_id).values(claimed_by="the-other-worker"))
         return routed
 
-    monkeypatch.setattr(engine, "route", route_while_the_lease_runs_out)
+    monkeypatch.setattr(routing, "route", route_while_the_lease_runs_out)
     assert engine.process(row_id, kivra_client()) == engine.Attempt(None)
     assert ledger(kivra)["contents"] == []  # this worker sent nothing
     assert db.session.scalar(select(Dispatch.payload).where(Dispatch.id == row_id)) is None

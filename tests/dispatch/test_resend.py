@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 
 from kivra.accounts.models import utcnow
 from kivra import status
-from kivra.dispatch import engine, locks, service
+from kivra.dispatch import locks, routing, service
 from kivra.dispatch.models import Dispatch
 from kivra.extensions import db
 from kivra.payroll import service as payroll
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.both_databases
 
 def sent(run, user):
     service.request_send(run, user)
-    engine.route(service.send_of(run).id, kivra_client())
+    routing.route(service.send_of(run).id, kivra_client())
     return service.send_of(run)
 
 

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select, update
 
 from kivra.accounts.models import utcnow
-from kivra.dispatch import engine, service, tasks
+from kivra.dispatch import engine, routing, service, tasks
 from kivra import status
 from kivra.dispatch.models import UNTRIED, Dispatch
 from kivra.extensions import db
@@ -28,7 +28,7 @@ def failed_once(app, company, user, kivra, *numbers):
     app.extensions.pop("kivra_client").close()
     run = calculated_run(company, *numbers)
     service.request_send(run, user)
-    engine.route(service.send_of(run).id, kivra_client())
+    routing.route(service.send_of(run).id, kivra_client())
     httpx.post(f"{kivra.url}/_sandbox/faults", json={"error_rate": 1.0})
     tasks.drain()
     httpx.post(f"{kivra.url}/_sandbox/faults", json={})
@@ -40,7 +40,7 @@ def test_finished_rows_keep_the_checksum_of_what_was_sent_but_not_its_bytes(comp
     db.session.commit()
     run = calculated_run(company, USER, NOT_USER, OPTED_OUT)
     service.request_send(run, sender)
-    engine.route(service.send_of(run).id, kivra_client())  # matched now, declined before the content went
+    routing.route(service.send_of(run).id, kivra_client())  # matched now, declined before the content went
     httpx.post(f"{kivra.url}/_sandbox/recipients", json={OPTED_OUT: "opted_out"})
     tasks.drain()
     finished = rows(run)
@@ -57,7 +57,7 @@ def test_finished_rows_keep_the_checksum_of_what_was_sent_but_not_its_bytes(comp
 def test_a_row_kivra_refused_drops_its_bytes_too(company, sender, kivra, monkeypatch):
     run = calculated_run(company, USER)
     service.request_send(run, sender)
-    engine.route(service.send_of(run).id, kivra_client())
+    routing.route(service.send_of(run).id, kivra_client())
 
     def refuse(tenant_key, body):
         raise InvalidRequest(400, 40059, "Schema violation", "the salaryslip does not follow the schema", "c-1")
@@ -119,7 +119,7 @@ def test_a_failed_row_whose_bytes_were_dropped_is_not_resent_with_other_bytes(ap
 def test_a_queued_row_whose_bytes_are_gone_fails_rather_than_sending_something_else(company, sender, kivra):
     run = calculated_run(company, USER)
     service.request_send(run, sender)
-    engine.route(service.send_of(run).id, kivra_client())
+    routing.route(service.send_of(run).id, kivra_client())
     row_id = rows(run)[USER].id
     db.session.execute(update(Dispatch).where(Dispatch.id == row_id).values(payload=None, payload_sha256="0" * 64))
     db.session.commit()  # as if the bytes had been dropped behind the engine's back
@@ -149,7 +149,7 @@ def test_a_worker_whose_lease_ran_out_while_building_sends_nothing_once_the_othe
                                                                                                monkeypatch):
     run = calculated_run(company, USER)
     service.request_send(run, sender)
-    engine.route(service.send_of(run).id, kivra_client())
+    routing.route(service.send_of(run).id, kivra_client())
     row_id = rows(run)[USER].id
     slow = engine.claim(row_id, engine.settings())
     real_content = engine.payslip_content

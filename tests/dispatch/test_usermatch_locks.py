@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import event, func, select, text
 
 from kivra.accounts.models import Company
-from kivra.dispatch import engine, service
+from kivra.dispatch import routing, service
 from kivra.dispatch.models import Dispatch
 from kivra.employees.models import Employee
 from kivra.extensions import db
@@ -42,7 +42,7 @@ def test_two_workers_recording_answers_in_opposite_orders_do_not_deadlock(app):
         with app.app_context():
             try:
                 numbers, matched = answers[name]
-                engine.record_kivra_status(numbers, matched)
+                routing.record_kivra_status(numbers, matched)
                 db.session.commit()
             except BaseException as error:  # noqa: BLE001 - reported by the test
                 errors.append(error)
@@ -89,7 +89,7 @@ def test_a_send_routes_while_employees_are_invited_to_min_lon_without_deadlock(a
     def route():
         with app.app_context():
             try:
-                engine.route(send_id, kivra_client())
+                routing.route(send_id, kivra_client())
             except BaseException as error:  # noqa: BLE001 - reported by the test
                 errors.append(error)
                 db.session.rollback()
@@ -143,7 +143,7 @@ def test_kivra_discontinued_while_a_send_routes_moves_the_untried_payslips_witho
 
     event.listen(db.engine, "after_cursor_execute", pause_once_the_send_is_locked)
     try:
-        router = threading.Thread(target=in_thread, args=(lambda: engine.route(send_id, kivra_client()),),
+        router = threading.Thread(target=in_thread, args=(lambda: routing.route(send_id, kivra_client()),),
                                   name="router")
         router.start()
         assert locked.wait(10)
