@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from kivra.accounts.models import utcnow
 from kivra.web.accounts.routes import load_user
-from kivra.dispatch import service as dispatch, tasks
+from kivra.dispatch import resends, service as dispatch, tasks
 from kivra.dispatch.models import Dispatch, PayslipSend
 from kivra.extensions import db
 from kivra.payroll import service
@@ -395,7 +395,7 @@ def test_a_correction_shows_as_such_once(company, admin, astrid, as_admin, emplo
     payslip.lines.append(PayslipLine(kind="addition", description="Bonus", amount_ore=100_000))
     db.session.commit()
     service.correct(payslip)
-    assert dispatch.send_corrections(run) == 1
+    assert resends.send_corrections(run) == 1
     tasks.drain()
     browser = employee_browser()
     browser.accept(invite(as_admin, astrid))

@@ -34,7 +34,7 @@ class DispatchState(StrEnum):
     PUBLISHED = "published"
     REJECTED = "rejected"
     FAILED = "failed"
-    CANCELLED = "cancelled"  # superseded by a correction before it went (service.send_corrections)
+    CANCELLED = "cancelled"  # superseded by a correction before it went (resends.send_corrections)
 
 
 WAITING = (DispatchState.HELD, DispatchState.QUEUED)

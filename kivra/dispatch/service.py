@@ -1,5 +1,4 @@
 """Deciding where a run's payslips go, and recording the one send request a run may have with its outbox rows."""
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, exists, func, select, update
@@ -9,7 +8,7 @@ from kivra import clock
 from kivra.accounts.models import Company, User, utcnow
 from kivra.clock import as_utc
 from kivra.dispatch import locks
-from kivra.dispatch.models import (PAYLOAD_DROPPED, RE_ROUTE_UNLESS_STORED, RESENDABLE, UNFINISHED, UNTRIED, WAITING,
+from kivra.dispatch.models import (UNTRIED, WAITING,
                                    Channel, Dispatch, DispatchState, PayslipSend, SendState)
 from kivra.employees.models import Employee
 from kivra.extensions import db
@@ -73,7 +72,7 @@ def send_of(run: PayrollRun) -> PayslipSend | None:
     return db.session.scalar(select(PayslipSend).where(PayslipSend.run_id == run.id))
 
 
-def _route(company: Company) -> tuple[str, str, str | None]:
+def route_for(company: Company) -> tuple[str, str, str | None]:
     """Channel, state and (for Min lön) the reason, for a send made now."""
     current = agreement.in_force(company.id)
     if current is None:
@@ -88,7 +87,7 @@ def _route(company: Company) -> tuple[str, str, str | None]:
     return Channel.KIVRA, SendState.WAITING_FOR_KIVRA, None
 
 
-def _rows_for(send: PayslipSend, versions: list[tuple[Payslip, PayslipVersion, Employee]], start: int = 0,
+def rows_for(send: PayslipSend, versions: list[tuple[Payslip, PayslipVersion, Employee]], start: int = 0,
               route: tuple[str, str | None] | None = None) -> list[Dispatch]:
     """One outbox row per payslip version: the send's channel, or Min lön for an employee the admin keeps there.
     Rows wait (`held`) while the send waits for the agreement or for Kivra; a scheduled send's rows are due then."""
@@ -107,7 +106,7 @@ def _rows_for(send: PayslipSend, versions: list[tuple[Payslip, PayslipVersion, E
     return rows
 
 
-def _current_versions(run: PayrollRun, *conditions) -> list[tuple[Payslip, PayslipVersion, Employee]]:
+def current_versions(run: PayrollRun, *conditions) -> list[tuple[Payslip, PayslipVersion, Employee]]:
     """Each payslip of the run with its newest version (and its employee), narrowed by `conditions`."""
     latest = (
         select(PayslipVersion.payslip_id, func.max(PayslipVersion.number).label("number"))
@@ -139,22 +138,22 @@ def request_send(run: PayrollRun, user: User, min_lon_only: bool = False, awaiti
     elif awaiting_agreement and agreement.in_force(company.id) is None:
         channel, state, note = Channel.KIVRA, SendState.AWAITING_AGREEMENT, None
     else:
-        channel, state, note = _route(company)
+        channel, state, note = route_for(company)
     send = PayslipSend(company_id=company.id, run_id=run.id, channel=channel, state=state, note=note,
                        requested_by_id=user.id, scheduled_for=scheduled_for)
     db.session.add(send)
     try:
         db.session.flush()
-        db.session.add_all(_rows_for(send, _current_versions(run)))
+        db.session.add_all(rows_for(send, current_versions(run)))
         db.session.commit()
     except IntegrityError:  # the unique run id: the other click or tab got there first
         db.session.rollback()
         raise AlreadySent(run.id) from None
-    _kick(send)
+    kick(send)
     return send
 
 
-def _kick(send: PayslipSend) -> None:
+def kick(send: PayslipSend) -> None:
     if send.state == SendState.QUEUED:
         from kivra.dispatch import tasks  # the queue is only needed once there is something to send
 
@@ -187,7 +186,7 @@ def settle_waiting(company: Company) -> int:
     for send in waiting:
         if send.state == SendState.AWAITING_AGREEMENT and agreement.in_force(company.id) is None:
             continue  # still waiting for an admin
-        channel, state, note = _route(company)
+        channel, state, note = route_for(company)
         if (channel, state) != (send.channel, send.state):
             send.channel, send.state, send.note = channel, state, note
             if state == SendState.QUEUED:
@@ -196,14 +195,14 @@ def settle_waiting(company: Company) -> int:
     # Rows a worker put back on hold because Kivra's access was not granted yet go out with the rest.
     for send in db.session.scalars(select(PayslipSend).where(PayslipSend.company_id == company.id,
                                                              PayslipSend.state == SendState.QUEUED)):
-        if send not in released and _route(company)[1] == SendState.QUEUED:
+        if send not in released and route_for(company)[1] == SendState.QUEUED:
             if db.session.execute(update(Dispatch).where(Dispatch.send_id == send.id,
                                                          Dispatch.state == DispatchState.HELD)
                                   .values(state=DispatchState.QUEUED)).rowcount:
                 released.append(send)
     db.session.commit()
     for send in released:
-        _kick(send)
+        kick(send)
     return len(released)
 
 
@@ -237,7 +236,7 @@ def reroute_to_min_lon(company: Company, note: str = "kivra_ended") -> int:
             send.channel, send.note = Channel.MINLON, note  # none of it went or goes to Kivra: it moved as a whole
     db.session.commit()
     for send in sends:
-        _kick(send)
+        kick(send)
     return moved
 
 
@@ -276,143 +275,3 @@ def cancel_scheduled(run: PayrollRun) -> None:
         raise NotCancellable(run.id)
     db.session.delete(send)
     db.session.commit()
-
-
-def resend_failed_matching(company_id: int, *where) -> int:
-    """The company's failed rows matching `where` go again with the same stored bytes (or, never built, with bytes
-    built now): Kivra's duplicate control keeps them single. A row whose stored bytes were dropped stays failed.
-    Only while Kivra's agreement covers payslips (KivraNotInForce): the employees read the failed ones in Min lön
-    meanwhile. Returns how many."""
-    require_kivra_in_force(company_id)
-    failed = (Dispatch.company_id == company_id, Dispatch.state == DispatchState.FAILED, RESENDABLE, *where)
-    send_ids = sorted(db.session.scalars(select(Dispatch.send_id).where(*failed).distinct()))
-    locks.lock_sends(send_ids)  # see kivra/dispatch/locks.py
-    rows = db.session.execute(
-        update(Dispatch).where(*failed)
-        .values(state=DispatchState.QUEUED, attempts=0, due_at=utcnow(), finished_at=None, reason=None,
-                routed=RE_ROUTE_UNLESS_STORED)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    db.session.commit()
-    if rows:
-        from kivra.dispatch import engine, tasks
-
-        for send_id in send_ids:
-            tasks.enqueue(engine.due_rows(send_id))
-    return rows
-
-
-def failed_past_resend_matching(company_id: int, *where) -> int:
-    """The company's failed rows matching `where` whose stored bytes were dropped (DISPATCH_FAILED_PAYLOAD_DAYS):
-    never sent again."""
-    return db.session.scalar(select(func.count()).where(
-        Dispatch.company_id == company_id, Dispatch.state == DispatchState.FAILED, PAYLOAD_DROPPED, *where))
-
-
-def resend_failed(run: PayrollRun) -> int:
-    """The run's failed rows go again (`resend_failed_matching`)."""
-    send = send_of(run)
-    return resend_failed_matching(run.company_id, Dispatch.send_id == send.id) if send is not None else 0
-
-
-def failed_past_resend(run: PayrollRun) -> int:
-    """The run's failed rows that can never go again (`failed_past_resend_matching`)."""
-    send = send_of(run)
-    return failed_past_resend_matching(run.company_id, Dispatch.send_id == send.id) if send is not None else 0
-
-
-def unsent_corrections(run: PayrollRun, send: PayslipSend | None) -> list[tuple[Payslip, PayslipVersion, Employee]]:
-    """Current versions newer than what the send carried: corrections made after the run was sent."""
-    if send is None:
-        return []
-    carried = exists().where(Dispatch.send_id == send.id, Dispatch.version_id == PayslipVersion.id)
-    return _current_versions(run, PayslipVersion.number > 1, ~carried)
-
-
-def send_corrections(run: PayrollRun) -> int:
-    """Each corrected payslip goes as a new document (its subject says it is a correction); the old is not resent.
-    The unique (version, channel) makes a double click harmless."""
-    send = send_of(run)
-    pending = unsent_corrections(run, send)
-    if send is None or not pending:
-        return 0
-    company = db.session.get(Company, run.company_id)
-    route = None
-    if send.channel == Channel.KIVRA and send.state == SendState.QUEUED:
-        channel, _, note = _route(company)  # Kivra may have ended since the run was sent
-        route = (channel, note)
-    locks.lock_sends([send.id])  # see kivra/dispatch/locks.py
-    start = db.session.scalar(
-        select(func.coalesce(func.max(Dispatch.position), -1)).where(Dispatch.send_id == send.id)) + 1
-    # An older version of a corrected payslip that has not gone yet never will: only the correction goes.
-    db.session.execute(
-        update(Dispatch)
-        .where(Dispatch.send_id == send.id, Dispatch.payslip_id.in_([p.id for p, _, _ in pending]),
-               Dispatch.state.in_(WAITING), Dispatch.attempts == 0)
-        .values(state=DispatchState.CANCELLED, reason="superseded", finished_at=utcnow(), dispatched_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    db.session.add_all(_rows_for(send, pending, start=start, route=route))
-    try:
-        db.session.commit()
-    except IntegrityError:  # the other click added them
-        db.session.rollback()
-        return 0
-    _kick(send)
-    return len(pending)
-
-
-@dataclass(frozen=True)
-class Progress:
-    """Where a run's payslips are: counts by outcome, and Min lön's by reason. Superseded rows do not count."""
-
-    by_state: dict[str, int]
-    min_lon_reasons: dict[str, int]
-
-    def __getitem__(self, state: str) -> int:
-        return self.by_state.get(state, 0)
-
-    @property
-    def total(self) -> int:
-        return sum(n for state, n in self.by_state.items() if state != DispatchState.CANCELLED)
-
-    @property
-    def sent(self) -> int:
-        return self[DispatchState.DELIVERED] + self[DispatchState.RETAINED] + self[DispatchState.PUBLISHED]
-
-    @property
-    def done(self) -> int:
-        return self.sent + self[DispatchState.REJECTED] + self[DispatchState.FAILED]
-
-    @property
-    def waiting(self) -> int:
-        return sum(self[state] for state in UNFINISHED)
-
-    @property
-    def finished(self) -> bool:
-        return self.total > 0 and self.waiting == 0
-
-
-def is_scheduled(send: PayslipSend | None, progress: Progress | None) -> bool:
-    """A send set for later that has not started: it can still be cancelled."""
-    if send is None or send.scheduled_for is None or progress is None:
-        return False
-    return as_utc(send.scheduled_for) > utcnow() and progress.done == 0 and progress[DispatchState.SENDING] == 0
-
-
-def send_progress(send: PayslipSend | None) -> Progress | None:
-    """The step page's progress bar: one aggregate query, whatever the size of the run."""
-    if send is None:
-        return None
-    by_state: dict[str, int] = {}
-    reasons: dict[str, int] = {}
-    query = (
-        select(Dispatch.state, Dispatch.reason, func.count())
-        .where(Dispatch.send_id == send.id)
-        .group_by(Dispatch.state, Dispatch.reason)
-    )
-    for state, reason, count in db.session.execute(query):
-        by_state[state] = by_state.get(state, 0) + count
-        if state == DispatchState.PUBLISHED:
-            reasons[reason or "no_agreement"] = reasons.get(reason or "no_agreement", 0) + count
-    return Progress(by_state, reasons)

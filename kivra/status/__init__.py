@@ -12,7 +12,7 @@ from sqlalchemy import Integer, bindparam, func, literal, select, union_all
 
 from kivra import clock
 from kivra.accounts.models import utcnow
-from kivra.dispatch import service
+from kivra.dispatch import resends
 from kivra.dispatch.models import OUTCOMES, UNFINISHED, Channel, Dispatch, DispatchState
 from kivra.employees.models import Employee
 from kivra.extensions import db
@@ -288,10 +288,10 @@ def by_employee(company_id: int, month: date, search: str | None = None, page: i
 
 
 def resend_failed(company_id: int, month: date) -> int:
-    """The month's failed payslips go again (`service.resend_failed_matching`, as for a run). Returns how many."""
-    return service.resend_failed_matching(company_id, *_in_month(company_id, month))
+    """The month's failed payslips go again (`resends.resend_failed_matching`, as for a run). Returns how many."""
+    return resends.resend_failed_matching(company_id, *_in_month(company_id, month))
 
 
 def failed_past_resend(company_id: int, month: date) -> int:
-    """The month's failed rows that can never go again (`service.failed_past_resend_matching`)."""
-    return service.failed_past_resend_matching(company_id, *_in_month(company_id, month))
+    """The month's failed rows that can never go again (`resends.failed_past_resend_matching`)."""
+    return resends.failed_past_resend_matching(company_id, *_in_month(company_id, month))

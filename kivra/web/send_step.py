@@ -10,7 +10,8 @@ from kivra.accounts import notices
 from kivra.accounts.models import Company
 from kivra.agreement import kivra_calls, onboarding
 from kivra.agreement.models import JobKind
-from kivra.dispatch import heartbeat, service as dispatch
+from kivra.dispatch import heartbeat, resends, service as dispatch
+from kivra.dispatch.progress import is_scheduled, send_progress
 from kivra.extensions import db
 from kivra.payroll import service
 from kivra.payroll.kivra_payload import missing_employer_details
@@ -23,7 +24,7 @@ def send_and_post_page(run: PayrollRun, block: str = "voucher", status: int = 20
                        send_at: str | None = None):
     """The step page, or one of its regions for htmx: the send area or the voucher."""
     send = dispatch.send_of(run)
-    progress = dispatch.send_progress(send)
+    progress = send_progress(send)
     silent_after = timedelta(seconds=current_app.config["WORKER_SILENT_SECONDS"])
     return render(
         "payroll/send_and_post.html",
@@ -36,8 +37,8 @@ def send_and_post_page(run: PayrollRun, block: str = "voucher", status: int = 20
         fragment=is_htmx(),  # the voucher fragment also updates the run's status badge out of band
         send=send,
         progress=progress,
-        scheduled=dispatch.is_scheduled(send, progress),
-        unsent_corrections=len(dispatch.unsent_corrections(run, send)),
+        scheduled=is_scheduled(send, progress),
+        unsent_corrections=len(resends.unsent_corrections(run, send)),
         workers_silent_minutes=(max(1, round(silent_after.total_seconds() / 60))
                                 if progress and not progress.finished and heartbeat.send_stalled(send.id, silent_after)
                                 else None),

@@ -7,7 +7,7 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import update
 
-from kivra.dispatch import service, tasks
+from kivra.dispatch import resends, service, tasks
 from kivra.dispatch.corrections import corrects_received
 from kivra.dispatch.models import Dispatch
 from kivra.extensions import db
@@ -55,7 +55,7 @@ def test_corrected_after_delivery_goes_out_as_a_correction(company, sender, kivr
     service.request_send(run, sender)
     tasks.drain()
     corrected(run.payslips[0])
-    assert service.send_corrections(run) == 1
+    assert resends.send_corrections(run) == 1
     tasks.drain()
     first, correction = received_by_kivra(kivra, USER)
     assert (first.subject, correction.subject) == (PLAIN, CORRECTED)
@@ -86,7 +86,7 @@ def test_a_pdf_the_admin_opens_after_delivery_is_the_correction_kivra_gets(compa
     corrected(payslip)
     preview = as_admin.get(f"/payslips/{payslip.id}/v2.pdf").data
     assert "Rättelse, version 2 / Correction, version 2" in pdf_text(preview)
-    service.send_corrections(run)
+    resends.send_corrections(run)
     tasks.drain()
     assert received_by_kivra(kivra, USER)[-1].pdf == preview
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 
 from kivra.accounts.models import utcnow
 from kivra.demo import employee_numbers
-from kivra.dispatch import engine, routing, service, tasks
+from kivra.dispatch import engine, resends, routing, service, tasks
 from kivra.dispatch.models import Dispatch
 from kivra.employees.models import Employee
 from kivra.extensions import db
@@ -139,7 +139,7 @@ def test_after_the_last_attempt_the_row_fails_with_kivras_code_and_correlation_i
     assert row.error_code in (50000, 50301) and row.correlation_id
 
     httpx.post(f"{kivra.url}/_sandbox/faults", json={})
-    assert service.resend_failed(run) == 1
+    assert resends.resend_failed(run) == 1
     tasks.drain()
     assert rows(run)[USER].state == "delivered"
 
@@ -166,8 +166,8 @@ def test_a_correction_goes_as_a_new_document_saying_so_and_the_original_is_not_r
     payslip.lines[0].amount_ore += 100_000
     db.session.commit()
     payroll.correct(payslip)
-    assert service.send_corrections(run) == 1
-    assert service.send_corrections(run) == 0  # a double click adds nothing
+    assert resends.send_corrections(run) == 1
+    assert resends.send_corrections(run) == 0  # a double click adds nothing
     tasks.drain()
     subjects = sorted(c["subject"] for c in ledger(kivra)["contents"])
     assert subjects == ["Lönebesked november 2026", "Rättat lönebesked november 2026"]
@@ -241,7 +241,7 @@ def test_missing_employer_details_fail_the_payslip_until_they_are_filled_in(comp
     assert ledger(kivra)["contents"] == []
     company.phone = "08-123 45 67"
     db.session.commit()
-    service.resend_failed(run)
+    resends.resend_failed(run)
     tasks.drain()
     assert rows(run)[USER].state == "delivered"
 
@@ -256,7 +256,7 @@ def test_a_resent_payslip_that_was_never_built_is_routed_again_so_retain_still_h
     assert (rows(run)[NOT_USER].state, rows(run)[NOT_USER].reason) == ("failed", "payload_invalid")
     company.phone = "08-123 45 67"
     db.session.commit()
-    assert service.resend_failed(run) == 1
+    assert resends.resend_failed(run) == 1
     tasks.drain()
     assert rows(run)[NOT_USER].state == "retained"  # not refused by Kivra as a non-user without retain
     [held] = ledger(kivra)["contents"]
@@ -288,7 +288,7 @@ def test_a_correction_to_a_scheduled_send_replaces_the_original_and_waits_with_i
     payslip.lines[0].amount_ore += 100_000
     db.session.commit()
     payroll.correct(payslip)
-    assert service.send_corrections(run) == 1
+    assert resends.send_corrections(run) == 1
     tasks.drain()
     states = sorted((row.state, row.reason or "") for row in db.session.scalars(select(Dispatch)))
     assert states == [("cancelled", "superseded"), ("queued", "")]

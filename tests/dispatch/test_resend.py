@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 
 from kivra.accounts.models import utcnow
 from kivra import status
-from kivra.dispatch import locks, routing, service
+from kivra.dispatch import locks, resends, routing, service
 from kivra.dispatch.models import Dispatch
 from kivra.extensions import db
 from kivra.payroll import service as payroll
@@ -56,8 +56,8 @@ def two_failed_sends(company, sender):  # noqa: F811 - the fixture
 
 def test_the_run_resends_its_own_failed_rows_by_the_one_rule(two_failed_sends):
     (november, _october), (first, second) = two_failed_sends
-    assert service.failed_past_resend(november) == 1
-    assert service.resend_failed(november) == 1
+    assert resends.failed_past_resend(november) == 1
+    assert resends.resend_failed(november) == 1
     assert kivra_states(first) == ["failed", "queued"]  # the one with its bytes dropped stays failed
     assert kivra_states(second) == ["failed", "failed"]  # another run's rows are not this run's
 
@@ -80,12 +80,12 @@ def test_the_month_locks_the_sends_it_resends_in_id_order_as_the_run_does(compan
     assert locked == [sorted(send.id for send in sends)], "the month's resend must lock the sends it changes"
     set_rows(sends[0], {USER: "failed", NUMBERS[0]: "failed-dropped"})  # failed again
     locked.clear()
-    service.resend_failed(november)
+    resends.resend_failed(november)
     assert locked == [[sends[0].id]]
 
 
 def test_one_function_does_both(company, two_failed_sends):
     (november, _october), (first, second) = two_failed_sends
-    assert service.resend_failed_matching(company.id, Dispatch.send_id == second.id) == 1
-    assert service.failed_past_resend_matching(company.id, Dispatch.send_id == second.id) == 1
+    assert resends.resend_failed_matching(company.id, Dispatch.send_id == second.id) == 1
+    assert resends.failed_past_resend_matching(company.id, Dispatch.send_id == second.id) == 1
     assert kivra_states(second) == ["failed", "queued"] and kivra_states(first) == ["failed", "failed"]

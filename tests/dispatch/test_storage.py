@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select, update
 
 from kivra.accounts.models import utcnow
-from kivra.dispatch import engine, routing, service, tasks
+from kivra.dispatch import engine, resends, routing, service, tasks
 from kivra import status
 from kivra.dispatch.models import UNTRIED, Dispatch
 from kivra.extensions import db
@@ -76,7 +76,7 @@ def test_a_failed_row_keeps_its_bytes_and_a_resend_sends_exactly_them(app, compa
     assert row.payload is not None and hashlib.sha256(row.payload).hexdigest() == row.payload_sha256
     checksum = row.payload_sha256
 
-    assert service.resend_failed(run) == 1
+    assert resends.resend_failed(run) == 1
     tasks.drain()
     row = rows(run)[USER]
     assert (row.state, row.payload, row.payload_sha256) == ("delivered", None, checksum)
@@ -91,7 +91,7 @@ def test_a_finished_row_is_never_sent_again_whatever_is_asked(company, sender, k
     assert row.state == "delivered" and row.payload is None
     month = row.dispatched_at.date().replace(day=1)
 
-    assert service.resend_failed(run) == 0
+    assert resends.resend_failed(run) == 0
     assert status.resend_failed(company.id, month) == 0
     assert engine.process(row.id, kivra_client()) == engine.Attempt(None)  # a stray ring finds nothing to claim
     assert rows(run)[USER].state == "delivered"
@@ -109,7 +109,7 @@ def test_a_failed_row_whose_bytes_were_dropped_is_not_resent_with_other_bytes(ap
     assert dropped == 2
     month = rows(run)[USER].dispatched_at.date().replace(day=1)
 
-    assert service.resend_failed(run) == 0
+    assert resends.resend_failed(run) == 0
     assert status.resend_failed(company.id, month) == 0
     tasks.drain()
     assert {row.state for row in rows(run).values()} == {"failed"}  # Min lön shows them, as before
@@ -140,7 +140,7 @@ def test_a_failed_row_without_a_stored_payload_is_still_resent(company, sender, 
     retention.drop_failed_payloads(finished_before=utcnow() + timedelta(seconds=1))
     company.phone = "08-123 45 67"
     db.session.commit()
-    assert service.resend_failed(run) == 1  # nothing was ever built, so nothing can differ from it
+    assert resends.resend_failed(run) == 1  # nothing was ever built, so nothing can differ from it
     tasks.drain()
     assert rows(run)[USER].state == "delivered"
 

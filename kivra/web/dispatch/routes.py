@@ -4,7 +4,7 @@ from flask import abort, current_app, flash, request, url_for
 from flask_babel import gettext as _, ngettext
 from flask_login import current_user
 
-from kivra.dispatch import service
+from kivra.dispatch import resends, service
 from kivra.dispatch.schedule import BadSchedule, scheduled_for
 from kivra.web.loaders import get_run
 from kivra.web.send_step import send_and_post_page
@@ -94,14 +94,14 @@ def resend_failed(run_id: int):
     """Only the failed payslips go again, with the bytes stored the first time."""
     run = _sendable(run_id)
     try:
-        count = service.resend_failed(run)
+        count = resends.resend_failed(run)
     except service.KivraNotInForce:
         flash(_("Kivra is not active, so failed payslips are not sent again. The employees read them in Min lön."),
               "error")
         return _after(run, status=409)
     if count:
         flash(ngettext("%(num)d failed payslip is being sent again.", "%(num)d failed payslips are being sent again.", count), "success")
-    if past := service.failed_past_resend(run):
+    if past := resends.failed_past_resend(run):
         flash(ngettext("%(num)d failed payslip can no longer be sent again: what was sent is not kept that long. "
                        "The employee reads it in Min lön.",
                        "%(num)d failed payslips can no longer be sent again: what was sent is not kept that long. "
@@ -115,7 +115,7 @@ def resend_failed(run_id: int):
 def send_corrections(run_id: int):
     """Corrected payslips go as new documents that say they are corrections; the originals are not sent again."""
     run = _sendable(run_id)
-    count = service.send_corrections(run)
+    count = resends.send_corrections(run)
     if count:
         flash(ngettext("%(num)d corrected payslip is being sent.", "%(num)d corrected payslips are being sent.", count), "success")
     else:
