@@ -6,10 +6,10 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from kivra import logs, proxy
-from kivra.web import i18n
 from kivra.config import instance_path, load_config, log_effective
 from kivra.extensions import babel, csrf, db, limiter, login_manager, migrate
 from kivra.resources import resource_dir
+from kivra.web import i18n
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -38,8 +38,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=i18n.select_locale)
     i18n.init_app(app)
 
-    from kivra import cli, health, metrics
-    from kivra import web
+    from kivra import cli, health, metrics, web
     from kivra.web import blueprints, errors
 
     blueprints.register(app)

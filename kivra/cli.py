@@ -7,9 +7,9 @@ from pathlib import Path
 import click
 
 from kivra import demo
-from kivra.resources import ROOT
-from kivra.dispatch import access as kivra_tasks
 from kivra.agreement import vla
+from kivra.dispatch import access as kivra_tasks
+from kivra.resources import ROOT
 
 
 def init_app(app) -> None:

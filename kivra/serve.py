@@ -10,9 +10,9 @@ import threading
 from werkzeug.serving import run_simple
 
 from kivra.config import child_environ, log_effective
+from kivra.dispatch import access as tasks
 from kivra.resources import ROOT
 from kivra.sandbox.server import start_in_thread
-from kivra.dispatch import access as tasks
 from kivra.supervisor import Supervisor
 
 log = logging.getLogger(__name__)

@@ -9,8 +9,8 @@ from flask.testing import FlaskClient
 from werkzeug.security import generate_password_hash
 
 from kivra import create_app
-from kivra.dispatch import tasks as dispatch_tasks
 from kivra.accounts.models import Company, User
+from kivra.dispatch import tasks as dispatch_tasks
 from kivra.employees.models import Employee
 from kivra.extensions import db
 from kivra.payroll import service

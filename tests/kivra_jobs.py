@@ -1,10 +1,10 @@
 """What a worker does with the Kivra calls pages asked for, and only that: sends stay queued for the test to look at."""
 from sqlalchemy import select
 
+from kivra.agreement.models import JOB_OPEN, KivraJob
+from kivra.dispatch import kivra_jobs as jobs
 from kivra.extensions import db
 from kivra.sender_api.app import kivra_client
-from kivra.dispatch import kivra_jobs as jobs
-from kivra.agreement.models import JOB_OPEN, KivraJob
 
 
 def run_kivra_jobs() -> int:

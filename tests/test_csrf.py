@@ -31,8 +31,8 @@ def test_post_without_csrf_token_is_refused_and_changes_nothing(as_admin, ids, l
         assert {"sv": "säkerhetstoken", "en": "security token"}[lang] in text(response)
     assert as_admin.get("/runs").status_code == 200  # still signed in: logout was refused too
     assert as_admin.get(f"/runs/{ids['run']}").status_code == 200
-    from kivra.payroll.models import PayrollRun
     from kivra.extensions import db
+    from kivra.payroll.models import PayrollRun
 
     run = db.session.get(PayrollRun, ids["run"])
     assert run.is_draft and len(run.payslips[0].lines) == 1

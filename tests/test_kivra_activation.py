@@ -4,14 +4,13 @@ from datetime import date, datetime
 import pytest
 from sqlalchemy import select
 
-from kivra.dispatch import service as dispatch
+from kivra import agreement
+from kivra.agreement import vla
+from kivra.agreement.models import KivraAgreement, KivraSender
+from kivra.dispatch import access as tasks, service as dispatch
 from kivra.dispatch.models import PayslipSend
 from kivra.extensions import db
 from kivra.payroll import service
-from kivra.dispatch import access as tasks
-from kivra.agreement import vla
-from kivra import agreement
-from kivra.agreement.models import KivraAgreement, KivraSender
 from tests.conftest import make_employee, make_user, text
 from tests.kivra_jobs import run_kivra_jobs
 

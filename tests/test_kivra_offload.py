@@ -6,18 +6,16 @@ from datetime import date, datetime
 import pytest
 from sqlalchemy import func, select
 
+from kivra import agreement
+from kivra.agreement import vla
+from kivra.agreement.models import KivraJob, KivraSender
 from kivra.demo import employee_numbers
-from kivra.dispatch import tasks as queue
+from kivra.dispatch import access as tasks, activation, tasks as queue
 from kivra.dispatch.models import PayslipSend
 from kivra.employees.models import Employee
 from kivra.extensions import db
 from kivra.sender_api.app import kivra_client
 from kivra.sender_api.errors import ServerError
-from kivra.dispatch import access as tasks
-from kivra.agreement import vla
-from kivra import agreement
-from kivra.dispatch import activation
-from kivra.agreement.models import KivraJob, KivraSender
 from tests.conftest import make_employee, text
 
 pytestmark = pytest.mark.both_databases

@@ -3,11 +3,11 @@
 import pytest
 from sqlalchemy import select
 
-from kivra.dispatch.models import PayslipSend
-from kivra.extensions import db
-from kivra.dispatch import access as tasks
 from kivra import agreement
 from kivra.agreement.models import KivraAgreement, KivraJob, KivraSender
+from kivra.dispatch import access as tasks
+from kivra.dispatch.models import PayslipSend
+from kivra.extensions import db
 from tests.conftest import Client, make_user, text
 from tests.kivra_jobs import run_kivra_jobs
 
@@ -141,8 +141,8 @@ def test_two_requests_registering_at_once_share_one_sender(app, company, kivra):
     """An approval and a send (or a double submit) both reaching Kivra registration at the same moment."""
     import threading
 
-    from kivra.sender_api.app import kivra_client
     from kivra.agreement import onboarding
+    from kivra.sender_api.app import kivra_client
 
     client = kivra_client()
     original = client.create_tenant

@@ -8,7 +8,6 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from kivra.accounts.models import utcnow
-from kivra.web.accounts.routes import load_user
 from kivra.dispatch import resends, service as dispatch, tasks
 from kivra.dispatch.models import Dispatch, PayslipSend
 from kivra.extensions import db
@@ -16,6 +15,7 @@ from kivra.payroll import service
 from kivra.payroll.models import PayslipLine
 from kivra.portal import invitations
 from kivra.portal.models import OutboundEmail, PortalAccount
+from kivra.web.accounts.routes import load_user
 from tests.conftest import Client, make_employee, text
 
 pytestmark = pytest.mark.both_databases

@@ -2,10 +2,10 @@
 throttled, the password checked, the language chosen before signing in kept, and one rule for where `next` may lead."""
 import pytest
 
-from kivra.web import signin
 from kivra.accounts.models import User, utcnow
 from kivra.extensions import db
 from kivra.portal.models import PortalAccount
+from kivra.web import signin
 from tests.conftest import PASSWORD, PASSWORD_HASH, Client, make_employee, text
 
 WRONG = {"sv": "Fel e-postadress eller lösenord.", "en": "Wrong e-mail address or password."}

@@ -7,12 +7,12 @@ from flask_babel import force_locale
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
+from kivra.agreement.models import KivraAgreement, KivraJob, KivraSender
 from kivra.dispatch import service
 from kivra.dispatch.models import OUTCOMES, Dispatch, DispatchState, PayslipSend
-from kivra.status import PAGE_OUTCOMES
 from kivra.extensions import db
 from kivra.payroll import service as payroll
-from kivra.agreement.models import KivraAgreement, KivraJob, KivraSender
+from kivra.status import PAGE_OUTCOMES
 from tests.conftest import make_company, make_employee, make_user
 
 # Every column holding a state, a channel, a kind or a source: each has a CHECK constraint of the same name.

@@ -8,13 +8,11 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from kivra.dispatch import app_queue, tasks
-from kivra import status
+from kivra import agreement, status
+from kivra.dispatch import activation, app_queue, tasks
 from kivra.dispatch.models import Dispatch
 from kivra.extensions import db
 from kivra.sender_api.app import kivra_client
-from kivra import agreement
-from kivra.dispatch import activation
 from tests.conftest import Client, make_user, text
 from tests.dispatch.test_send_routes import USER, calculated_run, fail_fast, faults
 from tests.test_status_pages import totals_on

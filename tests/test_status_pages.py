@@ -9,13 +9,12 @@ import httpx
 import pytest
 from sqlalchemy import func, select, update
 
-from kivra import clock, status
+from kivra import agreement, clock, status
+from kivra.agreement.models import KivraSender
 from kivra.dispatch import app_queue, tasks
 from kivra.dispatch.models import UNFINISHED, Dispatch
 from kivra.employees.models import Employee
 from kivra.extensions import db
-from kivra import agreement
-from kivra.agreement.models import KivraSender
 from tests.conftest import Client, make_employee, make_user, text
 from tests.kivra_jobs import run_kivra_jobs
 from tests.status_history import add_employees, add_month, utc
@@ -253,10 +252,9 @@ def test_failed_rows_whose_stored_content_was_dropped_stay_failed_and_the_page_s
 
 
 def test_resend_failed_sends_through_the_engine_to_kivra(app, as_admin, company, admin, kivra, lang):
-    from kivra.dispatch import service
+    from kivra.dispatch import activation, service
     from kivra.payroll import service as payroll
     from kivra.sender_api.app import kivra_client
-    from kivra.dispatch import activation
 
     company.street_address, company.postal_code, company.city = "Storgatan 1", "111 22", "Stockholm"
     company.email, company.phone = "lon@demo.se", "08-123 45 67"
@@ -428,8 +426,8 @@ def test_signed_out_the_pages_and_fragments_ask_to_sign_in(app, kivra_on, march)
 
 @pytest.fixture
 def sandbox_sender(company, admin, kivra):
-    from kivra.sender_api.app import kivra_client
     from kivra.dispatch import activation
+    from kivra.sender_api.app import kivra_client
 
     activation.approve(company, admin, kivra_client(), payslips=True, invoices=False)
     assert db.session.scalar(select(KivraSender)).state == "active"

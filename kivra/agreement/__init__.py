@@ -5,8 +5,8 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from kivra.accounts.models import Company, User, utcnow
-from kivra.extensions import db
 from kivra.agreement.models import AgreementEnd, AgreementSource, KivraAgreement
+from kivra.extensions import db
 
 # The texts are templates/solutions/agreement_texts/<VERSION>.<locale>.html; a new version gets new files.
 VERSION = "2026.1"

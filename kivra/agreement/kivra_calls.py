@@ -6,8 +6,8 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from kivra.accounts.models import utcnow
-from kivra.extensions import db
 from kivra.agreement.models import JOB_OPEN, JobState, KivraJob
+from kivra.extensions import db
 
 
 def open_job(company_id: int, kind: str) -> KivraJob | None:

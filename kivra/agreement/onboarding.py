@@ -3,10 +3,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from kivra.accounts.models import Company
+from kivra.agreement.models import KivraSender, SenderState
 from kivra.extensions import db
 from kivra.sender_api import KivraClient, KivraError
 from kivra.sender_api.errors import TenantConflict
-from kivra.agreement.models import KivraSender, SenderState
 
 
 def sender_of(company_id: int) -> KivraSender | None:

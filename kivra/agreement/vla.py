@@ -5,8 +5,8 @@ from sqlalchemy import select
 
 from kivra import agreement
 from kivra.accounts.models import Company, utcnow
-from kivra.clock import as_utc
 from kivra.agreement.models import AgreementSource, KivraAgreement
+from kivra.clock import as_utc
 from kivra.extensions import db
 
 

@@ -4,12 +4,11 @@ import logging
 from sqlalchemy import select
 
 from kivra.accounts.models import Company
-from kivra.dispatch import service as dispatch
-from kivra.extensions import db
-from kivra.sender_api.app import kivra_client
 from kivra.agreement import kivra_calls
 from kivra.agreement.models import JobKind, KivraSender, SenderState
-from kivra.dispatch import kivra_jobs as jobs
+from kivra.dispatch import kivra_jobs as jobs, service as dispatch
+from kivra.extensions import db
+from kivra.sender_api.app import kivra_client
 
 log = logging.getLogger(__name__)
 

@@ -2,13 +2,13 @@
 
 A web request never calls Kivra: it passes no client, and a worker registers the company (kivra/dispatch/kivra_jobs.py).
 Callers outside a request (the worker, the CLI, tests) may pass a client and have it done at once."""
+from kivra import agreement
 from kivra.accounts.models import Company, User
+from kivra.agreement import onboarding
+from kivra.agreement.models import JobKind, KivraAgreement, KivraJob, SenderState
 from kivra.dispatch import kivra_jobs, service as dispatch
 from kivra.payroll.models import PayrollRun
 from kivra.sender_api import KivraClient
-from kivra import agreement
-from kivra.agreement import onboarding
-from kivra.agreement.models import JobKind, KivraAgreement, KivraJob, SenderState
 
 
 def approve(company: Company, user: User, client: KivraClient | None, payslips: bool, invoices: bool,

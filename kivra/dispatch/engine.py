@@ -18,6 +18,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import joinedload, undefer
 
 from kivra.accounts.models import Company, utcnow
+from kivra.agreement.models import KivraSender, SenderState
 from kivra.dispatch import journal, leases, locks, routing
 from kivra.dispatch.corrections import corrects_received
 from kivra.dispatch.models import NEVER_SENT_AGAIN, OUTCOMES, Channel, Dispatch, DispatchState
@@ -27,9 +28,8 @@ from kivra.payroll.kivra_payload import payslip_content
 from kivra.payroll.models import Payslip, PayslipVersion
 from kivra.payroll.service import render_pdf, store_pdf
 from kivra.sender_api import KivraClient
-from kivra.sender_api.errors import InvalidRequest, KivraError, RecipientNotEligible
 from kivra.sender_api.content import PayloadError
-from kivra.agreement.models import KivraSender, SenderState
+from kivra.sender_api.errors import InvalidRequest, KivraError, RecipientNotEligible
 
 log = logging.getLogger(__name__)
 

@@ -3,14 +3,13 @@ from datetime import date
 
 from sqlalchemy import select
 
-from kivra import clock
+from kivra import agreement, clock
+from kivra.agreement import onboarding
+from kivra.agreement.models import SenderState
 from kivra.dispatch import routing
 from kivra.employees.models import Employee
 from kivra.extensions import db
 from kivra.sender_api import KivraClient
-from kivra import agreement
-from kivra.agreement import onboarding
-from kivra.agreement.models import SenderState
 
 
 class KivraNotActive(ValueError):

@@ -9,17 +9,15 @@ from flask import current_app
 
 from kivra import agreement
 from kivra.accounts.models import Company
-from kivra.agreement import onboarding
-from kivra.dispatch import service as dispatch
+from kivra.agreement import kivra_calls, onboarding
+from kivra.agreement.models import JobKind, KivraJob
+from kivra.dispatch import kivra_check, service as dispatch
 from kivra.dispatch.leases import Rings
 from kivra.dispatch.outages import OUTAGE_RETRIES
 from kivra.dispatch.queue import huey, in_app, on_outage
-from kivra.dispatch import kivra_check
 from kivra.extensions import db
 from kivra.sender_api import KivraClient, KivraError
 from kivra.sender_api.app import kivra_client
-from kivra.agreement import kivra_calls
-from kivra.agreement.models import JobKind, KivraJob
 
 log = logging.getLogger(__name__)
 PRIORITY = 100  # ahead of a big send's rows: a person is watching the page

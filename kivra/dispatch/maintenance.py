@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from kivra.accounts.models import utcnow
 from kivra.dispatch import access, engine, kivra_jobs, leases, outages
-from kivra.dispatch.models import Channel, Dispatch, DispatchState
 from kivra.dispatch.app_queue import queue_storage
+from kivra.dispatch.models import Channel, Dispatch, DispatchState
 from kivra.dispatch.queue import _queue, huey
 from kivra.dispatch.tasks import enqueue, start_send
 from kivra.extensions import db

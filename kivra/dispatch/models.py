@@ -2,8 +2,18 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import (CheckConstraint, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint, and_, case,
-                        not_)
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+    and_,
+    case,
+    not_,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kivra.accounts.models import utcnow

@@ -5,8 +5,17 @@ from sqlalchemy.exc import IntegrityError
 
 from kivra.accounts.models import Company, utcnow
 from kivra.dispatch import engine, locks, service, tasks
-from kivra.dispatch.models import (PAYLOAD_DROPPED, RE_ROUTE_UNLESS_STORED, RESENDABLE, WAITING, Channel, Dispatch,
-                                   DispatchState, PayslipSend, SendState)
+from kivra.dispatch.models import (
+    PAYLOAD_DROPPED,
+    RE_ROUTE_UNLESS_STORED,
+    RESENDABLE,
+    WAITING,
+    Channel,
+    Dispatch,
+    DispatchState,
+    PayslipSend,
+    SendState,
+)
 from kivra.employees.models import Employee
 from kivra.extensions import db
 from kivra.payroll.models import PayrollRun, Payslip, PayslipVersion

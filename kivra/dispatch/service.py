@@ -4,18 +4,16 @@ from datetime import datetime
 from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from kivra import clock
+from kivra import agreement, clock
 from kivra.accounts.models import Company, User, utcnow
+from kivra.agreement import onboarding
+from kivra.agreement.models import SenderState
 from kivra.clock import as_utc
 from kivra.dispatch import locks
-from kivra.dispatch.models import (UNTRIED, WAITING,
-                                   Channel, Dispatch, DispatchState, PayslipSend, SendState)
+from kivra.dispatch.models import UNTRIED, WAITING, Channel, Dispatch, DispatchState, PayslipSend, SendState
 from kivra.employees.models import Employee
 from kivra.extensions import db
 from kivra.payroll.models import PayrollRun, Payslip, PayslipVersion
-from kivra import agreement
-from kivra.agreement import onboarding
-from kivra.agreement.models import SenderState
 
 # Sends whose rows are held: waiting for an admin to approve Kivra's agreement, or for Kivra to grant access.
 WAITING_SENDS = (SendState.WAITING_FOR_KIVRA, SendState.AWAITING_AGREEMENT)

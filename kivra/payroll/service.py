@@ -12,7 +12,7 @@ from kivra.employees.models import Employee
 from kivra.extensions import db
 from kivra.payroll import pdf
 from kivra.payroll.calculation import Line, Totals, calculate
-from kivra.payroll.models import Payslip, PayslipLine, PayslipVersion, PayrollRun, Voucher, VoucherRow
+from kivra.payroll.models import PayrollRun, Payslip, PayslipLine, PayslipVersion, Voucher, VoucherRow
 from kivra.payroll.voucher import Row, difference, is_balanced, rows_for
 
 VOUCHER_SERIES = "L"

@@ -13,7 +13,7 @@ from sqlalchemy.orm import defer
 from kivra.dispatch.corrections import corrects_received
 from kivra.dispatch.models import RECEIVED, Channel, Dispatch, DispatchState
 from kivra.extensions import db
-from kivra.payroll.models import Payslip, PayslipVersion, PayrollRun
+from kivra.payroll.models import PayrollRun, Payslip, PayslipVersion
 
 SHOWN = RECEIVED
 

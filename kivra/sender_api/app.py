@@ -2,7 +2,6 @@
 import threading
 
 import httpx
-
 from flask import current_app
 
 from kivra.sender_api import metrics

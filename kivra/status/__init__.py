@@ -5,8 +5,8 @@ A month is Swedish time (Europe/Stockholm): a payslip dispatched 23:59 on the la
 filter on the month's UTC range [start, end), so the (company_id, dispatched_at) index does the work.
 """
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import date, datetime
+from functools import lru_cache
 
 from sqlalchemy import Integer, bindparam, func, literal, select, union_all
 

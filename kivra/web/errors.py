@@ -1,14 +1,13 @@
 """Error pages in the user's language."""
 from flask import request
-from flask_babel import force_locale
-from flask_babel import gettext as _
+from flask_babel import force_locale, gettext as _
 from flask_wtf.csrf import CSRFError
 
+from kivra.proxy import session_cookie_dropped
+from kivra.web import render
 from kivra.web.accounts.forms import LoginForm
 from kivra.web.i18n import LOCALES
 from kivra.web.portal.forms import PortalLoginForm
-from kivra.proxy import session_cookie_dropped
-from kivra.web import render
 
 # The sign-in pages: their form and where it is rendered, so a refused sign-in shows the form again as it was typed.
 SIGN_IN_PAGES = {

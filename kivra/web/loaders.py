@@ -5,7 +5,7 @@ from flask_login import current_user
 
 from kivra.employees.models import Employee
 from kivra.extensions import db
-from kivra.payroll.models import Payslip, PayrollRun
+from kivra.payroll.models import PayrollRun, Payslip
 
 
 def get_run(run_id: int) -> PayrollRun:

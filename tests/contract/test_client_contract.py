@@ -4,12 +4,23 @@ import json
 import httpx
 import pytest
 
+from kivra.demo import employee_numbers
 from kivra.sender_api import KivraClient
 from kivra.sender_api.errors import (
-    Forbidden, InvalidClient, InvalidRequest, InvalidSSN, NotFound, RateLimited, RecipientNotEligible,
-    RetainNotAllowed, SchemaViolation, ServerError, TenantConflict, TokenRejected, TooLarge,
+    Forbidden,
+    InvalidClient,
+    InvalidRequest,
+    InvalidSSN,
+    NotFound,
+    RateLimited,
+    RecipientNotEligible,
+    RetainNotAllowed,
+    SchemaViolation,
+    ServerError,
+    TenantConflict,
+    TokenRejected,
+    TooLarge,
 )
-from kivra.demo import employee_numbers
 from tests.contract.conftest import DEMO_ORGNR
 from tests.kivra_samples import SLIP, payslip
 

@@ -3,8 +3,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from kivra.sender_api import KivraClient
 from kivra.demo import with_check_digit
+from kivra.sender_api import KivraClient
 from tests.kivra_samples import payslip
 
 SENDS = 200

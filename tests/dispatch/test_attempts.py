@@ -7,14 +7,12 @@ import httpx
 import pytest
 from sqlalchemy import select, text as sql, update
 
-from kivra import create_app
+from kivra import create_app, status as dispatch_status
 from kivra.accounts.models import utcnow
-from kivra.dispatch import engine, maintenance, service, tasks
-from kivra import status as dispatch_status
+from kivra.dispatch import activation, engine, maintenance, service, tasks
 from kivra.dispatch.models import Dispatch
 from kivra.extensions import db
 from kivra.sender_api import KivraClient
-from kivra.dispatch import activation
 from tests.conftest import RequestPerContextClient, text
 from tests.dispatch.test_engine import USER, calculated_run, ledger, rows  # noqa: F401 - fixture
 

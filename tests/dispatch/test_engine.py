@@ -9,15 +9,14 @@ import pytest
 from sqlalchemy import func, select, update
 
 from kivra.accounts.models import utcnow
+from kivra.agreement import onboarding
 from kivra.demo import employee_numbers
-from kivra.dispatch import engine, resends, routing, service, tasks
+from kivra.dispatch import activation, engine, resends, routing, service, tasks
 from kivra.dispatch.models import Dispatch
 from kivra.employees.models import Employee
 from kivra.extensions import db
 from kivra.payroll import service as payroll
 from kivra.sender_api.app import kivra_client
-from kivra.dispatch import activation
-from kivra.agreement import onboarding
 from tests.conftest import make_employee, make_user
 
 pytestmark = pytest.mark.both_databases

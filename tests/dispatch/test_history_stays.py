@@ -8,19 +8,16 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from kivra import agreement, status
+from kivra.agreement.models import KivraSender
 from kivra.demo import employee_numbers
-from kivra.dispatch import service, tasks
-from kivra import status
+from kivra.dispatch import activation, service, tasks
 from kivra.dispatch.models import Dispatch, PayslipSend
 from kivra.extensions import db
 from kivra.payroll import service as payroll
 from kivra.portal.payslips import received
-from kivra import agreement
-from kivra.dispatch import activation
-from kivra.agreement.models import KivraSender
 from tests.conftest import make_employee, text
-from tests.dispatch.test_send_routes import (  # noqa: F401 - sender is a fixture
-    USER, NOT_USER, calculated_run, progress_of, sender, step_url)
+from tests.dispatch.test_send_routes import NOT_USER, USER, calculated_run, progress_of, sender, step_url  # noqa: F401 - sender is a fixture
 
 pytestmark = pytest.mark.both_databases
 

@@ -10,8 +10,7 @@ from kivra.dispatch import engine, leases, maintenance, service, tasks
 from kivra.dispatch.models import Dispatch
 from kivra.extensions import db
 from kivra.payroll import service as payroll
-from tests.dispatch.test_engine import (  # noqa: F401 - fixtures
-    NOT_USER, USER, calculated_run, ledger, rows, sender)
+from tests.dispatch.test_engine import NOT_USER, USER, calculated_run, ledger, rows, sender  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.both_databases
 

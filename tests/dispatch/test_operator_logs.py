@@ -15,8 +15,7 @@ from kivra.dispatch.models import Dispatch
 from kivra.extensions import db
 from kivra.payroll import service as payroll
 from tests.conftest import make_employee
-from tests.dispatch.test_engine import (  # noqa: F401 - fixtures
-    COORDINATION, NOT_USER, USER, calculated_run, rows, sender)
+from tests.dispatch.test_engine import COORDINATION, NOT_USER, USER, calculated_run, rows, sender  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.both_databases
 

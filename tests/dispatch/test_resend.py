@@ -6,8 +6,8 @@ from datetime import date
 import pytest
 from sqlalchemy import select, update
 
-from kivra.accounts.models import utcnow
 from kivra import status
+from kivra.accounts.models import utcnow
 from kivra.dispatch import locks, resends, routing, service
 from kivra.dispatch.models import Dispatch
 from kivra.extensions import db

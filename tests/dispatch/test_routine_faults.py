@@ -9,12 +9,11 @@ import redis
 from sqlalchemy import exc, select, update
 
 from kivra.accounts.models import utcnow
-from kivra.dispatch import app_queue, engine, leases, maintenance, service, tasks
-from kivra.dispatch.models import Dispatch
-from kivra.extensions import db
-from kivra.dispatch import kivra_jobs as jobs
 from kivra.agreement import kivra_calls
 from kivra.agreement.models import KivraJob
+from kivra.dispatch import app_queue, engine, kivra_jobs as jobs, leases, maintenance, service, tasks
+from kivra.dispatch.models import Dispatch
+from kivra.extensions import db
 from tests.dispatch.test_engine import NOT_USER, USER, calculated_run, ledger, rows, sender  # noqa: F401 - fixtures
 from tests.dispatch.test_leases import busy_queue, claimed_row, lose_the_tasks
 from tests.reliability.processes import ROOT

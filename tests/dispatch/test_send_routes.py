@@ -13,13 +13,12 @@ from sqlalchemy import func, select, update
 from kivra.accounts.models import utcnow
 from kivra.clock import as_utc
 from kivra.demo import employee_numbers
-from kivra.dispatch import retention, service, tasks
+from kivra.dispatch import activation, retention, service, tasks
 from kivra.dispatch.models import Dispatch, PayslipSend
 from kivra.employees.models import Employee
 from kivra.extensions import db
 from kivra.payroll import service as payroll
 from kivra.sender_api.app import kivra_client
-from kivra.dispatch import activation
 from tests.conftest import Client, make_employee, make_user, text
 
 pytestmark = pytest.mark.both_databases

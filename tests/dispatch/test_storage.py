@@ -7,16 +7,15 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
+from kivra import status
 from kivra.accounts.models import utcnow
 from kivra.dispatch import engine, resends, routing, service, tasks
-from kivra import status
 from kivra.dispatch.models import UNTRIED, Dispatch
 from kivra.extensions import db
 from kivra.payroll.models import PayslipVersion
 from kivra.sender_api.app import kivra_client
 from kivra.sender_api.errors import InvalidRequest
-from tests.dispatch.test_engine import (  # noqa: F401 - sender is a fixture
-    NOT_USER, NUMBERS, OPTED_OUT, USER, calculated_run, ledger, rows, sender)
+from tests.dispatch.test_engine import NOT_USER, NUMBERS, OPTED_OUT, USER, calculated_run, ledger, rows, sender  # noqa: F401 - sender is a fixture
 
 pytestmark = pytest.mark.both_databases
 

@@ -5,9 +5,9 @@ from datetime import datetime
 import pytest
 from playwright.sync_api import expect
 
+from kivra.agreement import vla
 from kivra.demo import DEMO_ORGNR
 from kivra.extensions import db
-from kivra.agreement import vla
 
 SCREENSHOTS = "test-artifacts"
 # While the worker registers the company with Kivra, and once it has (no web request waits for Kivra).

@@ -11,11 +11,11 @@ from flask import Flask
 from flask_babel import force_locale, gettext
 from sqlalchemy import func, select
 
+from kivra.agreement.models import KivraAgreement, KivraSender
 from kivra.clock import in_sweden
 from kivra.dispatch.models import Dispatch, PayslipSend
 from kivra.extensions import db
 from kivra.payroll.models import PayrollRun, PayslipVersion, Voucher, VoucherRow
-from kivra.agreement.models import KivraAgreement, KivraSender
 
 SENT = ("delivered", "retained", "published")
 FINAL = ("delivered", "retained", "published", "rejected", "failed", "cancelled")

@@ -15,8 +15,16 @@ import pytest
 from tests.conftest import report_figure
 from tests.lifecycle import records
 from tests.lifecycle.bureau import KILL_AT_SHARE, MONTHS, SMALL, Firm, People, firms
-from tests.lifecycle.invariants import (Findings, correction_titles, db_totals, exactly_once, history_unchanged,
-                                        ledger_agrees, nothing_left_waiting, totals_agree)
+from tests.lifecycle.invariants import (
+    Findings,
+    correction_titles,
+    db_totals,
+    exactly_once,
+    history_unchanged,
+    ledger_agrees,
+    nothing_left_waiting,
+    totals_agree,
+)
 from tests.lifecycle.office import Office
 from tests.lifecycle.stack import start_stack
 

@@ -8,12 +8,12 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from kivra.agreement import onboarding
 from kivra.dispatch import engine
 from kivra.dispatch.models import OUTCOMES, Dispatch
 from kivra.extensions import db
 from kivra.payroll.models import PayslipVersion
 from kivra.sandbox.state import mask
-from kivra.agreement import onboarding
 from tests.reliability.scenario import Send, delivery_audit
 
 

@@ -15,14 +15,12 @@ from kivra import create_app
 from kivra.accounts.models import Company, User
 from kivra.config import load_config
 from kivra.demo import with_check_digit
-from kivra.dispatch import service as dispatch
-from kivra.dispatch import app_queue, tasks
+from kivra.dispatch import activation, app_queue, service as dispatch, tasks
 from kivra.employees.models import Employee
 from kivra.employees.personnummer import luhn_valid
 from kivra.extensions import db
 from kivra.payroll import service as payroll
 from kivra.sender_api import KivraClient
-from kivra.dispatch import activation
 from tests.conftest import PASSWORD_HASH
 from tests.reliability.processes import ROOT, Sandbox, child_env, tail
 

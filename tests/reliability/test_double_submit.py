@@ -6,12 +6,11 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from kivra.dispatch import service, tasks
+from kivra.dispatch import activation, service, tasks
 from kivra.dispatch.models import Dispatch, PayslipSend
 from kivra.extensions import db
 from kivra.payroll import service as payroll
 from kivra.sender_api.app import kivra_client
-from kivra.dispatch import activation
 from tests.conftest import Client, make_employee, text
 from tests.reliability.checks import assert_delivered_exactly_once
 from tests.reliability.scenario import Send, install_delivery_audit, personnummer

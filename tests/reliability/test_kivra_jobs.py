@@ -5,11 +5,11 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
+from kivra.agreement.models import KivraJob, KivraSender
 from kivra.dispatch import tasks
 from kivra.dispatch.models import PayslipSend
 from kivra.extensions import db
 from kivra.payroll import service as payroll
-from kivra.agreement.models import KivraJob, KivraSender
 from tests.conftest import Client
 from tests.reliability.checks import all_final, assert_delivered_exactly_once, wait_for
 from tests.reliability.processes import worker, worker_env

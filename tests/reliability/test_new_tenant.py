@@ -6,13 +6,11 @@ from decimal import Decimal
 from sqlalchemy import text
 
 from kivra.accounts.models import Company, User
-from kivra.dispatch import service as dispatch
-from kivra.dispatch import tasks
+from kivra.dispatch import activation, service as dispatch, tasks
 from kivra.employees.models import Employee
 from kivra.extensions import db
 from kivra.payroll import service as payroll
 from kivra.sender_api import KivraClient
-from kivra.dispatch import activation
 from tests.conftest import PASSWORD_HASH
 from tests.reliability.checks import all_final, assert_delivered_exactly_once, wait_for
 from tests.reliability.processes import Sandbox, worker, worker_env

@@ -12,7 +12,6 @@ from sqlalchemy import select
 
 from kivra.dispatch.heartbeat import WorkerHeartbeat
 from kivra.extensions import db
-
 from tests.reliability.checks import all_final, assert_delivered_exactly_once, wait_for
 from tests.reliability.processes import Process, worker_env
 from tests.reliability.scenario import queued_send, sqlite_stack

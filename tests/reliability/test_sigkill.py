@@ -4,8 +4,8 @@ import random
 import signal
 import time
 
-from tests.reliability.checks import all_final, assert_delivered_exactly_once, finished, rows_sending, states, wait_for
 from tests.conftest import report_figure
+from tests.reliability.checks import all_final, assert_delivered_exactly_once, finished, rows_sending, states, wait_for
 from tests.reliability.processes import worker, worker_env
 from tests.reliability.scenario import queued_send, sqlite_stack
 

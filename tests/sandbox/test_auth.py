@@ -8,7 +8,6 @@ from kivra.sandbox import SandboxConfig
 from kivra.sandbox.server import start_in_thread
 from tests.sandbox.conftest import assert_kivra_error, authenticate, create_tenant
 
-
 CREDENTIALS = ("sandbox-client", "sandbox-secret")
 
 

@@ -10,7 +10,13 @@ import pytest
 from kivra.sender_api import KivraClient
 from kivra.sender_api.client import _batches
 from kivra.sender_api.errors import (
-    InvalidClient, InvalidSSN, RateLimited, RecipientNotEligible, ServerError, TenantConflict, TokenRejected,
+    InvalidClient,
+    InvalidSSN,
+    RateLimited,
+    RecipientNotEligible,
+    ServerError,
+    TenantConflict,
+    TokenRejected,
     TransportError,
 )
 

@@ -6,7 +6,6 @@ from datetime import date
 import pytest
 
 from kivra.sender_api.content import PayloadError, check_html, check_subject, salaryslip_content
-
 from tests.kivra_samples import PDF, SLIP
 
 

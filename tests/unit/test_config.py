@@ -3,8 +3,7 @@ import logging
 import pytest
 
 from kivra import create_app
-from kivra.config import (CODE_DIR, ConfigError, huey_sqlite_path, instance_path, load_config, log_effective,
-                          mask_url)
+from kivra.config import CODE_DIR, ConfigError, huey_sqlite_path, instance_path, load_config, log_effective, mask_url
 from kivra.dispatch.app_queue import make_storage
 
 

@@ -4,14 +4,13 @@ from flask import abort, current_app, flash, request, url_for
 from flask_babel import gettext as _, ngettext
 from flask_login import current_user
 
-from kivra.dispatch import resends, service
+from kivra import agreement
+from kivra.dispatch import activation, resends, service
 from kivra.dispatch.schedule import BadSchedule, scheduled_for
+from kivra.web import current_company, is_htmx, redirect_to
+from kivra.web.dispatch import bp
 from kivra.web.loaders import get_run
 from kivra.web.send_step import send_and_post_page
-from kivra import agreement
-from kivra.dispatch import activation
-from kivra.web.dispatch import bp
-from kivra.web import current_company, is_htmx, redirect_to
 
 
 def _send(run, **options):

@@ -6,17 +6,16 @@ from jinja2_fragments.flask import render_block, render_blocks
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from kivra.dispatch import kivra_check
-from kivra.web.employees.forms import EmployeeForm
+from kivra.agreement import kivra_calls
+from kivra.agreement.models import JobKind
+from kivra.dispatch import kivra_check, kivra_jobs
 from kivra.employees.models import Employee
 from kivra.extensions import db
 from kivra.money import typed_kronor
 from kivra.portal import invitations
-from kivra.agreement import kivra_calls
-from kivra.agreement.models import JobKind
-from kivra.dispatch import kivra_jobs
-from kivra.web.employees import bp
 from kivra.web import is_htmx, redirect_to, render
+from kivra.web.employees import bp
+from kivra.web.employees.forms import EmployeeForm
 from kivra.web.loaders import get_employee
 
 

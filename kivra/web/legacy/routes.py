@@ -1,6 +1,6 @@
 """VLA's agreement and status endpoints: once Payroll has taken the agreement over, a pointer here."""
-from kivra.web.legacy import bp
 from kivra.web import current_company, render
+from kivra.web.legacy import bp
 
 
 def _page(which: str):

@@ -6,11 +6,11 @@ from kivra.dispatch.corrections import corrects_received
 from kivra.extensions import db
 from kivra.payroll import service
 from kivra.payroll.calculation import NegativeGrossError
-from kivra.web.payroll.forms import LineForm
 from kivra.payroll.models import Payslip, PayslipLine
-from kivra.web.payroll import bp
 from kivra.web import is_htmx, render
 from kivra.web.loaders import get_payslip
+from kivra.web.payroll import bp
+from kivra.web.payroll.forms import LineForm
 
 
 def _page(payslip: Payslip, form: LineForm | None = None, status: int = 200):

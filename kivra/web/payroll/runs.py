@@ -5,17 +5,17 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from kivra.accounts.models import Company
 from kivra import clock
+from kivra.accounts.models import Company
 from kivra.extensions import db
-from kivra.web.i18n import period_name
 from kivra.payroll import service, sie
 from kivra.payroll.calculation import NegativeGrossError
-from kivra.web.payroll.forms import RunForm
 from kivra.payroll.models import PayrollRun
-from kivra.web.payroll import bp
 from kivra.web import is_htmx, redirect_to, render
+from kivra.web.i18n import period_name
 from kivra.web.loaders import get_run
+from kivra.web.payroll import bp
+from kivra.web.payroll.forms import RunForm
 from kivra.web.send_step import send_and_post_page
 
 

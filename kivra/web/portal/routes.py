@@ -11,7 +11,6 @@ from kivra.web.portal import bp
 from kivra.web.portal.forms import MIN_PASSWORD_LENGTH, ChoosePasswordForm, PortalLoginForm
 from kivra.web.signin import SignInPage, sign_in
 
-
 SIGN_IN = SignInPage("employee", PortalLoginForm, "portal/login.html", "portal_login_form", home="portal.index",
                      within=bp.url_prefix + "/", authenticate=invitations.authenticate)  # only Min lön's own pages
 

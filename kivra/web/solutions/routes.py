@@ -3,17 +3,17 @@ from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from kivra.dispatch.schedule import BadSchedule, carried_schedule
-from kivra.extensions import db
-from kivra.accounts import notices
 from kivra import agreement
-from kivra.dispatch import activation
+from kivra.accounts import notices
 from kivra.agreement import kivra_calls
 from kivra.agreement.models import JobKind
-from kivra.web.solutions import bp
+from kivra.dispatch import activation
+from kivra.dispatch.schedule import BadSchedule, carried_schedule
+from kivra.extensions import db
 from kivra.web import current_company, is_htmx, redirect_to, render
 from kivra.web.loaders import run_from
 from kivra.web.signin import safe_next
+from kivra.web.solutions import bp
 from kivra.web.solutions.pages import context as page_context
 
 

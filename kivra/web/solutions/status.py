@@ -17,10 +17,10 @@ from kivra import agreement, clock, status
 from kivra.dispatch import service
 from kivra.dispatch.models import DispatchState
 from kivra.status import chart as bar_chart, export
+from kivra.web import current_company, is_htmx, redirect_to, render
 from kivra.web.loaders import run_from
 from kivra.web.solutions import bp
 from kivra.web.solutions.pages import context as page_context
-from kivra.web import current_company, is_htmx, redirect_to, render
 
 MONTHS_IN_MENU = 24
 
