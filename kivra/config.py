@@ -109,7 +109,7 @@ def load_config(instance_path: str, environ=None, testing: bool = False) -> dict
         "HUEY_NAME": env.get("HUEY_NAME", "kivra-payroll"),
         "SECRET_KEY": secret_key,
         # Keys being rotated out (comma separated): sessions and invitation links signed with them still open, and
-        # anything signed from now on uses SECRET_KEY (docs/operations.md, "Rotating SECRET_KEY").
+        # anything signed from now on uses SECRET_KEY (docs/operations.md, "Rotating secrets").
         "SECRET_KEY_FALLBACKS": [key.strip() for key in env.get("SECRET_KEY_FALLBACKS", "").split(",") if key.strip()],
         "SQLALCHEMY_DATABASE_URI": database_url,
         # Times are stored as UTC without a zone: a PostgreSQL session in UTC reads and writes them as they are.

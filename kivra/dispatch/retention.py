@@ -1,4 +1,4 @@
-"""How long a send's stored bytes and its history are kept (README, "Storage").
+"""How long a send's stored bytes and its history are kept (docs/operations.md, "Storage and retention").
 
 A row that reaches an outcome never sent again drops its payload bytes as it finishes (`engine._finish`); its
 checksum and its history stay. A failed row keeps its bytes so "Resend failed" sends the very same ones, until it has
