@@ -9,6 +9,7 @@ from kivra.dispatch import activation, resends, service
 from kivra.dispatch.schedule import BadSchedule, scheduled_for
 from kivra.web import current_company, is_htmx, redirect_to
 from kivra.web.dispatch import bp
+from kivra.web.feedback import flash_resent
 from kivra.web.loaders import get_run
 from kivra.web.send_step import send_and_post_page
 
@@ -98,15 +99,7 @@ def resend_failed(run_id: int):
         flash(_("Kivra is not active, so failed payslips are not sent again. The employees read them in Min lön."),
               "error")
         return _after(run, status=409)
-    if count:
-        flash(ngettext("%(num)d failed payslip is being sent again.", "%(num)d failed payslips are being sent again.", count), "success")
-    if past := resends.failed_past_resend(run):
-        flash(ngettext("%(num)d failed payslip can no longer be sent again: what was sent is not kept that long. "
-                       "The employee reads it in Min lön.",
-                       "%(num)d failed payslips can no longer be sent again: what was sent is not kept that long. "
-                       "The employees read them in Min lön.", past), "info")
-    elif not count:
-        flash(_("No payslips have failed; nothing was sent again."), "info")
+    flash_resent(count, resends.failed_past_resend(run))
     return _after(run)
 
 

@@ -10,7 +10,7 @@ from urllib.parse import quote
 from babel.dates import get_month_names
 from babel.numbers import get_group_symbol
 from flask import abort, flash, get_template_attribute, request, url_for
-from flask_babel import format_date, get_locale, gettext as _, ngettext
+from flask_babel import format_date, get_locale, gettext as _
 from flask_login import current_user
 
 from kivra import agreement, clock, status
@@ -18,6 +18,7 @@ from kivra.dispatch import service
 from kivra.dispatch.models import DispatchState
 from kivra.status import chart as bar_chart, export
 from kivra.web import current_company, is_htmx, redirect_to, render
+from kivra.web.feedback import flash_resent
 from kivra.web.loaders import run_from
 from kivra.web.solutions import bp
 from kivra.web.solutions.pages import context as page_context
@@ -125,16 +126,7 @@ def resend_failed():
         if is_htmx():
             return _status_page(context, month, None, "", status_code=409)
         return redirect_to(url_for("solutions.kivra", month=month.strftime("%Y-%m")))
-    if count:
-        flash(ngettext("%(num)d failed payslip is being sent again.", "%(num)d failed payslips are being sent again.",
-                       count), "success")
-    if past := status.failed_past_resend(context["company"].id, month):
-        flash(ngettext("%(num)d failed payslip can no longer be sent again: what was sent is not kept that long. "
-                       "The employee reads it in Min lön.",
-                       "%(num)d failed payslips can no longer be sent again: what was sent is not kept that long. "
-                       "The employees read them in Min lön.", past), "info")
-    elif not count:
-        flash(_("No payslips have failed; nothing was sent again."), "info")
+    flash_resent(count, status.failed_past_resend(context["company"].id, month))
     if is_htmx():
         return _status_page(context, month, None, "")
     return redirect_to(url_for("solutions.kivra", month=month.strftime("%Y-%m")))
