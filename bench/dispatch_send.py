@@ -27,7 +27,7 @@ from sqlalchemy import func, select  # noqa: E402
 
 from kivra import create_app  # noqa: E402
 from kivra.accounts.models import Company, User  # noqa: E402
-from kivra.demo import with_check_digit  # noqa: E402
+from kivra.identity import with_check_digit  # noqa: E402
 from kivra.dispatch import service as dispatch  # noqa: E402
 from kivra.dispatch.models import OUTCOMES, Dispatch  # noqa: E402
 from kivra.employees.models import Employee  # noqa: E402

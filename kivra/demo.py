@@ -8,8 +8,8 @@ from sqlalchemy import select
 from kivra import clock
 from kivra.accounts.models import Company, User
 from kivra.employees.models import Employee
-from kivra.employees.personnummer import luhn_valid
 from kivra.extensions import db
+from kivra.identity import with_check_digit
 from kivra.payroll import service
 
 DEMO_ORGNR = "5568402266"
@@ -24,11 +24,6 @@ NAMES = (
     "Per Jansson", "Quinn Hansson", "Rut Bengtsson", "Sven Jönsson", "Tove Lindberg",
     "Ulf Jakobsson", "Vera Magnusson", "William Lindström", "Xenia Axelsson", "Yusuf Berg",
 )
-
-
-def with_check_digit(first_eleven: str) -> str:
-    """Complete a YYYYMMDDNNN with the Luhn digit that makes it a valid personnummer."""
-    return next(first_eleven + d for d in "0123456789" if luhn_valid(first_eleven[2:] + d))
 
 
 def employee_numbers() -> list[str]:

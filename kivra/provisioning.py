@@ -1,13 +1,11 @@
 """Companies and their users made by an operator (`flask create-company`, `create-user`, `set-password`): beside
-`demo`, above the domain packages, as it checks an org.nr with the personnummer's Luhn rule (kivra.employees)."""
-import re
-
+`demo`, above the domain packages."""
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy import func, select
 
+from kivra import identity
 from kivra.accounts.models import ROLES, Company, User
-from kivra.employees.personnummer import luhn_valid
 from kivra.extensions import db
 
 MIN_PASSWORD_LENGTH = 10  # as for Min lön's passwords
@@ -17,17 +15,20 @@ class ProvisioningError(ValueError):
     """What the operator asked for cannot be done; the message says why."""
 
 
+ORGNR_PROBLEMS = {
+    "format": "10 digits, as NNNNNN-NNNN",
+    "checksum": "its check digit is wrong",
+    "group": "its third digit must be at least 2 (a sole trader's org.nr is their personnummer, and this is not one)",
+}
+
+
 def parse_orgnr(text: str) -> str:
-    """A Swedish organisation number as stored: 10 digits, no hyphen. Accepts NNNNNN-NNNN and the 12-digit form with
-    the prefix 16; the last digit is a Luhn check digit, as in a personnummer (a sole trader's org.nr is one)."""
-    digits = re.sub(r"[\s-]", "", text)
-    if len(digits) == 12 and digits.startswith("16"):
-        digits = digits[2:]
-    if not re.fullmatch(r"\d{10}", digits):
-        raise ProvisioningError(f"{text!r} is not an organisation number: 10 digits, as NNNNNN-NNNN")
-    if not luhn_valid(digits):
-        raise ProvisioningError(f"{text!r} is not an organisation number: its check digit is wrong")
-    return digits
+    """A Swedish organisation number as stored: 10 digits, no hyphen (kivra.identity: NNNNNN-NNNN, the 12-digit
+    form with the prefix 16, or a sole trader's personnummer)."""
+    try:
+        return identity.parse_orgnr(text).digits
+    except identity.OrgnrError as error:
+        raise ProvisioningError(f"{text!r} is not an organisation number: {ORGNR_PROBLEMS[error.reason]}") from None
 
 
 def company_by_orgnr(text: str) -> Company:

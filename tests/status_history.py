@@ -7,10 +7,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, insert, select
 
 from kivra.accounts.models import Company, User
-from kivra.demo import with_check_digit
 from kivra.dispatch.models import Dispatch, PayslipSend
 from kivra.employees.models import Employee
 from kivra.extensions import db
+from kivra.identity import with_check_digit
 from kivra.payroll.models import PayrollRun, Payslip, PayslipVersion
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")

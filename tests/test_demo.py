@@ -3,8 +3,8 @@ from sqlalchemy import select
 
 from kivra.accounts.models import Company, User
 from kivra.employees.models import Employee
-from kivra.employees.personnummer import parse
 from kivra.extensions import db
+from kivra.identity import parse_personnummer as parse
 from kivra.payroll.models import PayrollRun
 
 

@@ -154,3 +154,26 @@ def test_employment_end_is_optional_and_not_before_the_start(as_admin, lang):
     assert {"sv": "kan inte sluta innan den börjar", "en": "cannot end before it starts"}[lang] in text(response)
     assert as_admin.post("/employees/new", {**VALID, "employment_end": "2026-12-31"}).status_code == 303
     assert str(stored("Björn Åkesson").employment_end) == "2026-12-31"
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+@pytest.mark.parametrize("typed, message", [
+    ("20150916-0006", {"sv": "födelsenummer (de tre siffrorna efter datumet) kan inte vara 000",
+                       "en": "birth number (the three digits after the date) cannot be 000"}),
+    ("090527 1474", {"sv": "säger ett mellanslag inte vilket århundrade",
+                     "en": "a space does not say which century"}),
+])
+def test_a_number_skatteverket_never_gives_is_refused_with_the_reason_keeping_what_was_typed(
+        as_admin, lang, htmx, typed, message):
+    response = as_admin.post("/employees/new", {**VALID, "personnummer": typed}, htmx=htmx)
+    assert response.status_code == 422
+    assert message[lang] in text(response)
+    assert f'value="{typed}"' in response.get_data(as_text=True)
+    assert stored("Björn Åkesson") is None
+
+
+@pytest.mark.parametrize("typed", ["19090527+1474", "19090527 1474", "090527+1474"])
+def test_a_centenarian_written_any_standard_way_is_stored_as_one_number(as_admin, typed):
+    response = as_admin.post("/employees/new", {**VALID, "personnummer": typed})
+    assert response.status_code == 303
+    assert stored("Björn Åkesson").personnummer == "190905271474"

@@ -6,8 +6,8 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from kivra.demo import with_check_digit
 from kivra.extensions import db
+from kivra.identity import with_check_digit
 from kivra.payroll import service
 from kivra.payroll.models import PayrollRun, Payslip
 from tests.conftest import make_employee, text

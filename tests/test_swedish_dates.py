@@ -5,9 +5,8 @@ from datetime import date, datetime, timezone
 import pytest
 from sqlalchemy import select
 
-from kivra import clock, demo
+from kivra import clock, demo, identity
 from kivra.dispatch.service import is_new_customer, needs_activation_prompt
-from kivra.employees import personnummer
 from kivra.extensions import db
 from kivra.payroll import service
 from kivra.payroll.models import PayrollRun
@@ -51,13 +50,13 @@ def test_a_company_created_before_midnight_in_sweden_is_not(app):
 
 
 def test_someone_born_today_in_sweden_is_a_newborn_not_a_centenarian(late_evening):
-    newborn = demo.with_check_digit("20261201001")
-    assert personnummer.parse(newborn[2:8] + "-" + newborn[8:]).birth_date == date(2026, 12, 1)
+    newborn = identity.with_check_digit("20261201001")
+    assert identity.parse_personnummer(newborn[2:8] + "-" + newborn[8:]).birth_date == date(2026, 12, 1)
 
 
 def test_a_hundredth_birthday_in_sweden_takes_the_plus_sign(late_evening):
-    born = demo.with_check_digit("19261201002")
-    assert personnummer.parse(born[2:8] + "+" + born[8:]).birth_date == date(1926, 12, 1)
+    born = identity.with_check_digit("19261201002")
+    assert identity.parse_personnummer(born[2:8] + "+" + born[8:]).birth_date == date(1926, 12, 1)
 
 
 def test_the_runs_page_proposes_the_swedish_month(as_admin, late_evening):

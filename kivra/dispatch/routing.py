@@ -8,8 +8,8 @@ from kivra.agreement.models import SenderState
 from kivra.dispatch import locks
 from kivra.dispatch.models import UNFINISHED, Channel, Dispatch, PayslipSend
 from kivra.employees.models import Employee
-from kivra.employees.personnummer import PersonnummerError, parse
 from kivra.extensions import db
+from kivra.identity import PersonnummerError, parse_personnummer
 from kivra.payroll.models import PayslipVersion
 from kivra.sender_api import KivraClient
 
@@ -17,7 +17,7 @@ from kivra.sender_api import KivraClient
 def min_lon_reason(personnummer: str) -> str:
     """Why Kivra's usermatch left this number out, as far as the number itself tells."""
     try:
-        number = parse(personnummer)
+        number = parse_personnummer(personnummer)
     except PersonnummerError:
         return "invalid_personnummer"
     return "id_not_accepted" if number.is_coordination_number else "not_kivra_user"

@@ -5,8 +5,8 @@ from decimal import Decimal
 from sqlalchemy import ForeignKey, Numeric, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kivra.employees.personnummer import Personnummer
 from kivra.extensions import Ore, db
+from kivra.identity import Personnummer
 
 
 class Employee(db.Model):

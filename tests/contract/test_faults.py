@@ -3,7 +3,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from kivra.demo import with_check_digit
+from kivra.identity import with_check_digit
 from kivra.sender_api import KivraClient
 from tests.kivra_samples import payslip
 

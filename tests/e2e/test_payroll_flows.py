@@ -34,6 +34,32 @@ def test_add_employee_with_a_bad_personnummer_then_fix_it(signed_in, words, lang
     page.screenshot(path=f"{SCREENSHOTS}/employees-{lang}.png", full_page=True)
 
 
+def test_a_birth_number_000_and_a_short_form_with_a_space_are_refused_with_the_reason(signed_in, words, lang):
+    page = signed_in
+    page.get_by_role("link", name=words["employees"], exact=True).click()
+    page.get_by_role("link", name=words["add_employee"]).click()
+    page.get_by_label(words["name"], exact=True).fill("Greta Gammal")
+    page.get_by_label(words["personnummer"]).fill("090527 1474")
+    page.get_by_label(words["start"]).fill("2024-02-01")
+    page.get_by_label(words["salary"]).fill("31 250")
+    page.get_by_label(words["tax"]).fill("31")
+    page.get_by_role("button", name=words["save"]).click()
+    expect(page.locator("#personnummer-error")).to_contain_text(
+        {"sv": "säger ett mellanslag inte vilket århundrade", "en": "a space does not say which century"}[lang])
+    expect(page.get_by_label(words["personnummer"])).to_have_value("090527 1474")  # what was typed stays
+    page.screenshot(path=f"{SCREENSHOTS}/employee-space-{lang}.png", full_page=True)
+
+    page.get_by_label(words["personnummer"]).fill("20150916-0006")
+    page.get_by_role("button", name=words["save"]).click()
+    expect(page.locator("#personnummer-error")).to_contain_text(
+        {"sv": "kan inte vara 000", "en": "cannot be 000"}[lang])
+    page.screenshot(path=f"{SCREENSHOTS}/employee-serial-000-{lang}.png", full_page=True)
+
+    page.get_by_label(words["personnummer"]).fill("090527+1474")
+    page.get_by_role("button", name=words["save"]).click()
+    expect(page.get_by_role("row").filter(has_text="Greta Gammal")).to_contain_text("19090527-****")
+
+
 def test_create_run_open_payslip_pdf_and_post_the_voucher(signed_in, words, lang, live_url):
     page = signed_in
     page.get_by_label(words["month"]).fill("2030-01")

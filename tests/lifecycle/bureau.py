@@ -9,9 +9,9 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 
 from kivra.accounts.models import Company, User
-from kivra.demo import with_check_digit
 from kivra.employees.models import Employee
 from kivra.extensions import db
+from kivra.identity import with_check_digit
 from tests.conftest import PASSWORD, PASSWORD_HASH
 
 SMALL = os.environ.get("LIFECYCLE_SCALE", "full") == "small"

@@ -6,12 +6,14 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, EmailField, StringField, ValidationError
 from wtforms.validators import DataRequired, Email, Length, Optional
 
-from kivra.employees import personnummer
+from kivra import identity
 from kivra.payroll.calculation import parse_amount
 
 PNR_MESSAGES = {
     "format": _l("Write the personnummer as YYYYMMDD-NNNN, YYYYMMDDNNNN or YYMMDD-NNNN."),
+    "space": _l("Write YYMMDD-NNNN, or YYMMDD+NNNN for someone 100 or older: with six digits for the date, a space does not say which century."),
     "date": _l("The personnummer does not start with a valid date of birth."),
+    "serial": _l("The personnummer's birth number (the three digits after the date) cannot be 000."),
     "checksum": _l("The personnummer's last digit does not match (check digit error). Check for a typo."),
 }
 
@@ -44,8 +46,8 @@ class EmployeeForm(FlaskForm):
 
     def validate_personnummer(self, field):
         try:
-            self.parsed_personnummer = personnummer.parse(field.data)
-        except personnummer.PersonnummerError as error:
+            self.parsed_personnummer = identity.parse_personnummer(field.data)
+        except identity.PersonnummerError as error:
             raise ValidationError(PNR_MESSAGES[error.reason]) from None
 
     def validate_employment_end(self, field):
