@@ -37,11 +37,18 @@ def test_create_company_makes_a_new_customer(cli):
 
 
 @pytest.mark.parametrize("orgnr, says", [("556036-0794", "check digit is wrong"), ("55603607", "10 digits"),
-                                         ("ABCDEF-GHIJ", "10 digits")])
+                                         ("ABCDEF-GHIJ", "10 digits"),
+                                         ("551840-2267", "third digit must be at least 2")])
 def test_create_company_refuses_an_invalid_org_nr(cli, orgnr, says):
     result = cli("create-company", "Fel AB", orgnr)
     assert result.exit_code == 1 and says in result.output
     assert db.session.scalar(select(func.count()).select_from(Company)) == 0
+
+
+def test_a_sole_traders_personnummer_is_taken_as_their_org_nr(cli):
+    """An enskild firma's org.nr is its owner's personnummer (kivra.identity): 10 digits, as it is written."""
+    assert cli("create-company", "Svenssons Måleri", "19821105-9954").exit_code == 0
+    assert db.session.scalar(select(Company.orgnr)) == "8211059954"
 
 
 def test_create_company_refuses_a_duplicate_whatever_its_spelling(cli):
