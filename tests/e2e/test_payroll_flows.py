@@ -8,16 +8,21 @@ from pypdf import PdfReader
 SCREENSHOTS = "test-artifacts"
 
 
-def test_add_employee_with_a_bad_personnummer_then_fix_it(signed_in, words, lang):
-    page = signed_in
+def add_employee(page, words, name, personnummer, salary="31 250"):
+    """From the menu, the new-employee form filled in and saved."""
     page.get_by_role("link", name=words["employees"], exact=True).click()
     page.get_by_role("link", name=words["add_employee"]).click()
-    page.get_by_label(words["name"], exact=True).fill('Zoë "Zed" <b>Öström</b>')
-    page.get_by_label(words["personnummer"]).fill("19770103-2381")
+    page.get_by_label(words["name"], exact=True).fill(name)
+    page.get_by_label(words["personnummer"]).fill(personnummer)
     page.get_by_label(words["start"]).fill("2024-02-01")
-    page.get_by_label(words["salary"]).fill("31 250,50")
+    page.get_by_label(words["salary"]).fill(salary)
     page.get_by_label(words["tax"]).fill("31")
     page.get_by_role("button", name=words["save"]).click()
+
+
+def test_add_employee_with_a_bad_personnummer_then_fix_it(signed_in, words, lang):
+    page = signed_in
+    add_employee(page, words, 'Zoë "Zed" <b>Öström</b>', "19770103-2381", salary="31 250,50")
 
     error = page.locator("#personnummer-error")
     expect(error).to_contain_text(words["check_digit"])
@@ -36,14 +41,7 @@ def test_add_employee_with_a_bad_personnummer_then_fix_it(signed_in, words, lang
 
 def test_a_birth_number_000_and_a_short_form_with_a_space_are_refused_with_the_reason(signed_in, words, lang):
     page = signed_in
-    page.get_by_role("link", name=words["employees"], exact=True).click()
-    page.get_by_role("link", name=words["add_employee"]).click()
-    page.get_by_label(words["name"], exact=True).fill("Greta Gammal")
-    page.get_by_label(words["personnummer"]).fill("090527 1474")
-    page.get_by_label(words["start"]).fill("2024-02-01")
-    page.get_by_label(words["salary"]).fill("31 250")
-    page.get_by_label(words["tax"]).fill("31")
-    page.get_by_role("button", name=words["save"]).click()
+    add_employee(page, words, "Greta Gammal", "090527 1474")
     expect(page.locator("#personnummer-error")).to_contain_text(
         {"sv": "säger ett mellanslag inte vilket århundrade", "en": "a space does not say which century"}[lang])
     expect(page.get_by_label(words["personnummer"])).to_have_value("090527 1474")  # what was typed stays
