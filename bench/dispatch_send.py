@@ -27,11 +27,10 @@ from sqlalchemy import func, select  # noqa: E402
 
 from kivra import create_app  # noqa: E402
 from kivra.accounts.models import Company, User  # noqa: E402
-from kivra.identity import with_check_digit  # noqa: E402
+from kivra.identity import luhn_valid, with_check_digit  # noqa: E402
 from kivra.dispatch import service as dispatch  # noqa: E402
 from kivra.dispatch.models import OUTCOMES, Dispatch  # noqa: E402
 from kivra.employees.models import Employee  # noqa: E402
-from kivra.employees.personnummer import luhn_valid  # noqa: E402
 from kivra.extensions import db  # noqa: E402
 from kivra.payroll import service as payroll  # noqa: E402
 from kivra.payroll.models import PayrollRun  # noqa: E402

@@ -16,9 +16,8 @@ from kivra.accounts.models import Company, User
 from kivra.config import load_config
 from kivra.dispatch import activation, app_queue, service as dispatch, tasks
 from kivra.employees.models import Employee
-from kivra.employees.personnummer import luhn_valid
 from kivra.extensions import db
-from kivra.identity import with_check_digit
+from kivra.identity import luhn_valid, with_check_digit
 from kivra.payroll import service as payroll
 from kivra.sender_api import KivraClient
 from tests.conftest import PASSWORD_HASH
