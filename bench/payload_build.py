@@ -33,12 +33,12 @@ from kivra.payroll.models import Payslip, PayslipVersion  # noqa: E402
 def claims(send_id: int) -> list[engine.Claim]:
     """Each row of the send as a worker holds it for its first attempt."""
     return [
-        engine.Claim(id=row.id, send_id=send_id, company_id=row.company_id, version_id=row.version_id,
-                     channel="kivra", reason=None, routed=True, attempts=1, payload_sha256=None, token="bench",
-                     sender_state="active", tenant_key=None)
+        engine.Claim(id=row.id, send_id=send_id, company_id=row.company_id, employee_id=row.employee_id,
+                     version_id=row.version_id, channel="kivra", reason=None, routed=True, attempts=1,
+                     payload_sha256=None, token="bench", sender_state="active", tenant_key=None)
         for row in db.session.execute(
-            select(Dispatch.id, Dispatch.company_id, Dispatch.version_id).where(Dispatch.send_id == send_id)
-            .order_by(Dispatch.id))
+            select(Dispatch.id, Dispatch.company_id, Dispatch.employee_id, Dispatch.version_id)
+            .where(Dispatch.send_id == send_id).order_by(Dispatch.id))
     ]
 
 

@@ -65,7 +65,32 @@ def _production_refusals(env) -> list[str]:
         refusals.append("REDIS_URL must be set (or HUEY_SQLITE_PATH, for web and workers on this one machine only)")
     if env.get("HUEY_SQLITE_PATH") and _in_code_dir(env["HUEY_SQLITE_PATH"]):
         refusals.append(f"HUEY_SQLITE_PATH must be outside the code directory ({CODE_DIR})")
+    if not _flag(env, "MAIL_DISABLED"):
+        missing = [name for name in ("SMTP_URL", "PUBLIC_URL") if not env.get(name)]
+        if missing:
+            refusals.append(f"{' and '.join(missing)} must be set (else invitations, payslip notices and password "
+                            "resets would never leave), or MAIL_DISABLED=true to run without e-mail")
     return refusals
+
+
+def _flag(env, name: str) -> bool:
+    return env.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _public_url(env, app_env: str) -> str:
+    """Where people reach the app: every link in an e-mail starts with it, never with a request's Host."""
+    url = env.get("PUBLIC_URL") or ("http://localhost" if app_env == "testing" else "http://127.0.0.1:5000")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigError(f"PUBLIC_URL must be the app's address, like https://lon.example.se, not {url!r}")
+    return url.rstrip("/")
+
+
+def _smtp_url(env) -> str | None:
+    url = env.get("SMTP_URL") or None
+    if url and (urlsplit(url).scheme not in ("smtp", "smtps") or not urlsplit(url).hostname):
+        raise ConfigError("SMTP_URL must look like smtp://user:password@host:587 or smtps://user:password@host:465")
+    return url
 
 
 def _sqlite_url(instance_path: str) -> str:
@@ -179,6 +204,23 @@ def load_config(instance_path: str, environ=None, testing: bool = False) -> dict
         "SESSION_COOKIE_SECURE": app_env == "production",
         "REMEMBER_COOKIE_SECURE": app_env == "production",
         "WTF_CSRF_TIME_LIMIT": None,
+        # E-mail (kivra/mail): the SMTP server it leaves through; unset outside production, `flask serve` starts a
+        # local one (aiosmtpd) on DEV_SMTP_PORT, with a web mailbox on DEV_MAILBOX_PORT to read what was sent.
+        "SMTP_URL": _smtp_url(env),
+        "DEV_SMTP_PORT": int(env.get("DEV_SMTP_PORT", "8025")),
+        "DEV_MAILBOX_PORT": int(env.get("DEV_MAILBOX_PORT", "8026")),
+        "PUBLIC_URL": _public_url(env, app_env),
+        "PUBLIC_URL_CONFIGURED": bool(env.get("PUBLIC_URL")),  # else `flask serve` says where it listens
+        # Explicitly no e-mail: nothing is written to the outbox, and the pages say what they cannot send.
+        "MAIL_DISABLED": _flag(env, "MAIL_DISABLED"),
+        "MAIL_FROM": env.get("MAIL_FROM") or f"Lön <no-reply@{urlsplit(_public_url(env, app_env)).hostname}>",
+        "MAIL_POLL_SECONDS": float(env.get("MAIL_POLL_SECONDS", "2")),
+        "MAIL_BATCH": int(env.get("MAIL_BATCH", "50")),
+        "MAIL_LEASE_SECONDS": float(env.get("MAIL_LEASE_SECONDS", "120")),
+        "MAIL_MAX_ATTEMPTS": int(env.get("MAIL_MAX_ATTEMPTS", "10")),
+        "MAIL_RETRY_SECONDS": float(env.get("MAIL_RETRY_SECONDS", "30")),
+        "MAIL_RETRY_CAP_SECONDS": float(env.get("MAIL_RETRY_CAP_SECONDS", "3600")),
+        "MAIL_TIMEOUT_SECONDS": float(env.get("MAIL_TIMEOUT_SECONDS", "20")),
     }
 
 
@@ -196,7 +238,7 @@ LOGGED = ("APP_ENV", "INSTANCE_PATH", "SQLALCHEMY_DATABASE_URI", "QUEUE_URL", "R
           "DISPATCH_MAX_ATTEMPTS", "DISPATCH_RETRY_SECONDS", "DISPATCH_RETRY_CAP_SECONDS", "DISPATCH_SWEEP_SECONDS",
           "KIVRA_ACCESS_CHECK_SECONDS", "KIVRA_MAX_ATTEMPTS", "KIVRA_TIMEOUT_SECONDS", "WORKER_HEARTBEAT_SECONDS",
           "WORKER_SILENT_SECONDS", "SESSION_COOKIE_SECURE", "TRUSTED_PROXIES", "HSTS_SECONDS", "LOG_LEVEL", "LOG_FORMAT",
-          "METRICS_TOKEN", "DISPATCH_FAILED_PAYLOAD_DAYS")
+          "METRICS_TOKEN", "DISPATCH_FAILED_PAYLOAD_DAYS", "SMTP_URL", "PUBLIC_URL", "MAIL_DISABLED", "MAIL_FROM")
 _SECRET_WORDS = ("password", "secret", "token", "key")
 
 

@@ -1,5 +1,6 @@
-"""`flask serve`: the app with its embedded defaults — the Kivra sandbox in-process, and the dispatch worker (which
-also runs the periodic Kivra access check) as a child process on the same SQLite queue, started again if it dies."""
+"""`flask serve`: the app with its embedded defaults — the Kivra sandbox and an SMTP server with its web mailbox
+in-process, and the dispatch worker (which also runs the periodic Kivra access check and sends the e-mail) as a
+child process on the same SQLite queue, started again if it dies."""
 import atexit
 import logging
 import signal
@@ -44,10 +45,20 @@ def start_access_checks(app, every_seconds: float) -> threading.Event:
     return stop
 
 
+def embedded_mailbox(app):
+    """Start the development SMTP server and its web mailbox in this process, on loopback, and send e-mail there."""
+    from kivra.mailbox import start_in_thread as start_mailbox
+
+    mailbox = start_mailbox(smtp_port=app.config["DEV_SMTP_PORT"], web_port=app.config["DEV_MAILBOX_PORT"])
+    app.config["SMTP_URL"] = mailbox.smtp_url
+    return mailbox
+
+
 def start_worker(app) -> Supervisor:
     """The embedded dispatch worker: `flask worker` as a child process on the same SQLite queue and database, kept
     running — a killed or crashed worker is started again (backoff from 1 s, doubling up to a minute)."""
-    env = child_environ(KIVRA_API_URL=app.config["KIVRA_API_URL"])
+    env = child_environ(KIVRA_API_URL=app.config["KIVRA_API_URL"], PUBLIC_URL=app.config["PUBLIC_URL"],
+                        **({"SMTP_URL": app.config["SMTP_URL"]} if app.config["SMTP_URL"] else {}))
     command = [sys.executable, "-m", "flask", "--app", "kivra", "worker"]
     # SIGINT on stop: Huey finishes the tasks in hand, then exits.
     supervisor = Supervisor("dispatch worker", lambda: subprocess.Popen(command, cwd=ROOT, env=env)).start()
@@ -74,6 +85,11 @@ def serve(app, host: str, port: int, with_worker: bool = True) -> None:
     if app.config["KIVRA_SANDBOX_PORT"] is not None:  # no KIVRA_API_URL: the sandbox in-process
         sandbox = embedded_sandbox(app, app.config["KIVRA_SANDBOX_PORT"])
         print(f"Kivra sandbox (in-process) at {sandbox.url}/_sandbox/inbox")
+    if not app.config["PUBLIC_URL_CONFIGURED"]:  # the links in e-mails lead here
+        app.config["PUBLIC_URL"] = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    if not app.config["SMTP_URL"] and not app.config["MAIL_DISABLED"]:  # no SMTP_URL: a local one and its mailbox
+        mailbox = embedded_mailbox(app)
+        print(f"E-mail (in-process SMTP at {mailbox.smtp_url}) is read at {mailbox.web_url}/")
     if with_worker:
         supervisor = start_worker(app)  # it also runs the periodic Kivra access check
         # Stopped with SIGTERM too, the worker goes with us (atexit runs on SystemExit, not on a bare signal).

@@ -3,8 +3,8 @@ throttled, the password checked, the language chosen before signing in kept, and
 import pytest
 
 from kivra.accounts.models import User, utcnow
+from kivra.employees.portal_account import PortalAccount
 from kivra.extensions import db
-from kivra.portal.models import PortalAccount
 from kivra.web import signin
 from tests.conftest import PASSWORD, PASSWORD_HASH, Client, make_employee, text
 

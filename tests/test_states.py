@@ -11,6 +11,8 @@ from kivra.agreement.models import KivraAgreement, KivraJob, KivraSender
 from kivra.dispatch import service
 from kivra.dispatch.models import OUTCOMES, Dispatch, DispatchState, PayslipSend
 from kivra.extensions import db
+from kivra.mail import outbox
+from kivra.mail.models import MailKind
 from kivra.payroll import service as payroll
 from kivra.status import PAGE_OUTCOMES
 from tests.conftest import make_company, make_employee, make_user
@@ -18,7 +20,7 @@ from tests.conftest import make_company, make_employee, make_user
 # Every column holding a state, a channel, a kind or a source: each has a CHECK constraint of the same name.
 CONSTRAINED = (("dispatch", "state"), ("dispatch", "channel"), ("payslip_send", "state"), ("payslip_send", "channel"),
                ("kivra_sender", "state"), ("kivra_agreement", "source"), ("kivra_agreement", "end_reason"),
-               ("kivra_job", "kind"), ("kivra_job", "state"))
+               ("kivra_job", "kind"), ("kivra_job", "state"), ("outbound_email", "state"), ("outbound_email", "kind"))
 
 
 def one_row_per_table() -> dict[str, int]:
@@ -33,9 +35,10 @@ def one_row_per_table() -> dict[str, int]:
                                approved_by_name=user.name, ended_by_name=user.name, end_reason="discontinued")
     sender = KivraSender(company_id=company.id, state="active")
     job = KivraJob(company_id=company.id, kind="usermatch", state="done")
+    email = outbox.queue(MailKind.INVITATION, "anna@example.se", "Inbjudan", "Hej", company_id=company.id)
     db.session.add_all([agreement, sender, job])
     db.session.commit()
-    return {"dispatch": db.session.scalar(select(Dispatch.id).where(Dispatch.send_id == send.id)),
+    return {"outbound_email": email.id, "dispatch": db.session.scalar(select(Dispatch.id).where(Dispatch.send_id == send.id)),
             "payslip_send": send.id, "kivra_agreement": agreement.id, "kivra_sender": sender.id, "kivra_job": job.id}
 
 

@@ -61,13 +61,18 @@ class User(UserMixin, db.Model):
     role: Mapped[str] = mapped_column(String(20))
     password_hash: Mapped[str] = mapped_column(String(256))
     locale: Mapped[str] = mapped_column(String(5), default="sv")
+    # The open password reset: the SHA-256 of its link's nonce (kivra/mail/links.py), and when it was asked for.
+    reset_hash: Mapped[str | None] = mapped_column(String(64))
+    reset_requested_at: Mapped[datetime | None]
+    # Counted up by a password reset: every session signed in before it ends (see get_id and load_user).
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     company: Mapped[Company] = relationship(back_populates="users")
 
-    principal = "user"  # not an employee signed in to Min lön (kivra.portal.models.PortalAccount)
+    principal = "user"  # not an employee signed in to Min lön (kivra.employees.portal_account.PortalAccount)
 
     def get_id(self) -> str:
-        return f"user:{self.id}"
+        return f"user:{self.id}:{self.session_version}"
 
     @property
     def is_admin(self) -> bool:

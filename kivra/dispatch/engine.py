@@ -19,7 +19,7 @@ from sqlalchemy.orm import joinedload, undefer
 
 from kivra.accounts.models import Company, utcnow
 from kivra.agreement.models import KivraSender, SenderState
-from kivra.dispatch import journal, leases, locks, routing
+from kivra.dispatch import journal, leases, locks, notices, routing
 from kivra.dispatch.corrections import corrects_received
 from kivra.dispatch.models import NEVER_SENT_AGAIN, OUTCOMES, Channel, Dispatch, DispatchState
 from kivra.extensions import db
@@ -76,6 +76,7 @@ class Claim:
     id: int
     send_id: int
     company_id: int
+    employee_id: int
     version_id: int
     channel: str
     reason: str | None
@@ -87,8 +88,8 @@ class Claim:
     tenant_key: str | None
 
 
-_CLAIMED = (Dispatch.id, Dispatch.send_id, Dispatch.company_id, Dispatch.version_id, Dispatch.channel, Dispatch.reason,
-            Dispatch.routed, Dispatch.attempts, Dispatch.payload_sha256)
+_CLAIMED = (Dispatch.id, Dispatch.send_id, Dispatch.company_id, Dispatch.employee_id, Dispatch.version_id,
+            Dispatch.channel, Dispatch.reason, Dispatch.routed, Dispatch.attempts, Dispatch.payload_sha256)
 
 
 def claim(dispatch_id: int, config: Settings, now: datetime | None = None) -> Claim | None:
@@ -139,6 +140,8 @@ def _finish(row: Claim, **values) -> bool:
         .where(Dispatch.id == row.id, Dispatch.state == DispatchState.SENDING, Dispatch.claimed_by == row.token)
         .values(**values)
     ).rowcount
+    if done and values.get("state") == DispatchState.PUBLISHED:
+        notices.payslips_published(row.send_id, [row.employee_id])  # in this transaction: once, with the outcome
     # The send's end is logged once, by the transaction that finished its last row (see journal).
     finished = journal.finished_sends([row.send_id]) if done and final else []
     db.session.commit()
@@ -340,14 +343,17 @@ def publish_due_min_lon(send_id: int, now: datetime | None = None) -> int:
     """Min lön needs no call: the send's due Min lön rows are published in one statement."""
     now = now or utcnow()
     locks.lock_sends([send_id])  # see kivra/dispatch/locks.py; and the journal's check below
-    published = db.session.execute(
+    employees = db.session.scalars(
         update(Dispatch)
         .where(Dispatch.send_id == send_id, Dispatch.channel == Channel.MINLON,
                Dispatch.state == DispatchState.QUEUED,
                or_(Dispatch.due_at.is_(None), Dispatch.due_at <= now))
         .values(state=DispatchState.PUBLISHED, finished_at=now, dispatched_at=now, payload=None)
+        .returning(Dispatch.employee_id)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ).all()
+    published = len(employees)
+    notices.payslips_published(send_id, employees)
     finished = journal.finished_sends([send_id]) if published else []
     db.session.commit()
     journal.log_finished(finished)

@@ -1,5 +1,6 @@
 """A worker's housekeeping, in threads of its own: the sweep that rings for every row that should be moving (a killed
-worker's claims, tasks the queue lost, scheduled sends come due, lost Kivra calls), and Kivra's access checks."""
+worker's claims, tasks the queue lost, scheduled sends come due, lost Kivra calls), Kivra's access checks, and
+sending the e-mail outbox."""
 import logging
 import threading
 from datetime import datetime, timezone
@@ -14,6 +15,7 @@ from kivra.dispatch.models import Channel, Dispatch, DispatchState
 from kivra.dispatch.queue import _queue, huey
 from kivra.dispatch.tasks import enqueue, start_send
 from kivra.extensions import db
+from kivra.mail import delivery
 
 log = logging.getLogger(__name__)
 NEVER = datetime.min.replace(tzinfo=timezone.utc)
@@ -80,6 +82,12 @@ def start_maintenance(app: Flask, sweep_seconds: float, access_check_seconds: fl
     stop = threading.Event()
     _every(app, stop, sweep_seconds, sweep, "dispatch-sweep")
     _every(app, stop, access_check_seconds, access.check_access, "kivra-access-check")
+    # The outbox, sent through SMTP (kivra/mail/delivery.py): a thread of its own, so a slow mail server holds up
+    # neither the sweep nor a payslip.
+    if app.config["SMTP_URL"] and not app.config["MAIL_DISABLED"]:
+        _every(app, stop, app.config["MAIL_POLL_SECONDS"], delivery.drain, "mail-drain")
+    elif not app.config["MAIL_DISABLED"]:
+        log.warning("SMTP_URL is not set: e-mail stays in the outbox until a worker with SMTP_URL sends it")
     return stop
 
 

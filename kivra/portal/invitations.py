@@ -1,62 +1,37 @@
-"""Invitations to Min lön: a signed link that expires after a week and works once.
+"""Invitations to Min lön: a signed link that expires after a week and works once (kivra/mail/links.py).
 
-The link carries the employee's id and a random nonce, signed and timestamped with itsdangerous (the personnummer is
-never in it). The account stores only the nonce's hash: using the link clears it, a new invitation replaces it, so an
-older link stops working either way."""
-import hashlib
-import secrets
-import time
-from collections.abc import Callable
+The link carries the employee's id and a random nonce (the personnummer is never in it). The account stores only the
+nonce's hash: using the link clears it, a new invitation replaces it, so an older link stops working either way."""
+from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import current_app
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from itsdangerous.timed import TimestampSigner
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import generate_password_hash
 
 from kivra.accounts.models import Company, User, utcnow
 from kivra.employees.models import Employee
+from kivra.employees.portal_account import PortalAccount
 from kivra.extensions import db
+from kivra.mail import outbox
+from kivra.mail.links import LinkError, OneTimeLinks, matches, public_url
+from kivra.mail.models import OutboundEmail
 from kivra.portal import mail
-from kivra.portal.models import OutboundEmail, PortalAccount
 
 VALID_FOR = timedelta(days=7)
-SALT = "min-lon-invitation"
+LINKS = OneTimeLinks("min-lon-invitation", VALID_FOR, claim="employee")
+InvitationError = LinkError  # expired, used (or replaced by a newer invitation) or invalid
 
 
 class NoEmailAddress(Exception):
     """The employee has no e-mail address to send the invitation to."""
 
 
-class InvitationError(Exception):
-    """The link cannot be used; `reason` is expired, used (or replaced by a newer invitation) or invalid."""
-
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
-
-
-def clock() -> float:
-    """Seconds since the epoch; tests move it to see a link expire."""
-    return time.time()
-
-
-class _Signer(TimestampSigner):
-    def get_timestamp(self) -> int:
-        return int(clock())
-
-
-def _serializer() -> URLSafeTimedSerializer:
-    # Signed with the current key; links made before a rotation still open with a key in SECRET_KEY_FALLBACKS
-    # (itsdangerous signs with the last key of the list and accepts any of them).
-    keys = [*current_app.config.get("SECRET_KEY_FALLBACKS", []), current_app.secret_key]
-    return URLSafeTimedSerializer(keys, salt=SALT, signer=_Signer)
-
-
-def _digest(nonce: str) -> str:
-    return hashlib.sha256(nonce.encode()).hexdigest()
+@dataclass(frozen=True)
+class Invitation:
+    to_address: str
+    link: str
+    email: OutboundEmail | None  # None when MAIL_DISABLED: the admin hands the link over
 
 
 def account_of(employee_id: int) -> PortalAccount | None:
@@ -69,14 +44,14 @@ def accounts_of(employee_ids: list[int]) -> dict[int, PortalAccount]:
     return {account.employee_id: account for account in accounts}
 
 
-def invite(employee: Employee, user: User, link_for: Callable[[str], str], login_url: str) -> OutboundEmail:
+def invite(employee: Employee, user: User) -> Invitation:
     """Write the invitation e-mail to the outbox with a new link; any earlier link stops working."""
     if not employee.email:
         raise NoEmailAddress(employee.id)
-    nonce = secrets.token_urlsafe(32)
+    token, digest = LINKS.make(employee.id)
     for attempt in range(2):  # the first invitation of an employee made twice at once: the second finds the first
         account = account_of(employee.id) or PortalAccount(employee_id=employee.id)
-        account.invitation_hash = _digest(nonce)
+        account.invitation_hash = digest
         account.invited_at = utcnow()
         account.invited_by_id = user.id
         db.session.add(account)
@@ -87,30 +62,20 @@ def invite(employee: Employee, user: User, link_for: Callable[[str], str], login
             db.session.rollback()
             if attempt:
                 raise
-    token = _serializer().dumps({"employee": employee.id, "nonce": nonce})
-    company = db.session.get(Company, employee.company_id)
-    email = mail.invitation(employee.email, employee.name, company.name, link_for(token), login_url,
-                            VALID_FOR.days)
+    link = public_url("portal.invitation", token=token)
+    email = None
+    if not outbox.disabled():
+        company = db.session.get(Company, employee.company_id)
+        email = mail.invitation(employee, company.name, link, public_url("portal.login"), VALID_FOR.days)
     db.session.commit()
-    mail.announce(email)
-    return email
+    return Invitation(employee.email, link, email)
 
 
 def _open(token: str) -> tuple[PortalAccount, str]:
-    try:
-        claims = _serializer().loads(token, max_age=int(VALID_FOR.total_seconds()))
-    except SignatureExpired:
-        raise InvitationError("expired") from None
-    except BadSignature:
-        raise InvitationError("invalid") from None
-    if not isinstance(claims, dict) or not isinstance(claims.get("employee"), int) \
-            or not isinstance(claims.get("nonce"), str):
-        raise InvitationError("invalid")
-    account = account_of(claims["employee"])
-    expected = _digest(claims["nonce"])
-    if account is None or account.invitation_hash is None or \
-            not secrets.compare_digest(account.invitation_hash, expected):
-        raise InvitationError("used")
+    employee_id, expected = LINKS.open(token)
+    account = account_of(employee_id)
+    if account is None or not matches(account.invitation_hash, expected):
+        raise LinkError("used")
     return account, expected
 
 
@@ -130,7 +95,7 @@ def accept(token: str, password: str) -> PortalAccount:
     ).rowcount
     if not used:
         db.session.rollback()
-        raise InvitationError("used")
+        raise LinkError("used")
     db.session.commit()
     db.session.refresh(account)
     return account

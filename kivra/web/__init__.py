@@ -6,6 +6,8 @@ from jinja2_fragments.flask import render_block
 from kivra.extensions import login_manager
 
 PUBLIC_ENDPOINTS = {"static", "accounts.login", "accounts.set_language", "portal.login", "portal.invitation",
+                    "accounts.forgot_password", "accounts.reset_password", "portal.forgot_password",
+                    "portal.reset_password",
                     "health.web", "health.workers",  # polled by supervisors and load balancers
                     "metrics.scrape"}  # Prometheus: its own bearer token (kivra/metrics.py)
 
@@ -84,11 +86,13 @@ def _state_globals(app) -> None:
     from kivra import status
     from kivra.agreement import models as kivra
     from kivra.dispatch import models as dispatch
+    from kivra.mail.models import MailKind, MailState
     from kivra.portal.payslips import Where
 
     app.jinja_env.globals.update(
         Channel=dispatch.Channel, SendState=dispatch.SendState, DispatchState=dispatch.DispatchState,
         OUTCOMES=dispatch.OUTCOMES, UNFINISHED=dispatch.UNFINISHED, PAGE_OUTCOMES=status.PAGE_OUTCOMES,
         PENDING=status.PENDING, SenderState=kivra.SenderState, JobState=kivra.JobState,
-        AgreementSource=kivra.AgreementSource, AgreementEnd=kivra.AgreementEnd, Where=Where,
+        AgreementSource=kivra.AgreementSource, AgreementEnd=kivra.AgreementEnd, Where=Where, MailState=MailState,
+        MailKind=MailKind,
     )

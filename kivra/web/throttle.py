@@ -40,3 +40,25 @@ def sign_in_limits(form_class, template: str, block: str):
         return view
 
     return decorate
+
+
+RESETS_PER_ACCOUNT = f"5 per {WINDOW_MINUTES} minutes"  # each may send an e-mail to the address
+RESETS_PER_ADDRESS = f"20 per {WINDOW_MINUTES} minutes"
+
+
+def reset_request_limits(form_class, template: str, block: str, **context):
+    """Limit a "send me a reset link" view: every request counts (each may send an e-mail); past the limit it
+    answers 429 with its own form and the reason, the same whether or not the address has an account."""
+
+    def breached(_limit):
+        form = form_class()
+        form.email.errors = [_("Too many requests. Wait %(minutes)d minutes and try again.", minutes=WINDOW_MINUTES)]
+        body, status = render(template, block, status=429, form=form, **context)
+        return make_response(body, status)
+
+    def decorate(view):
+        for limit, key in ((RESETS_PER_ACCOUNT, _account), (RESETS_PER_ADDRESS, None)):
+            view = limiter.limit(limit, key_func=key, methods=["POST"], on_breach=breached)(view)
+        return view
+
+    return decorate

@@ -9,8 +9,8 @@ from kivra.accounts.models import Company
 from kivra.dispatch import routing, service
 from kivra.dispatch.models import Dispatch
 from kivra.employees.models import Employee
+from kivra.employees.portal_account import PortalAccount
 from kivra.extensions import db
-from kivra.portal.models import PortalAccount
 from kivra.sender_api.app import kivra_client
 from tests.conftest import make_company, make_employee
 from tests.dispatch.test_engine import calculated_run, sender  # noqa: F401 - `sender` is a fixture

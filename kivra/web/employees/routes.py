@@ -1,5 +1,5 @@
 """Anställda: list, add and edit employees of the signed-in user's company."""
-from flask import flash, redirect, url_for
+from flask import abort, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from jinja2_fragments.flask import render_block, render_blocks
@@ -11,6 +11,8 @@ from kivra.agreement.models import JobKind
 from kivra.dispatch import kivra_check, kivra_jobs
 from kivra.employees.models import Employee
 from kivra.extensions import db
+from kivra.mail import outbox
+from kivra.mail.models import MailKind, MailState, OutboundEmail
 from kivra.money import typed_kronor
 from kivra.portal import invitations
 from kivra.web import is_htmx, redirect_to, render
@@ -28,7 +30,9 @@ def _register(**extra) -> dict:
     employees = db.session.scalars(
         select(Employee).where(Employee.company_id == current_user.company_id).order_by(Employee.name)
     ).all()
-    return dict(employees=employees, min_lon=invitations.accounts_of([employee.id for employee in employees]),
+    ids = [employee.id for employee in employees]
+    return dict(employees=employees, min_lon=invitations.accounts_of(ids), emails=outbox.of_employees(ids),
+                mail_disabled=outbox.disabled(),
                 kivra_check=kivra_calls.latest(current_user.company_id, JobKind.USERMATCH), **extra)
 
 
@@ -36,13 +40,46 @@ def _register(**extra) -> dict:
 def invite_to_min_lon(employee_id: int):
     employee = get_employee(employee_id)
     try:
-        email = invitations.invite(
-            employee, current_user, lambda token: url_for("portal.invitation", token=token, _external=True),
-            url_for("portal.login", _external=True))
+        invitation = invitations.invite(employee, current_user)
     except invitations.NoEmailAddress:
         flash(_("%(name)s has no e-mail address. Add one, then invite them to Min lön.", name=employee.name), "error")
     else:
-        flash(_("An invitation to Min lön has been sent to %(email)s.", email=email.to_address), "success")
+        _said_invited(employee, invitation)
+    return redirect_to(url_for("employees.index"))
+
+
+def _said_invited(employee: Employee, invitation: invitations.Invitation) -> None:
+    """What the page says is what happened: queued for the worker to send, or (no e-mail here) the link to hand on."""
+    if invitation.email is None:
+        flash(_("E-mail is turned off in this installation, so no invitation was sent. Give %(name)s this link for "
+                "choosing a password; it works once, for %(days)d days: %(link)s", name=employee.name,
+                days=invitations.VALID_FOR.days, link=invitation.link), "info")
+    else:
+        flash(_("The invitation to Min lön for %(email)s is queued and goes out within a minute; its row below says "
+                "when it has been sent.", email=invitation.to_address), "success")
+
+
+@bp.post("/<int:employee_id>/emails/<int:email_id>/send-again")
+def send_email_again(employee_id: int, email_id: int):
+    """*Skicka igen* on a failed e-mail: an invitation is made anew (its old link may have expired), anything else
+    is queued again as it was."""
+    employee = get_employee(employee_id)
+    email = db.session.scalar(select(OutboundEmail).where(OutboundEmail.id == email_id,
+                                                          OutboundEmail.employee_id == employee.id))
+    if email is None:
+        abort(404)
+    if email.state != MailState.FAILED:
+        flash(_("That e-mail has not failed, so there is nothing to send again."), "info")
+    elif email.kind == MailKind.INVITATION:
+        if not employee.email:
+            flash(_("%(name)s has no e-mail address. Add one, then invite them to Min lön.", name=employee.name),
+                  "error")
+        else:
+            _said_invited(employee, invitations.invite(employee, current_user))
+    else:
+        outbox.send_again(email)
+        db.session.commit()
+        flash(_("The e-mail to %(email)s is queued again.", email=email.to_address), "success")
     return redirect_to(url_for("employees.index"))
 
 

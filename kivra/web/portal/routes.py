@@ -1,14 +1,18 @@
-"""Min lön: sign in, choose a password from an invitation, read one's payslips."""
+"""Min lön: sign in, choose a password from an invitation or a reset link, read one's payslips, settings."""
 from flask import abort, flash, make_response, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 
 from kivra.dispatch.corrections import corrects_received
+from kivra.extensions import db
+from kivra.mail.links import LinkError
 from kivra.payroll.service import version_pdf
-from kivra.portal import invitations, payslips
-from kivra.web import render
+from kivra.portal import invitations, passwords, payslips
+from kivra.web import is_htmx, redirect_to, render
+from kivra.web.forms import MIN_PASSWORD_LENGTH, ChoosePasswordForm
+from kivra.web.passwords import PasswordResetPages
 from kivra.web.portal import bp
-from kivra.web.portal.forms import MIN_PASSWORD_LENGTH, ChoosePasswordForm, PortalLoginForm
+from kivra.web.portal.forms import PortalLoginForm, SettingsForm
 from kivra.web.signin import SignInPage, sign_in
 
 SIGN_IN = SignInPage("employee", PortalLoginForm, "portal/login.html", "portal_login_form", home="portal.index",
@@ -50,13 +54,13 @@ def logout():
 def invitation(token: str):
     try:
         account = invitations.open_invitation(token)
-    except invitations.InvitationError as error:
+    except LinkError as error:
         return _unusable(error)
     form = ChoosePasswordForm()
     if form.validate_on_submit():
         try:
             account = invitations.accept(token, form.password.data)
-        except invitations.InvitationError as error:  # used in another tab meanwhile
+        except LinkError as error:  # used in another tab meanwhile
             return _unusable(error)
         sign_in(account)
         flash(_("Your password is saved. Welcome to Min lön!"), "success")
@@ -68,6 +72,35 @@ def invitation(token: str):
     return response
 
 
-def _unusable(error: invitations.InvitationError):
+def _unusable(error: LinkError):
     return render("portal/invitation.html", "choose_password", status=410, reason=error.reason,
                   days=invitations.VALID_FOR.days)
+
+
+RESET = PasswordResetPages("portal", "portal.forgot_password", home="portal.index", ask=passwords.ask_for_reset,
+                           open=passwords.open_reset, finish=passwords.reset_password)
+
+
+@bp.route("/forgot-password", methods=["GET", "POST"])
+@RESET.throttled
+def forgot_password():
+    return RESET.forgot()
+
+
+@bp.route("/reset-password/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    return RESET.reset(token)
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+def settings():
+    account = current_user
+    form = SettingsForm(obj=account)
+    if form.validate_on_submit():
+        account.notify_new_payslips = form.notify_new_payslips.data
+        db.session.commit()
+        flash(_("Saved: you get an e-mail when you have a new payslip.") if account.notify_new_payslips
+              else _("Saved: you get no e-mail about new payslips. They are here all the same."), "success")
+        if not is_htmx():
+            return redirect_to(url_for("portal.settings"))
+    return render("portal/settings.html", "settings_form", status=422 if form.errors else 200, form=form)

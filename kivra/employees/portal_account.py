@@ -1,8 +1,8 @@
-"""Employees' sign-ins to Min lön, and the outbox of e-mail."""
+"""An employee's sign-in to Min lön (the pages are kivra/portal and kivra/web/portal)."""
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, String, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -25,6 +25,13 @@ class PortalAccount(UserMixin, db.Model):
     invited_at: Mapped[datetime | None]
     invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     password_set_at: Mapped[datetime | None]
+    # The open password reset, like the invitation: the SHA-256 of its link's nonce, and when it was asked for.
+    reset_hash: Mapped[str | None] = mapped_column(String(64))
+    reset_requested_at: Mapped[datetime | None]
+    # Counted up by a password reset: every session signed in before it ends (see get_id and load_user).
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    # "Du har ett nytt lönebesked" by e-mail when a payslip is published here; the employee can turn it off.
+    notify_new_payslips: Mapped[bool] = mapped_column(default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     employee: Mapped[Employee] = relationship()
@@ -32,7 +39,7 @@ class PortalAccount(UserMixin, db.Model):
     principal = "employee"
 
     def get_id(self) -> str:
-        return f"employee:{self.employee_id}"
+        return f"employee:{self.employee_id}:{self.session_version}"
 
     @property
     def is_active(self) -> bool:
@@ -51,13 +58,3 @@ class PortalAccount(UserMixin, db.Model):
 
     def check_password(self, password: str) -> bool:
         return self.password_hash is not None and check_password_hash(self.password_hash, password)
-
-
-class OutboundEmail(db.Model):
-    """An e-mail to send, written in the same transaction as what it tells (a mail relay is not part of the app)."""
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    to_address: Mapped[str] = mapped_column(String(254))
-    subject: Mapped[str] = mapped_column(String(200))
-    body: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
