@@ -64,7 +64,8 @@ def behind_nginx(tmp_path_factory):
     env = {"PATH": "/usr/bin:/bin", "APP_ENV": "production", "SECRET_KEY": "nginx-test", "TRUSTED_PROXIES": "1",
            "KIVRA_API_URL": "http://127.0.0.1:9", "KIVRA_CLIENT_ID": "-", "KIVRA_CLIENT_SECRET": "-",
            "DATABASE_URL": f"sqlite:///{tmp_path / 'payroll.db'}", "INSTANCE_PATH": str(tmp_path / "instance"),
-           "HUEY_SQLITE_PATH": str(tmp_path / "queue.db"), "RATELIMIT_ENABLED": "false", "PYTHONUNBUFFERED": "1"}
+           "HUEY_SQLITE_PATH": str(tmp_path / "queue.db"), "RATELIMIT_ENABLED": "false", "PYTHONUNBUFFERED": "1",
+           "SMTP_URL": "smtp://127.0.0.1:9", "PUBLIC_URL": f"https://127.0.0.1:{https_port}"}
     subprocess.run([sys.executable, "-m", "flask", "--app", "kivra", "db", "upgrade"], cwd=ROOT, env=env,
                    check=True, capture_output=True)
     subprocess.run([sys.executable, "-c", make_user_script()], cwd=ROOT, env=env, check=True, capture_output=True)

@@ -31,6 +31,7 @@ def production_env(database_url: str, redis_url: str, sandbox: Sandbox) -> dict:
         APP_ENV="production", SECRET_KEY="production-faults-not-a-real-secret", DATABASE_URL=database_url,
         REDIS_URL=redis_url, KIVRA_API_URL=sandbox.url, KIVRA_CLIENT_ID="sandbox-client",
         KIVRA_CLIENT_SECRET="sandbox-secret", HUEY_NAME="kivra-production-faults",
+        SMTP_URL="smtp://127.0.0.1:9", PUBLIC_URL="https://lon.example.se",  # no e-mail is written in these tests
         DISPATCH_RETRY_SECONDS=0.5, DISPATCH_RETRY_CAP_SECONDS=2,
     )
     assert not set(ENGINE_DEFAULTS) & set(env), "the engine's timings must be production's defaults"

@@ -28,8 +28,9 @@ def test_environment_variables_are_read(tmp_path):
     config = load_config(str(tmp_path), {
         "APP_ENV": "production", "SECRET_KEY": "s3cret", "DATABASE_URL": "postgresql+psycopg://db/payroll",
         "REDIS_URL": "redis://queue:6379/0", "KIVRA_API_URL": "https://kivra.example", "KIVRA_CLIENT_ID": "id", "KIVRA_CLIENT_SECRET": "secret",
-        "EMPLOYER_CONTRIBUTION_RATE": "10.21",
+        "EMPLOYER_CONTRIBUTION_RATE": "10.21", "SMTP_URL": "smtp://mail.example:587", "PUBLIC_URL": "https://lon.example/",
     })
+    assert (config["SMTP_URL"], config["PUBLIC_URL"]) == ("smtp://mail.example:587", "https://lon.example")
     assert config["SECRET_KEY"] == "s3cret"
     assert config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://db/payroll"
     assert (config["KIVRA_API_URL"], config["KIVRA_CLIENT_ID"], config["KIVRA_CLIENT_SECRET"]) == ("https://kivra.example", "id", "secret")
@@ -81,7 +82,8 @@ def test_old_secret_keys_are_read_for_a_rotation(tmp_path):
 
 # --- no silent fallbacks in production ----------------------------------------------------------------------------
 
-READY = {**PRODUCTION, **KIVRA, "DATABASE_URL": "postgresql+psycopg://payroll:pw@db/payroll",
+MAIL = {"SMTP_URL": "smtp://payroll:pw@smtp.example.se:587", "PUBLIC_URL": "https://lon.example.se"}
+READY = {**PRODUCTION, **KIVRA, **MAIL, "DATABASE_URL": "postgresql+psycopg://payroll:pw@db/payroll",
          "REDIS_URL": "redis://:pw@queue:6379/0"}
 
 
