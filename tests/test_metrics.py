@@ -14,6 +14,8 @@ from kivra.dispatch import tasks
 from kivra.dispatch.heartbeat import WorkerHeartbeat
 from kivra.dispatch.models import Dispatch, PayslipSend
 from kivra.extensions import db
+from kivra.mail import outbox
+from kivra.mail.models import MailKind, MailState
 from kivra.metrics import parse_port, serve_worker_metrics
 from kivra.sender_api.app import client_from_config
 
@@ -71,7 +73,8 @@ def test_the_figures_are_the_databases(app, as_admin, run, other_company):
     assert found[("payroll_queue_up", ())] == 1
     assert 90 <= found[("payroll_oldest_due_seconds", ())] < 150
     assert found[("payroll_workers_alive", ())] == 1
-    assert {name for name, labels in found for name, _ in labels} <= {"state", "channel"}  # no company, no person
+    # No company, no person, no address: states, channels and kinds of e-mail only.
+    assert {name for name, labels in found for name, _ in labels} <= {"state", "channel", "kind"}
 
     tasks.drain()  # the worker publishes it in Min lön: the next scrape says so
     found = samples(scrape(app))
@@ -79,6 +82,21 @@ def test_the_figures_are_the_databases(app, as_admin, run, other_company):
     assert found[("payroll_payslips", (("channel", "minlon"), ("state", "queued")))] == 0
     assert found[("payroll_sends_unfinished", ())] == 0
     assert found[("payroll_oldest_due_seconds", ())] == 0
+
+
+def test_the_e_mail_outbox_is_counted_so_mail_that_does_not_leave_is_seen(app, company):
+    app.config["METRICS_TOKEN"] = TOKEN
+    waiting = outbox.queue(MailKind.INVITATION, "anna@example.se", "Inbjudan", "Hej", company_id=company.id)
+    refused = outbox.queue(MailKind.PAYSLIP_NOTICE, "bo@example.se", "Nytt lönebesked", "Hej", company_id=company.id)
+    waiting.created_at = utcnow() - timedelta(minutes=10)
+    refused.state, refused.last_error = MailState.FAILED, "550 5.1.1 No such mailbox"
+    db.session.commit()
+    found = samples(scrape(app))
+    assert found[("payroll_emails", (("kind", "invitation"), ("state", "queued")))] == 1
+    assert found[("payroll_emails", (("kind", "payslip_notice"), ("state", "failed")))] == 1
+    assert found[("payroll_emails", (("kind", "password_reset"), ("state", "sent")))] == 0
+    assert 600 <= found[("payroll_oldest_unsent_email_seconds", ())] < 660
+    assert "anna@example.se" not in scrape(app).get_data(as_text=True)
 
 
 def test_kivra_calls_are_timed_and_their_error_codes_counted(app, kivra):

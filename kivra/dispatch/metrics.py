@@ -6,9 +6,11 @@ from datetime import timedelta
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select
 
+from kivra.clock import as_utc, now as utcnow
 from kivra.dispatch import heartbeat
 from kivra.dispatch.models import UNFINISHED, Channel, Dispatch, DispatchState, PayslipSend, SendState
 from kivra.extensions import db
+from kivra.mail.models import MailKind, MailState, OutboundEmail
 
 
 class DispatchCollector:
@@ -38,6 +40,8 @@ class DispatchCollector:
         yield GaugeMetricFamily("payroll_sends_unfinished", "Sends with payslips still waiting or being sent.",
                                 value=unfinished)
 
+        yield from _emails()
+
         try:
             depth = self.queue_depth()
         except Exception:  # noqa: BLE001 - the queue (Redis) does not answer: say so, report the rest
@@ -53,3 +57,20 @@ class DispatchCollector:
         yield GaugeMetricFamily("payroll_workers_alive", "Dispatch workers seen within WORKER_SILENT_SECONDS.",
                                 value=sum(1 for worker in health.workers if worker["alive"]))
         db.session.commit()
+
+
+def _emails():
+    """The e-mail outbox (kivra/mail): a growing `queued` or any `failed` is mail that is not leaving."""
+    emails = GaugeMetricFamily("payroll_emails", "E-mails in the outbox by state and kind.", labels=["state", "kind"])
+    counts = dict(((state, kind), n) for state, kind, n in db.session.execute(
+        select(OutboundEmail.state, OutboundEmail.kind, func.count())
+        .group_by(OutboundEmail.state, OutboundEmail.kind)))
+    for state in MailState:
+        for kind in MailKind:
+            emails.add_metric([state, kind], counts.get((state, kind), 0))
+    yield emails
+    oldest = db.session.scalar(select(func.min(OutboundEmail.created_at)).where(
+        OutboundEmail.state.in_((MailState.QUEUED, MailState.SENDING))))
+    yield GaugeMetricFamily("payroll_oldest_unsent_email_seconds",
+                            "How long the oldest e-mail not yet sent has waited (0: none waits).",
+                            value=max(0.0, (utcnow() - as_utc(oldest)).total_seconds()) if oldest else 0)
