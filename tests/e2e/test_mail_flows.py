@@ -20,7 +20,8 @@ NEW_PASSWORD = "ett-nytt-lösenord-9"
 MAIL = {
     "sv": {
         "invited": "Inbjudan till Min lön för astrid@demo.se ligger i kö",
-        "invitation": "Din inbjudan till Min lön / Your invitation to Min lön", "notice": "Du har ett nytt lönebesked",
+        "invitation": "Din inbjudan till Min lön / Your invitation to Min lön",
+        "notice": "Du har ett nytt lönebesked",
         "settings": "Inställningar", "notify": "Mejla mig när jag har ett nytt lönebesked",
         "notify_off": "Sparat: du får inga mejl om nya lönebesked. De finns här ändå.",
         "forgot": "Glömt lösenordet?", "send_link": "Skicka länk", "reset_subject": "Återställ ditt lösenord",
