@@ -1,5 +1,7 @@
-"""A live app on a free loopback port with Demo AB and its own Kivra sandbox, and Debian's Chromium."""
+"""A live app on a free loopback port with Demo AB, its own Kivra sandbox and its own mailbox (a real SMTP server
+with a web page to read what arrived), and Debian's Chromium."""
 import contextlib
+import logging
 import threading
 from datetime import date
 
@@ -9,9 +11,12 @@ from werkzeug.serving import make_server
 from kivra import create_app, demo
 from kivra.dispatch import app_queue, tasks
 from kivra.extensions import db
+from kivra.mail import delivery
+from kivra.mailbox import start_in_thread as start_mailbox
 from kivra.sandbox.config import SandboxConfig
 from kivra.sandbox.server import start_in_thread
 
+log = logging.getLogger(__name__)
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
     "--disable-sync", "--no-first-run",
@@ -37,7 +42,14 @@ def sandbox():
 
 
 @pytest.fixture
-def live_app(tmp_path, sandbox):
+def mailbox():
+    """A fresh SMTP server and web mailbox per test (`mb.web_url` to read it in the browser, `mb.messages()`)."""
+    with start_mailbox() as running:
+        yield running
+
+
+@pytest.fixture
+def live_app(tmp_path, sandbox, mailbox):
     app = create_app({
         "TESTING": True,
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'e2e.db'}",
@@ -45,8 +57,11 @@ def live_app(tmp_path, sandbox):
         "KIVRA_API_URL": sandbox.url,
         # Demo AB, created today, is an existing customer whatever today is: its first send asks about Kivra.
         "KIVRA_NEW_CUSTOMERS_SINCE": date.max,
+        "SMTP_URL": mailbox.smtp_url,
     })
     with serving_demo(app) as server:
+        # The links in the e-mails lead to this live app, whose port is known only now.
+        app.config["PUBLIC_URL"] = f"http://127.0.0.1:{server.server_port}"
         stop_worker = threading.Event()
         app.extensions["e2e_worker_hold"] = threading.Event()  # set: the worker pauses (see `worker_held`)
         worker = threading.Thread(target=dispatch_worker, args=(app, stop_worker), daemon=True)
@@ -76,15 +91,29 @@ def serving_demo(app):
 
 
 def dispatch_worker(app, stop: threading.Event) -> None:
-    """The dispatch worker for a live test app: runs the in-memory queue's tasks as they arrive."""
+    """The worker for a live test app: runs the in-memory queue's tasks as they arrive, and sends the outbox to the
+    test's mailbox as a worker's maintenance thread does (kivra/dispatch/maintenance.py), each round."""
     app_queue.bind_app(app)
     hold = app.extensions["e2e_worker_hold"]
     try:
         while not stop.wait(0.05):
             if not hold.is_set():
                 tasks.drain()
+                send_mail(app)
     finally:
         app_queue.unbind_app()  # the next test's app is not this one
+
+
+def send_mail(app) -> None:
+    """One round of the outbox, in an app context of its own (the queue's tasks make their own; this loop has none)."""
+    with app.app_context():
+        try:
+            delivery.drain()
+        except Exception:  # noqa: BLE001 - as the worker's thread: try again next round
+            log.exception("mail-drain failed")
+            db.session.rollback()
+        finally:
+            db.session.remove()
 
 
 @pytest.fixture
@@ -94,8 +123,8 @@ def live_url(live_app):
 
 @pytest.fixture
 def worker_held(live_app):
-    """Pause the live app's worker (`hold.set()`) to see a page while Kivra's answer is awaited; `hold.clear()` to
-    let it work again."""
+    """Pause the live app's worker (`hold.set()`) to see a page while Kivra's answer is awaited or an e-mail is still
+    queued; `hold.clear()` to let it work again."""
     hold = live_app[0].extensions["e2e_worker_hold"]
     yield hold
     hold.clear()
