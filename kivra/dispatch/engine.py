@@ -141,7 +141,8 @@ def _finish(row: Claim, **values) -> bool:
         .values(**values)
     ).rowcount
     if done and values.get("state") == DispatchState.PUBLISHED:
-        notices.payslips_published(row.send_id, [row.employee_id])  # in this transaction: once, with the outcome
+        # In this transaction: once, with the outcome.
+        notices.payslips_published(row.send_id, [(row.employee_id, row.version_id)])
     # The send's end is logged once, by the transaction that finished its last row (see journal).
     finished = journal.finished_sends([row.send_id]) if done and final else []
     db.session.commit()
@@ -343,17 +344,17 @@ def publish_due_min_lon(send_id: int, now: datetime | None = None) -> int:
     """Min lön needs no call: the send's due Min lön rows are published in one statement."""
     now = now or utcnow()
     locks.lock_sends([send_id])  # see kivra/dispatch/locks.py; and the journal's check below
-    employees = db.session.scalars(
+    rows = db.session.execute(
         update(Dispatch)
         .where(Dispatch.send_id == send_id, Dispatch.channel == Channel.MINLON,
                Dispatch.state == DispatchState.QUEUED,
                or_(Dispatch.due_at.is_(None), Dispatch.due_at <= now))
         .values(state=DispatchState.PUBLISHED, finished_at=now, dispatched_at=now, payload=None)
-        .returning(Dispatch.employee_id)
+        .returning(Dispatch.employee_id, Dispatch.version_id)
         .execution_options(synchronize_session=False)
     ).all()
-    published = len(employees)
-    notices.payslips_published(send_id, employees)
+    published = len(rows)
+    notices.payslips_published(send_id, [tuple(row) for row in rows])
     finished = journal.finished_sends([send_id]) if published else []
     db.session.commit()
     journal.log_finished(finished)

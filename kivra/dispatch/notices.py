@@ -2,8 +2,9 @@
 has not turned these notices off) gets one short e-mail in the language they last used there — a link to Min lön, no
 amount, no personnummer, no attachment.
 
-Written in the transaction that publishes, keyed by send and employee (kivra/mail/outbox.py `queue_once`): a retried
-or taken-over row, or two payslips of one employee in one send, never make a second one."""
+Written in the transaction that publishes, keyed by send, employee and the newest version published
+(kivra/mail/outbox.py `queue_once`): a retried or taken-over row, or two payslips of one employee published together,
+never make a second one; a correction sent later in the same send is a new payslip, and gets its own."""
 from flask_babel import force_locale, gettext as _
 from sqlalchemy import select
 
@@ -16,10 +17,15 @@ from kivra.mail.links import public_url
 from kivra.mail.models import MailKind
 
 
-def payslips_published(send_id: int, employee_ids: list[int]) -> int:
-    """Queue the notices for these employees' payslips just published by this send; how many were new."""
-    if not employee_ids or outbox.disabled():
+def payslips_published(send_id: int, published: list[tuple[int, int]]) -> int:
+    """Queue the notices for the payslips just published by this send, as (employee id, version id) pairs; how many
+    were new."""
+    if not published or outbox.disabled():
         return 0
+    newest: dict[int, int] = {}
+    for employee_id, version_id in published:
+        newest[employee_id] = max(version_id, newest.get(employee_id, version_id))
+    employee_ids = list(newest)
     found = db.session.execute(
         select(PortalAccount.locale, Employee, Company.name)
         .join(Employee, Employee.id == PortalAccount.employee_id).join(Company, Company.id == Employee.company_id)
@@ -37,7 +43,7 @@ def payslips_published(send_id: int, employee_ids: list[int]) -> int:
                 _("Log in to read it:") + "\n" + link,
                 _("You can turn these e-mails off under Settings in Min lön."),
             )) + "\n"
-        queued += outbox.queue_once(f"payslip-notice:{send_id}:{employee.id}", MailKind.PAYSLIP_NOTICE,
-                                    employee.email, subject, body, employee_id=employee.id,
+        queued += outbox.queue_once(f"payslip-notice:{send_id}:{employee.id}:{newest[employee.id]}",
+                                    MailKind.PAYSLIP_NOTICE, employee.email, subject, body, employee_id=employee.id,
                                     company_id=employee.company_id)
     return queued

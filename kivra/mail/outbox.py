@@ -36,6 +36,8 @@ def queue_once(once_key: str, kind: MailKind, to_address: str, subject: str, bod
     if dialect in ("postgresql", "sqlite"):
         insert_of = postgresql.insert if dialect == "postgresql" else sqlite.insert
         statement = insert_of(OutboundEmail).values(**values).on_conflict_do_nothing(index_elements=["once_key"])
+        # The id of the row written, if one was (the rowcount said 1 on PostgreSQL when the conflict wrote nothing).
+        return db.session.scalar(statement.returning(OutboundEmail.id)) is not None
     else:  # pragma: no cover - the two databases the app runs on are above
         if db.session.scalar(select(OutboundEmail.id).where(OutboundEmail.once_key == once_key)):
             return False

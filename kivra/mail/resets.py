@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import update
 from werkzeug.security import generate_password_hash
 
-from kivra.clock import now as utcnow
+from kivra.clock import as_utc, now as utcnow
 from kivra.extensions import db
 from kivra.mail.links import LinkError, OneTimeLinks, matches
 
@@ -30,7 +30,8 @@ class PasswordResets:
     def start(self, principal) -> str | None:
         """A new link's token for `principal` (any older one stops working); None if one was made a moment ago."""
         now = utcnow()
-        if principal.reset_requested_at is not None and now - principal.reset_requested_at < ASKED_AGAIN_AFTER:
+        asked = principal.reset_requested_at
+        if asked is not None and now - as_utc(asked) < ASKED_AGAIN_AFTER:  # the database gives it back without a zone
             return None
         token, digest = self.links.make(getattr(principal, self.key))
         principal.reset_hash, principal.reset_requested_at = digest, now
