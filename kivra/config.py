@@ -4,7 +4,7 @@ import os
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 
 class ConfigError(RuntimeError):
@@ -90,6 +90,8 @@ def _smtp_url(env) -> str | None:
     url = env.get("SMTP_URL") or None
     if url and (urlsplit(url).scheme not in ("smtp", "smtps") or not urlsplit(url).hostname):
         raise ConfigError("SMTP_URL must look like smtp://user:password@host:587 or smtps://user:password@host:465")
+    if url and not unquote(urlsplit(url).netloc.rpartition("@")[0]).isascii():
+        raise ConfigError("SMTP_URL's user and password must be ASCII (SMTP sends them so)")
     return url
 
 

@@ -114,7 +114,7 @@ def drain(limit: int | None = None) -> int:
     if not claimed:
         return 0
     relay = Relay.from_url(config["SMTP_URL"])
-    sent, connection = 0, None
+    sent, connection, index = 0, None, 0
     try:
         for index, email in enumerate(claimed):
             try:
@@ -130,6 +130,12 @@ def drain(limit: int | None = None) -> int:
             _finish(email, token, state=MailState.SENT, sent_at=utcnow(), last_error=None)
             log.info("e-mail %d (%s) sent", email.id, email.kind)
             sent += 1
+    except Exception:
+        # Something not foreseen (a bug, the database gone): what was not yet tried waits for the next round rather
+        # than for its lease; the one in hand keeps its claim, as it may have left.
+        db.session.rollback()
+        _hand_back(claimed[index + 1:], token)
+        raise
     finally:
         if connection is not None:
             try:

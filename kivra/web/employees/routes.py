@@ -32,7 +32,6 @@ def _register(**extra) -> dict:
     ).all()
     ids = [employee.id for employee in employees]
     return dict(employees=employees, min_lon=invitations.accounts_of(ids), emails=outbox.of_employees(ids),
-                mail_disabled=outbox.disabled(),
                 kivra_check=kivra_calls.latest(current_user.company_id, JobKind.USERMATCH), **extra)
 
 
