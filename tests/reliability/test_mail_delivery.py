@@ -39,15 +39,18 @@ MAIL = dict(MAIL_POLL_SECONDS=0.2, MAIL_LEASE_SECONDS=3, MAIL_BATCH=8, MAIL_RETR
 
 @pytest.fixture
 def slow_smtp(monkeypatch):
-    answer = mailbox_server._Handler.handle_DATA
+    """The mailbox's SMTP server pauses SMTP_PAUSE before it keeps each message and as long again before it answers;
+    call the fixture's value to change the pause."""
+    answer, pause = mailbox_server._Handler.handle_DATA, [SMTP_PAUSE]
 
     async def slowly(self, server, session, envelope):
-        await asyncio.sleep(SMTP_PAUSE)
+        await asyncio.sleep(pause[0])
         taken = await answer(self, server, session, envelope)
-        await asyncio.sleep(SMTP_PAUSE)
+        await asyncio.sleep(pause[0])
         return taken
 
     monkeypatch.setattr(mailbox_server._Handler, "handle_DATA", slowly)
+    return lambda seconds: pause.__setitem__(0, seconds)
 
 
 @pytest.fixture
@@ -268,3 +271,36 @@ def test_e_mail_queued_while_the_smtp_server_is_down_arrives_once_it_is_back(
     attempts = {row.to_address: row.attempts for row in rows}
     print(f"attempts per invitation queued during the outage: {[attempts[a] for a in sorted(expected)]}; "
           f"reasons kept meanwhile: {reasons}")
+
+
+def test_a_batch_that_outlasts_its_lease_on_a_slow_smtp_server_is_not_sent_twice(
+        tmp_path, processes, start_sandbox, app_on, mailboxes, slow_smtp):
+    """A server that takes its time (0.2 s a message here; seconds, for a tarpitting one) over a batch longer than
+    the lease: the first worker claims every message, the other takes over those the first has not reached yet, and
+    each message still goes once."""
+    slow_smtp(0.1)
+    sandbox = start_sandbox()
+    url, queue, app = sqlite_stack(tmp_path, sandbox, app_on)
+    with app.app_context():
+        company, admin, _ = company_with_employees(sandbox, 20)
+        employees = db.session.scalars(select(Employee).where(Employee.company_id == company.id)).all()
+        for n, employee in enumerate(employees):
+            employee.email = f"person{n:03d}@example.se"
+            invitations.invite(employee, admin)
+        db.session.remove()
+    mailbox = mailboxes()
+    env = worker_env(url, sandbox, **queue, **{**MAIL, "MAIL_LEASE_SECONDS": 1, "MAIL_BATCH": 20}, SMTP_URL=mailbox.smtp_url)
+    for name in ("worker-a", "worker-b"):
+        processes.start(worker(name, env, tmp_path / f"{name}.log", THREADS))
+
+    wait_until(lambda: len(mailbox.messages()) >= 20 and not unsent(app), 60, "every invitation sent",
+               processes.report)
+    time.sleep(1)  # what a worker still sends after its claim was taken over
+    per_recipient = Counter(address for message in mailbox.messages() for address in message.to)
+    twice = {address: n for address, n in per_recipient.items() if n > 1}
+    assert len(per_recipient) == 20 and not twice, f"sent more than once: {twice}"
+    # The takeover did happen: the worker that claimed none of them at first sent some.
+    sent_by = {name: (tmp_path / f"{name}.log").read_text(errors="replace").count("(invitation) sent")
+               for name in ("worker-a", "worker-b")}
+    assert sum(sent_by.values()) == 20 and all(sent_by.values()), sent_by
+    print(f"invitations sent by each worker: {sent_by}")
