@@ -289,7 +289,8 @@ def test_a_batch_that_outlasts_its_lease_on_a_slow_smtp_server_is_not_sent_twice
             invitations.invite(employee, admin)
         db.session.remove()
     mailbox = mailboxes()
-    env = worker_env(url, sandbox, **queue, **{**MAIL, "MAIL_LEASE_SECONDS": 1, "MAIL_BATCH": 20}, SMTP_URL=mailbox.smtp_url)
+    settings = {**MAIL, "MAIL_LEASE_SECONDS": 1, "MAIL_BATCH": 20}  # one worker claims all 20: a 4 s batch
+    env = worker_env(url, sandbox, **queue, **settings, SMTP_URL=mailbox.smtp_url)
     for name in ("worker-a", "worker-b"):
         processes.start(worker(name, env, tmp_path / f"{name}.log", THREADS))
 
