@@ -1,7 +1,7 @@
 """E-mail through real `flask worker` processes and a real SMTP server (kivra.mailbox, aiosmtpd in this process):
 the payslip notice goes once per send and employee though a worker is SIGKILLed in the middle of sending it, and
 e-mail queued while the SMTP server is down arrives once it is back, the reason of each failed attempt kept
-meanwhile."""
+meanwhile; a batch that outlasts its lease on a slow server is not sent twice."""
 import asyncio
 import os
 import signal
