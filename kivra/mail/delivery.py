@@ -1,7 +1,8 @@
 """Sending the outbox: each worker drains it every few seconds (MAIL_POLL_SECONDS).
 
-A message is claimed like a dispatch row: one UPDATE marks it `sending` for this worker until a lease ends, so two
-workers never send the same row, and a worker killed mid-send leaves it to be claimed again once the lease is over.
+A message is claimed like a dispatch row: one UPDATE marks it `sending` for this worker until a lease ends, renewed
+just before the message is sent, so two workers never send the same row, and a worker killed mid-send leaves it to be
+claimed again once the lease is over.
 The server's answer decides the rest: taken → `sent`; a temporary failure → `queued` again after an exponential
 backoff with jitter, until MAIL_MAX_ATTEMPTS; a permanent one (5xx) → `failed`, with the answer kept for the admin.
 
@@ -99,6 +100,18 @@ def _failed(email: OutboundEmail, token: str, failure: SendFailure) -> None:
                 last_error=failure.answer[:1000])
 
 
+def _still_ours(email: OutboundEmail, token: str) -> bool:
+    """The message's claim renewed for a full lease, just before it is sent; False if another worker took it over (a
+    batch on a slow server can outlast the lease of its last messages): then it is that worker's to send."""
+    renewed = db.session.execute(
+        update(OutboundEmail).where(OutboundEmail.id == email.id, OutboundEmail.claimed_by == token)
+        .values(claimed_until=utcnow() + timedelta(seconds=current_app.config["MAIL_LEASE_SECONDS"]))
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    return bool(renewed)
+
+
 def _hand_back(emails: list[OutboundEmail], token: str) -> None:
     """Claims not tried (the connection went first): queued again, due now, the attempt not counted."""
     for email in emails:
@@ -117,6 +130,8 @@ def drain(limit: int | None = None) -> int:
     sent, connection, index = 0, None, 0
     try:
         for index, email in enumerate(claimed):
+            if not _still_ours(email, token):
+                continue
             try:
                 if connection is None:
                     connection = relay.connect(config["MAIL_TIMEOUT_SECONDS"])

@@ -116,7 +116,8 @@ class Mailbox:
                 str(parsed.get("Message-ID", "")), datetime.now(timezone.utc), dict(parsed.items())))
 
     def stop(self) -> None:
-        stop, self._stop = self._stop, lambda: None  # once: a second stop (a test's, then its fixture's) is a no-op
+        """Stop both servers; once (a mailbox stopped by hand may be stopped again by its `with`)."""
+        stop, self._stop = self._stop, lambda: None
         stop()
 
     def __enter__(self) -> "Mailbox":
