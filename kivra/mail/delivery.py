@@ -95,7 +95,7 @@ def _failed(email: OutboundEmail, token: str, failure: SendFailure) -> None:
         _finish(email, token, state=MailState.FAILED, failed_at=now, last_error=failure.answer[:1000])
     else:
         delay = backoff(email.attempts)
-        log.info("e-mail %d (%s): %s; tried again in %.0f s", email.id, email.kind, failure.answer, delay)
+        log.info("e-mail %d (%s): %s; tried again in %.1f s", email.id, email.kind, failure.answer, delay)
         _finish(email, token, state=MailState.QUEUED, due_at=now + timedelta(seconds=delay),
                 last_error=failure.answer[:1000])
 
