@@ -15,6 +15,7 @@ from kivra.dispatch.models import Dispatch, PayslipSend
 from kivra.employees.portal_account import PortalAccount
 from kivra.extensions import db
 from kivra.mail import delivery
+from kivra.mail.outbox import queue as queue_mail
 from kivra.mail.models import MailKind, MailState, OutboundEmail
 from kivra.mailbox import start_in_thread as start_mailbox
 from kivra.payroll import service
@@ -352,3 +353,27 @@ def test_with_mail_disabled_the_page_gives_the_link_and_nothing_is_queued(app, c
     send_to_min_lon(calculated_run(company, 10), admin)
     assert outbox() == []
     assert deliver(app) == 0
+
+
+def test_a_round_that_meets_something_unforeseen_hands_back_what_it_had_not_tried(app, mailbox, company,
+                                                                                 monkeypatch):
+    """A bug or a lost database mid-round: the message in hand keeps its claim (it may have left); the ones after it
+    are queued again at once, their attempt not counted, instead of waiting for the lease."""
+    for number in range(3):
+        queue_mail(MailKind.INVITATION, f"person{number}@example.se", "Inbjudan", "Hej", company_id=company.id)
+    db.session.commit()
+    build, built = delivery.message, []
+
+    def breaking(email):
+        built.append(email.id)
+        if len(built) == 2:
+            raise RuntimeError("a bug")
+        return build(email)
+
+    monkeypatch.setattr(delivery, "message", breaking)
+    with pytest.raises(RuntimeError, match="a bug"):
+        deliver(app)
+    rows = outbox()
+    assert [row.state for row in rows] == [MailState.SENT, MailState.SENDING, MailState.QUEUED]
+    assert (rows[2].attempts, rows[2].claimed_by) == (0, None)
+    assert [message.to for message in mailbox.messages()] == [("person0@example.se",)]

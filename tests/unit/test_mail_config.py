@@ -45,6 +45,13 @@ def test_a_smtp_url_that_is_no_smtp_server_is_refused(tmp_path, url):
         load_config(str(tmp_path), {**READY, **MAIL, "SMTP_URL": url})
 
 
+@pytest.mark.parametrize("url", ["smtp://lön:pw@mail.example.se:587", "smtp://lon:l%C3%B6senord@mail.example.se:587"])
+def test_a_smtp_login_smtp_cannot_send_is_refused_at_start_not_at_the_first_e_mail(tmp_path, url):
+    """smtplib sends the user and password as ASCII: anything else would fail every round of every worker."""
+    with pytest.raises(ConfigError, match="ASCII"):
+        load_config(str(tmp_path), {**READY, **MAIL, "SMTP_URL": url})
+
+
 @pytest.mark.parametrize("url", ["lon.example.se", "ftp://lon.example.se", "https://lon.example.se/?a=1"])
 def test_a_public_url_that_is_no_web_address_is_refused(tmp_path, url):
     with pytest.raises(ConfigError, match="PUBLIC_URL"):
