@@ -19,7 +19,7 @@ from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCKS = ["app", "test"]
-NEW_DEPENDENCY = ('"prometheus-client>=0.20,<1",', '"prometheus-client>=0.20,<1",\n    "aiosmtpd>=1.4,<2",')
+NEW_DEPENDENCY = ('"prometheus-client>=0.20,<1",', '"prometheus-client>=0.20,<1",\n    "tenacity>=8,<10",')
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +79,7 @@ def test_this_virtualenv_holds_exactly_the_versions_of_the_test_lock(check_lock)
 def test_a_dependency_added_to_pyproject_but_not_to_the_lock_is_named(check_lock, tmp_path):
     root = copy_of_the_repository(tmp_path, *NEW_DEPENDENCY)
     for lock in LOCKS:
-        assert any("aiosmtpd>=1.4,<2" in problem and "not in" in problem
+        assert any("tenacity>=8,<10" in problem and "not in" in problem
                    for problem in check_lock.problems(root, lock)), lock
 
 
@@ -129,7 +129,7 @@ def test_the_readme_commands_stop_before_installing_when_the_lock_is_stale(tmp_p
         pytest.fail(f"scripts/{script} went on past a stale lock:\n{stdout[-2000:]}\n{stderr[-2000:]}")
 
     assert process.returncode != 0, stdout[-2000:]
-    assert f"requirements/{lock}.txt" in stderr and "aiosmtpd>=1.4,<2" in stderr, stderr[-2000:]
+    assert f"requirements/{lock}.txt" in stderr and "tenacity>=8,<10" in stderr, stderr[-2000:]
     assert "bash scripts/lock" in stderr, stderr[-2000:]
     installed = sorted(path.name for path in site_packages.iterdir() if path.name != "this_virtualenv.pth")
     assert not installed, f"installed past a stale lock: {installed}"
