@@ -10,7 +10,7 @@ from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from kivra.extensions import db
-from kivra.mail.models import MailKind, MailState, OutboundEmail
+from kivra.mail.models import MailState, OutboundEmail
 from tests.e2e.test_dispatch_flows import create_calculated_run, months_from_today, open_step_page
 from tests.e2e.test_portal import PORTAL
 
