@@ -6,9 +6,10 @@ from datetime import timedelta
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect, text
 
+from kivra.accounts.models import Company
 from kivra.clock import now
 from kivra.extensions import db
-from tests.conftest import make_company, make_employee
+from tests.conftest import make_employee
 from tests.test_postgres import migrated_app, pg_app  # noqa: F401 - fixtures
 
 
@@ -24,8 +25,11 @@ def rows(sql: str) -> list[dict]:
 def outbox_before_0013() -> dict[str, int]:
     """An invited employee's two invitations, a week and a half and a day old, and one to an address no employee
     has any more, written as 0012 wrote them."""
-    company = make_company()
-    employee_id, company_id = make_employee(company, email="Astrid@Example.se").id, company.id
+    with db.engine.begin() as connection:  # the company as 0012 has it (the model is the newest revision's)
+        connection.execute(text("INSERT INTO company (name, orgnr, employer_contribution_rate, created_at, kivra_retain)"
+                                " VALUES ('Demo AB', '5568402266', 31.42, :at, :no)"), {"at": now(), "no": False})
+        company_id = connection.execute(text("SELECT MAX(id) FROM company")).scalar()
+    employee_id = make_employee(Company(id=company_id), email="Astrid@Example.se").id
     db.session.remove()
     ids = {}
     with db.engine.begin() as connection:

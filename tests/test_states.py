@@ -7,6 +7,7 @@ from flask_babel import force_locale
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
+from kivra.accounts.models import UserAction, UserChange
 from kivra.agreement.models import KivraAgreement, KivraJob, KivraSender
 from kivra.dispatch import service
 from kivra.dispatch.models import OUTCOMES, Dispatch, DispatchState, PayslipSend
@@ -20,7 +21,8 @@ from tests.conftest import make_company, make_employee, make_user
 # Every column holding a state, a channel, a kind or a source: each has a CHECK constraint of the same name.
 CONSTRAINED = (("dispatch", "state"), ("dispatch", "channel"), ("payslip_send", "state"), ("payslip_send", "channel"),
                ("kivra_sender", "state"), ("kivra_agreement", "source"), ("kivra_agreement", "end_reason"),
-               ("kivra_job", "kind"), ("kivra_job", "state"), ("outbound_email", "state"), ("outbound_email", "kind"))
+               ("kivra_job", "kind"), ("kivra_job", "state"), ("outbound_email", "state"), ("outbound_email", "kind"),
+               ("user_change", "action"))
 
 
 def one_row_per_table() -> dict[str, int]:
@@ -36,9 +38,11 @@ def one_row_per_table() -> dict[str, int]:
     sender = KivraSender(company_id=company.id, state="active")
     job = KivraJob(company_id=company.id, kind="usermatch", state="done")
     email = outbox.queue(MailKind.INVITATION, "anna@example.se", "Inbjudan", "Hej", company_id=company.id)
-    db.session.add_all([agreement, sender, job])
+    change = UserChange(company_id=company.id, actor_id=user.id, actor_name=user.name, user_id=user.id,
+                        action=UserAction.ROLE_CHANGED)
+    db.session.add_all([agreement, sender, job, change])
     db.session.commit()
-    return {"outbound_email": email.id, "dispatch": db.session.scalar(select(Dispatch.id).where(Dispatch.send_id == send.id)),
+    return {"outbound_email": email.id, "user_change": change.id, "dispatch": db.session.scalar(select(Dispatch.id).where(Dispatch.send_id == send.id)),
             "payslip_send": send.id, "kivra_agreement": agreement.id, "kivra_sender": sender.id, "kivra_job": job.id}
 
 

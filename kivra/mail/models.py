@@ -20,6 +20,8 @@ class MailKind(StrEnum):
     INVITATION = "invitation"  # to Min lön
     PAYSLIP_NOTICE = "payslip_notice"  # "Du har ett nytt lönebesked"
     PASSWORD_RESET = "password_reset"  # Min lön's or a company user's
+    SIGNUP_CONFIRMATION = "signup_confirmation"  # the first admin of a company that signed up confirms the address
+    USER_INVITATION = "user_invitation"  # a colleague invited to the company (Användare)
 
 
 class OutboundEmail(db.Model):
