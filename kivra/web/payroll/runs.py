@@ -11,6 +11,7 @@ from kivra.extensions import db
 from kivra.payroll import service, sie
 from kivra.payroll.calculation import NegativeGrossError
 from kivra.payroll.models import PayrollRun
+from kivra.status import getting_started
 from kivra.web import is_htmx, redirect_to, render
 from kivra.web.i18n import period_name
 from kivra.web.loaders import get_run
@@ -28,7 +29,19 @@ def _runs_page(form: RunForm, status: int = 200):
     runs = db.session.scalars(
         select(PayrollRun).where(PayrollRun.company_id == current_user.company_id).order_by(PayrollRun.period.desc())
     ).all()
-    return render("payroll/runs.html", "run_form", status=status, runs=runs, form=form)
+    company = db.session.get(Company, current_user.company_id)
+    steps = getting_started.first_steps(company)
+    return render("payroll/runs.html", "run_form", status=status, runs=runs, form=form, steps=steps,
+                  links=_first_step_links(steps))
+
+
+def _first_step_links(steps: getting_started.FirstSteps) -> dict:
+    """Where each first step is done (kivra/status/getting_started.py)."""
+    Step = getting_started.Step
+    links = {Step.EMPLOYEES: url_for("employees.new"), Step.FIRST_RUN: "#run_form"}
+    if steps.latest_run_id is not None:
+        links[Step.SEND] = url_for("payroll.run", run_id=steps.latest_run_id)
+    return links
 
 
 @bp.post("/runs")
