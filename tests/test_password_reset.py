@@ -8,10 +8,12 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from kivra.accounts import passwords
 from kivra.clock import now as utcnow
+from kivra.extensions import db
 from kivra.mail import links, resets
 from kivra.mail.models import MailKind
-from tests.conftest import Client, text
+from tests.conftest import Client, make_user, text
 from tests.test_mail import (  # noqa: F401 - fixtures
     PERSONNUMMER, PUBLIC, astrid, deliver, invite, mailbox, min_lon_user, outbox, settle,
 )
@@ -204,3 +206,16 @@ def test_an_invited_employee_who_never_chose_a_password_may_reset(app, mailbox, 
     browser.token = browser.csrf_from(browser.get(path))
     assert browser.post(path, {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}).location == "/min-lon/"
     assert browser.get("/min-lon/").status_code == 200
+
+
+def test_an_invited_or_deactivated_company_user_gets_no_reset_link(app, mailbox, company, admin):
+    """An invited user chooses the password from the invitation (which records that they joined); a deactivated one
+    could not use it. The page answers as for anyone."""
+    invited = make_user(company, role="payroll", email="ny@example.se")
+    invited.password_hash = None
+    gone = make_user(company, role="payroll", email="borta@example.se")
+    gone.deactivated_at = utcnow()
+    db.session.commit()
+    passwords.ask_for_reset("ny@example.se")
+    passwords.ask_for_reset("borta@example.se")
+    assert outbox() == []

@@ -15,7 +15,9 @@ RESETS = PasswordResets(OneTimeLinks("user-password-reset", VALID_FOR, claim="us
 def ask_for_reset(email_address: str) -> None:
     """E-mail a reset link to the company user with this address, if there is one (the caller never says)."""
     user = db.session.scalar(select(User).where(func.lower(User.email) == email_address.strip().lower()))
-    token = RESETS.start(user) if user is not None else None
+    # Only a user who can sign in: one invited sets the password from the invitation (which records that they joined),
+    # one deactivated could not use a new password anyway.
+    token = RESETS.start(user) if user is not None and user.is_active else None
     if token is not None:
         link = public_url("accounts.reset_password", token=token)
         with force_locale(user.locale or "sv"):

@@ -34,8 +34,10 @@ def history(company_id: int) -> list[KivraAgreement]:
 
 
 def admins(company_id: int) -> list[User]:
+    """The admins a payroll user can ask to approve the agreement: those who can sign in."""
     return list(db.session.scalars(
-        select(User).where(User.company_id == company_id, User.role == "admin").order_by(User.name)
+        select(User).where(User.company_id == company_id, User.role == "admin", User.deactivated_at.is_(None),
+                           User.password_hash.is_not(None)).order_by(User.name)
     ))
 
 
