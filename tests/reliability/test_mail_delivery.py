@@ -14,6 +14,7 @@ from flask import Flask
 from sqlalchemy import select, text
 
 from kivra.accounts.models import User
+from kivra.dispatch.models import Dispatch
 from kivra.employees.models import Employee
 from kivra.employees.portal_account import PortalAccount
 from kivra.extensions import db
@@ -187,12 +188,14 @@ def test_each_min_lon_employee_is_told_once_of_a_send_though_a_worker_is_killed_
     notices = outbox(app, OutboundEmail.kind == MailKind.PAYSLIP_NOTICE)
     with app.app_context():
         addresses = dict(db.session.execute(select(Employee.id, Employee.email)).all())
+        versions = dict(db.session.execute(
+            select(Dispatch.employee_id, Dispatch.version_id).where(Dispatch.send_id == send.send_id)).all())
         states = dict(db.session.execute(text("SELECT state, count(*) FROM dispatch GROUP BY state")).all())
         db.session.remove()
     assert states == {"published": EMPLOYEES - KIVRA_USERS, "delivered": KIVRA_USERS}, states
     assert sorted(row.once_key for row in notices) == sorted(
-        f"payslip-notice:{send.send_id}:{employee_id}" for employee_id, address in addresses.items()
-        if address in told), "not one notice row per Min lön employee with notices on"
+        f"payslip-notice:{send.send_id}:{employee_id}:{versions[employee_id]}"
+        for employee_id, address in addresses.items() if address in told), "not one notice row per Min lön employee with notices on"
     assert {row.to_address for row in notices} == set(told)
     assert {row.state for row in notices} == {MailState.SENT}, Counter(row.state for row in notices)
     # The killed worker's claims were taken over when their lease ran out (a claim counts an attempt).
