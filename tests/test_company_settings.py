@@ -14,6 +14,8 @@ from kivra.extensions import db
 from kivra.sender_api.app import kivra_client
 from tests.conftest import make_user, text
 
+pytestmark = pytest.mark.both_databases
+
 URL = "/company/settings"
 VALID = {
     "name": "Demo AB", "orgnr": "556840-2266", "street_address": "Storgatan 1", "postal_code": "11122",
