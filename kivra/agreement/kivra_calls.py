@@ -66,10 +66,11 @@ def release(job_id: int) -> bool:
 
 
 def finish(job: KivraJob, found: int | None = None, total: int | None = None, error_code: str | None = None,
-           correlation_id: str | None = None) -> KivraJob:
+           correlation_id: str | None = None, error_message: str | None = None) -> KivraJob:
     job.state = JobState.FAILED if error_code else JobState.DONE
     job.found, job.total, job.finished_at = found, total, utcnow()
     job.error_code, job.correlation_id = error_code and error_code[:20], correlation_id and correlation_id[:64]
+    job.error_message = error_message and error_message[:200]
     db.session.commit()
     return job
 

@@ -30,11 +30,13 @@ class SenderState(StrEnum):
 
 
 class JobKind(StrEnum):
-    """What a worker may be asked to do with Kivra: register the company or follow its access request (`access`), or
-    ask which employees are Kivra users (`usermatch`, the register's check)."""
+    """What a worker may be asked to do with Kivra: register the company or follow its access request (`access`),
+    ask which employees are Kivra users (`usermatch`, the register's check), or give the tenant the company's new
+    name (`tenantname`, Företagsinställningar)."""
 
     ACCESS = "access"
     USERMATCH = "usermatch"
+    TENANT_NAME = "tenantname"
 
 
 class JobState(StrEnum):
@@ -127,6 +129,7 @@ class KivraJob(db.Model):
     found: Mapped[int | None]
     total: Mapped[int | None]
     error_code: Mapped[str | None] = mapped_column(String(20))  # Kivra's code, or `not_active`, or `error`
+    error_message: Mapped[str | None] = mapped_column(String(200))  # Kivra's words for the error, as it answered
     correlation_id: Mapped[str | None] = mapped_column(String(64))
 
     @property

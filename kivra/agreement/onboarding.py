@@ -64,3 +64,21 @@ def refresh(company: Company, client: KivraClient) -> KivraSender | None:
         sender.state = SenderState.REJECTED
     db.session.commit()
     return sender
+
+
+def tenant_key(company_id: int) -> str | None:
+    """The company's Kivra tenant, once registered (or granted): the one whose name follows the company's."""
+    sender = sender_of(company_id)
+    return sender.tenant_key if sender is not None and sender.state == SenderState.ACTIVE else None
+
+
+def rename(company: Company, client: KivraClient, rounds: int = 3) -> None:
+    """Give the tenant the company's name as it is now. A name saved again while Kivra was being told is told too
+    (a few rounds at most); no tenant yet: registering will use the name."""
+    key = tenant_key(company.id)
+    for _ in range(rounds if key else 0):
+        name = company.name
+        client.update_tenant_name(key, name)
+        db.session.commit()  # ends the read, so the next look sees a name saved meanwhile
+        if company.name == name:
+            return

@@ -1,5 +1,6 @@
 """The worker's side of the Kivra calls pages ask for (kivra_calls): registering the company or following its access
-request, and the register's usermatch. A task carries a job id; the job row says whether anything is left to do."""
+request, the register's usermatch, and the tenant's new name. A task carries a job id; the job row says whether
+anything is left to do."""
 import logging
 import threading
 from contextlib import contextmanager
@@ -58,6 +59,9 @@ def _ask_kivra(job: KivraJob, client: KivraClient) -> KivraJob:
     try:
         if job.kind == JobKind.ACCESS:  # register, or ask about the access request; then the sends that waited go
             return kivra_calls.finish(job, found=check_access(company, client))
+        if job.kind == JobKind.TENANT_NAME:  # the company's new name (Företagsinställningar) as the tenant's
+            onboarding.rename(company, client)
+            return kivra_calls.finish(job)
         counts = kivra_check.check_kivra_users(company.id, client)
         return kivra_calls.finish(job, found=counts.get("user", 0), total=sum(counts.values()))
     except kivra_check.KivraNotActive:
@@ -66,7 +70,8 @@ def _ask_kivra(job: KivraJob, client: KivraClient) -> KivraJob:
     except KivraError as error:
         db.session.rollback()
         log.warning("Kivra job %d (%s) for company %d: %s", job.id, job.kind, job.company_id, error)
-        return kivra_calls.finish(job, error_code=str(error.code or "—"), correlation_id=error.correlation_id)
+        return kivra_calls.finish(job, error_code=str(error.code or "—"), correlation_id=error.correlation_id,
+                                  error_message=error.long_message or error.short_message)
     except Exception:  # noqa: BLE001 - the page must not wait forever; the periodic check asks again
         db.session.rollback()
         log.exception("Kivra job %d (%s) failed", job_id, job.kind)

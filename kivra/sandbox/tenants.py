@@ -89,6 +89,18 @@ def get_tenant(tenant_key: str):
         return jsonify(state().tenants[tenant_key].as_json())
 
 
+@bp.put("/v2/tenant/<tenant_key>/name")
+def update_tenant_name(tenant_key: str):
+    """Kivra's display name for the tenant; 200 with an empty body."""
+    authorize("put", "kivra.v2.tenant.{tenantKey}.name", tenant_key)
+    name = read_object(state().config.max_request_bytes).get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise KivraApiError(40001, "`name` is required")
+    with state().lock:
+        state().tenants[tenant_key].name = name.strip()
+    return "", 200
+
+
 def _owner_name(owner: str) -> str:
     return FOREIGN_CLIENT_NAME if owner == FOREIGN_CLIENT_ID else state().config.client_name(owner)
 

@@ -250,6 +250,10 @@ class KivraClient:
     def get_tenant(self, tenant_key: str) -> dict:
         return self._call("GET", f"/v2/tenant/{tenant_key}", tenant_key=tenant_key).json()
 
+    def update_tenant_name(self, tenant_key: str, name: str) -> None:
+        """The tenant's display name, which employees see on what they receive next (`PUT /v2/tenant/{key}/name`)."""
+        self._call("PUT", f"/v2/tenant/{tenant_key}/name", self._json({"name": name}), tenant_key=tenant_key)
+
     def request_access(self, orgnr: str) -> AccessRequest:
         response = self._call("POST", "/v2/tenant/request_access", self._json({"vat_number": vat_number(orgnr)}))
         return self._access_request(response)

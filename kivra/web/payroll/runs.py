@@ -6,6 +6,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from kivra import clock
+from kivra.accounts import settings
 from kivra.accounts.models import Company
 from kivra.extensions import db
 from kivra.payroll import service, sie
@@ -22,7 +23,9 @@ from kivra.web.send_step import send_and_post_page
 
 @bp.get("/runs")
 def runs():
-    return _runs_page(RunForm(formdata=None, period=clock.today_in_sweden().replace(day=1)))
+    period = clock.today_in_sweden().replace(day=1)
+    payout_date = settings.proposed_payout_date(db.session.get(Company, current_user.company_id), period)
+    return _runs_page(RunForm(formdata=None, period=period, payout_date=payout_date))
 
 
 def _runs_page(form: RunForm, status: int = 200):
