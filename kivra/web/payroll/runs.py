@@ -42,6 +42,8 @@ def _first_step_links(steps: getting_started.FirstSteps) -> dict:
     """Where each first step is done (kivra/status/getting_started.py)."""
     Step = getting_started.Step
     links = {Step.EMPLOYEES: url_for("employees.new"), Step.FIRST_RUN: "#run_form"}
+    if current_user.is_admin:  # a payroll user is told on the settings step to ask an admin
+        links[Step.COMPANY_DETAILS] = url_for("company.edit")
     if steps.latest_run_id is not None:
         links[Step.SEND] = url_for("payroll.run", run_id=steps.latest_run_id)
     return links
