@@ -41,8 +41,8 @@ class Company(db.Model):
     # Let Kivra hold payslips for employees who are not Kivra users yet (retain, 390 days) instead of Min lön.
     kivra_retain: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Set when the first admin of a company that signed up confirmed their e-mail address: no payslip goes before.
-    # Sign-up makes a company with None; one made otherwise (`flask demo`, provisioning, and every company before
-    # sign-up existed) is confirmed as it is made.
+    # Companies made otherwise (`flask demo`, provisioning, and every company before sign-up existed) are confirmed:
+    # as they are made, by default (sign-up clears it: kivra/accounts/signup.py).
     confirmed_at: Mapped[datetime | None] = mapped_column(default=utcnow)
     # Where the salaries are paid from (Företagsinställningar): a bankgiro number, or a clearing and account number.
     bankgiro: Mapped[str | None] = mapped_column(String(8))  # 7 or 8 digits, no hyphen

@@ -4,6 +4,7 @@ from datetime import date
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from kivra import identity
 from kivra.accounts.models import Company, User, utcnow
 from kivra.agreement.models import AgreementEnd, AgreementSource, KivraAgreement
 from kivra.extensions import db
@@ -19,6 +20,20 @@ class NotAllowed(PermissionError):
 
 class AgreementConflict(ValueError):
     """The agreement changed meanwhile (approved or ended in another tab)."""
+
+
+class SoleTraderRefused(ValueError):
+    """Kivra does not onboard sole traders (enskild firma, whose org.nr is the owner's personnummer): their payslips
+    go to Min lön."""
+
+
+def is_sole_trader(company: Company) -> bool:
+    return identity.Organisationsnummer(company.orgnr).is_sole_trader
+
+
+def refuse_sole_trader(company: Company) -> None:
+    if is_sole_trader(company):
+        raise SoleTraderRefused(company.id)
 
 
 def in_force(company_id: int) -> KivraAgreement | None:
@@ -49,6 +64,7 @@ def _require_admin(user: User) -> None:
 def approve(company: Company, user: User, payslips: bool = True, invoices: bool = False) -> KivraAgreement:
     """Record the approval of the current version for the chosen scope; a scope change ends the previous one."""
     _require_admin(user)
+    refuse_sole_trader(company)
     if not (payslips or invoices):
         raise ValueError("an agreement covers payslips, invoices or both")
     current = in_force(company.id)
@@ -71,7 +87,10 @@ def approve(company: Company, user: User, payslips: bool = True, invoices: bool 
 
 def activate_for_new_customer(company: Company) -> KivraAgreement | None:
     """New customers have Kivra active from the start: their sign-up included Kivra's terms. Only once: a company
-    that has had an agreement (and perhaps discontinued it) is not given a new one."""
+    that has had an agreement (and perhaps discontinued it) is not given a new one. Never a sole trader: Kivra
+    does not onboard them."""
+    if is_sole_trader(company):
+        return None
     current = in_force(company.id)
     if current is not None or history(company.id):
         return current

@@ -2,6 +2,7 @@
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from kivra import agreement
 from kivra.accounts.models import Company
 from kivra.agreement.models import KivraSender, SenderState
 from kivra.extensions import db
@@ -27,7 +28,9 @@ def _sender_row(company: Company) -> KivraSender:
 
 
 def register(company: Company, client: KivraClient) -> KivraSender:
-    """Create the tenant by org.nr; if another sender owns it, ask Kivra for access and wait."""
+    """Create the tenant by org.nr; if another sender owns it, ask Kivra for access and wait. A sole trader is
+    refused before Kivra is asked (agreement.SoleTraderRefused)."""
+    agreement.refuse_sole_trader(company)
     sender = _sender_row(company)
     if sender.state == SenderState.ACTIVE:
         return sender

@@ -26,6 +26,8 @@ def approve(company: Company, user: User, client: KivraClient | None, payslips: 
             dispatch.request_send(run, user, scheduled_for=scheduled_for)
         except dispatch.AlreadySent:
             pass  # the other tab's click sent them already
+        except dispatch.NotConfirmed:
+            pass  # the send step says the address must be confirmed first
     if payslips and client is None:  # after the send is recorded, so the worker's registration releases it
         register_later(company, user)
     return approved

@@ -67,6 +67,9 @@ def _ask_kivra(job: KivraJob, client: KivraClient) -> KivraJob:
     except kivra_check.KivraNotActive:
         db.session.rollback()
         return kivra_calls.finish(job, error_code="not_active")
+    except agreement.SoleTraderRefused:
+        db.session.rollback()
+        return kivra_calls.finish(job, error_code="sole_trader")
     except KivraError as error:
         db.session.rollback()
         log.warning("Kivra job %d (%s) for company %d: %s", job.id, job.kind, job.company_id, error)

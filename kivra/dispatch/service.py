@@ -44,13 +44,25 @@ def require_kivra_in_force(company_id: int) -> None:
         raise KivraNotInForce(company_id)
 
 
+class NotConfirmed(ValueError):
+    """The company signed up and its admin has not confirmed the e-mail address yet: no payslip goes before."""
+
+
+def require_confirmed(company: Company) -> None:
+    if company.confirmed_at is None:
+        raise NotConfirmed(company.id)
+
+
 def is_new_customer(company: Company, new_customers_since) -> bool:
     """Companies created after Kivra moved into Payroll have Min lön/Kivra active from the start."""
     return clock.swedish_date(company.created_at) >= new_customers_since
 
 
 def needs_activation_prompt(company: Company, new_customers_since) -> bool:
-    """First send of an existing customer without Kivra: ask whether to activate it."""
+    """First send of an existing customer without Kivra: ask whether to activate it. Never a sole trader's: Kivra
+    does not take them, so their payslips go to Min lön."""
+    if agreement.is_sole_trader(company):
+        return False
     if agreement.in_force(company.id) is not None or has_sent_before(company):
         return False
     return not is_new_customer(company, new_customers_since)
@@ -72,6 +84,8 @@ def send_of(run: PayrollRun) -> PayslipSend | None:
 
 def route_for(company: Company) -> tuple[str, str, str | None]:
     """Channel, state and (for Min lön) the reason, for a send made now."""
+    if agreement.is_sole_trader(company):
+        return Channel.MINLON, SendState.QUEUED, "sole_trader"
     current = agreement.in_force(company.id)
     if current is None:
         return Channel.MINLON, SendState.QUEUED, "no_agreement"
@@ -129,9 +143,13 @@ def request_send(run: PayrollRun, user: User, min_lon_only: bool = False, awaiti
     """Queue the run's payslips: Kivra with an agreement in force (waiting while Kivra grants access), else Min lön.
     The send and one outbox row per payslip are written in one transaction; workers do the sending.
     `awaiting_agreement`: a payroll user asked to send once an admin approves Kivra's agreement.
-    `scheduled_for`: not before this moment (UTC); cancellable until then."""
+    `scheduled_for`: not before this moment (UTC); cancellable until then.
+    NotConfirmed while the company's e-mail address is unconfirmed; a sole trader's go to Min lön."""
     company = db.session.get(Company, run.company_id)
-    if min_lon_only:
+    require_confirmed(company)
+    if agreement.is_sole_trader(company):
+        channel, state, note = route_for(company)
+    elif min_lon_only:
         channel, state, note = Channel.MINLON, SendState.QUEUED, "not_now"
     elif awaiting_agreement and agreement.in_force(company.id) is None:
         channel, state, note = Channel.KIVRA, SendState.AWAITING_AGREEMENT, None

@@ -8,6 +8,7 @@ from kivra.extensions import login_manager
 PUBLIC_ENDPOINTS = {"static", "accounts.login", "accounts.set_language", "portal.login", "portal.invitation",
                     "accounts.forgot_password", "accounts.reset_password", "portal.forgot_password",
                     "portal.reset_password", "users.invitation",
+                    "signup.register", "signup.confirm", "signup.confirmed",  # a new company, its e-mail link
                     "health.web", "health.workers",  # polled by supervisors and load balancers
                     "metrics.scrape"}  # Prometheus: its own bearer token (kivra/metrics.py)
 

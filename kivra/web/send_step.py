@@ -6,7 +6,7 @@ from flask import current_app
 from flask_login import current_user
 
 from kivra import agreement
-from kivra.accounts import notices
+from kivra.accounts import notices, signup
 from kivra.accounts.models import Company
 from kivra.agreement import kivra_calls, onboarding
 from kivra.agreement.models import JobKind
@@ -25,6 +25,7 @@ def send_and_post_page(run: PayrollRun, block: str = "voucher", status: int = 20
     """The step page, or one of its regions for htmx: the send area or the voucher."""
     send = dispatch.send_of(run)
     progress = send_progress(send)
+    company = db.session.get(Company, run.company_id)
     silent_after = timedelta(seconds=current_app.config["WORKER_SILENT_SECONDS"])
     return render(
         "payroll/send_and_post.html",
@@ -48,6 +49,9 @@ def send_and_post_page(run: PayrollRun, block: str = "voucher", status: int = 20
         sender=onboarding.sender_of(run.company_id),
         registering=kivra_calls.open_job(run.company_id, JobKind.ACCESS),  # a worker is asking Kivra for the company
         vla_notice=notices.show_vla_moved(current_user),
-        missing_details=missing_employer_details(db.session.get(Company, run.company_id)),
-        kivra_history=dispatch.has_kivra_history(db.session.get(Company, run.company_id)),
+        missing_details=missing_employer_details(company),
+        kivra_history=dispatch.has_kivra_history(company),
+        unconfirmed=company.confirmed_at is None,  # no payslip goes until the address is confirmed
+        confirm_to=signup.awaiting_confirmation(company),
+        sole_trader=agreement.is_sole_trader(company),
     )

@@ -62,3 +62,23 @@ def reset_request_limits(form_class, template: str, block: str, **context):
         return view
 
     return decorate
+
+
+SIGN_UPS_PER_ADDRESS = f"10 per {WINDOW_MINUTES} minutes"  # each may make a company and send an e-mail
+
+
+def sign_up_limits(form_class, template: str, block: str, **context):
+    """Limit the sign-up form: every POST from an address counts (each may make a company and send an e-mail); past
+    the limit it answers 429 with the form as typed (never the passwords) and the reason, page or htmx."""
+
+    def breached(_limit):
+        form = form_class()
+        form.form_errors.append(_("Too many sign-ups from your address. Wait %(minutes)d minutes and try again.",
+                                  minutes=WINDOW_MINUTES))
+        body, status = render(template, block, status=429, form=form, **context)
+        return make_response(body, status)
+
+    def decorate(view):
+        return limiter.limit(SIGN_UPS_PER_ADDRESS, methods=["POST"], on_breach=breached)(view)
+
+    return decorate

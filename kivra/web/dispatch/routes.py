@@ -25,7 +25,15 @@ def _send(run, **options):
     except service.AlreadySent:
         flash(_("The payslips of this payroll run have already been sent."), "info")
         return send_and_post_page(run, block="send_payslips", status=409)
+    except service.NotConfirmed:
+        return _not_confirmed(run)
     return _after(run)
+
+
+def _not_confirmed(run):
+    """The company's e-mail address is not confirmed yet: the send area says so, with "send it again"."""
+    flash(_("Payslips cannot be sent until your e-mail address is confirmed."), "error")
+    return send_and_post_page(run, block="send_payslips", status=409)
 
 
 def _after(run, status: int = 200):
@@ -47,6 +55,10 @@ def send(run_id: int):
     run = _sendable(run_id)
     company, since = current_company(), current_app.config["KIVRA_NEW_CUSTOMERS_SINCE"]
     if service.send_of(run) is None:
+        try:
+            service.require_confirmed(company)
+        except service.NotConfirmed:
+            return _not_confirmed(run)
         if service.needs_activation_prompt(company, since):
             try:  # the chosen time goes through the prompt and the agreement with the run
                 send_at = scheduled_for(run, request.form)

@@ -18,6 +18,7 @@ def context(**extra) -> dict:
         sender=onboarding.sender_of(company.id),
         access_job=kivra_calls.open_job(company.id, JobKind.ACCESS),  # a worker is registering or asking Kivra
         missing_details=missing_employer_details(company),
+        sole_trader=agreement.is_sole_trader(company),  # Kivra does not take them
         version=agreement.VERSION,
         version_date=agreement.VERSION_DATE,
         **extra,

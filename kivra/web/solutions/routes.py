@@ -88,6 +88,10 @@ def approve():
     except agreement.AgreementConflict:
         flash(_("The agreement was changed at the same time somewhere else. Check it and try again."), "error")
         return render("solutions/agreement.html", "agreement", status=409, **page_context(run=run))
+    except agreement.SoleTraderRefused:
+        flash(_("Kivra does not accept payslips from sole traders (enskild firma), so Kivra cannot be activated for "
+                "the company. The employees read their payslips in Min lön."), "error")
+        return render("solutions/agreement.html", "agreement", status=422, **page_context(run=run))
     flash(_("The Kivra agreement is approved."), "success")  # the page follows the worker registering it
     sent_from_run = run is not None and payslips and not run.is_draft
     return redirect_to(url_for("payroll.send_and_post", run_id=run.id) if sent_from_run else url_for("solutions.kivra"))
