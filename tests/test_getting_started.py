@@ -42,6 +42,7 @@ def test_a_new_company_is_led_step_by_step_to_its_first_send(as_admin, new_compa
     assert TITLE[lang] in page and all(step in page for step in steps)
     assert next_step(page) == steps[0] and done_steps(page) == []
     assert '<a href="/company/settings">' in page  # the settings step, for an admin
+    assert '<a href="/registrera/bekrafta">' in page  # where the confirmation is sent again
 
     new_company.confirmed_at = new_company.created_at
     new_company.street_address, new_company.postal_code, new_company.city = "Storgatan 1", "11122", "Stockholm"

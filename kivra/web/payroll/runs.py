@@ -41,7 +41,8 @@ def _runs_page(form: RunForm, status: int = 200):
 def _first_step_links(steps: getting_started.FirstSteps) -> dict:
     """Where each first step is done (kivra/status/getting_started.py)."""
     Step = getting_started.Step
-    links = {Step.EMPLOYEES: url_for("employees.new"), Step.FIRST_RUN: "#run_form"}
+    links = {Step.CONFIRM_EMAIL: url_for("signup.pending"), Step.EMPLOYEES: url_for("employees.new"),
+             Step.FIRST_RUN: "#run_form"}
     if current_user.is_admin:  # a payroll user is told on the settings step to ask an admin
         links[Step.COMPANY_DETAILS] = url_for("company.edit")
     if steps.latest_run_id is not None:
