@@ -41,9 +41,14 @@ def stored() -> dict[int, tuple[bytes | None, str | None]]:
 
 
 def test_0011_drops_the_bytes_of_rows_never_sent_again_keeps_the_rest_and_goes_down_again(migrated_app):
-    upgrade(revision="0010")
+    # The rows are made with today's models at the newest revision and taken down to 0010 with the schema (a model
+    # cannot write a table as an old revision has it); each still holds its payload there, as every row did.
+    upgrade()
     ids = rows_in_every_state()
     before = stored()
+    db.session.remove()
+    downgrade(revision="0010")
+    assert stored() == before
     db.session.remove()  # the migration commits batch by batch on its own connection
 
     upgrade(revision="0011_storage")
