@@ -276,6 +276,18 @@ def test_the_confirmation_email_arrives_with_a_public_link_that_works_once(app, 
     assert words["banner"] not in text(visitor.get("/runs"))
 
 
+def test_once_confirmed_the_admin_is_led_to_the_company_details_first(app, mailbox, lang):
+    visitor = Visitor(app, lang)
+    user = signed_up(visitor)
+    deliver(app)
+    done = visitor.post(link_in(mailbox, user.email))
+    page = visitor.get(done.location)
+    steps = re.findall(r'<li><a href="([^"]+)">', page.get_data(as_text=True).split('class="next-steps"')[1])
+    # Kivra needs the address, e-mail and phone before it takes a payslip: the details come before the employees.
+    assert steps == ["/company/settings", "/employees", "/runs"]
+    assert {"sv": "Fyll i företagets uppgifter", "en": "Fill in the company's details"}[lang] in text(page)
+
+
 @pytest.mark.parametrize("htmx", [False, True])
 def test_send_the_email_again_at_most_once_a_minute(app, mailbox, lang, words, htmx, monkeypatch):
     visitor = Visitor(app, lang)
