@@ -1,5 +1,4 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import EmailField, StringField, ValidationError
 from wtforms.validators import DataRequired, Email, Length
 
