@@ -1,0 +1,1 @@
+"""Security: each point of the hardening pass (issue 17), one module per concern."""
