@@ -2,7 +2,9 @@
 from flask import request
 from flask_babel import force_locale, gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import IntegrityError
 
+from kivra.extensions import db
 from kivra.proxy import session_cookie_dropped
 from kivra.web import render
 from kivra.web.accounts.forms import LoginForm
@@ -25,6 +27,16 @@ def init_app(app) -> None:
 
     for code in (403, 404, 405, 409):
         app.register_error_handler(code, lambda error, code=code: render("errors/error.html", "error", status=code, kind=code))
+    app.register_error_handler(IntegrityError, unique_conflict)
+
+
+def unique_conflict(error):
+    """A unique constraint decided a race a route did not foresee (two clicks, two tabs): nothing was saved, so a 409
+    that says so, not a 500 whose logged traceback would carry the row's values."""
+    db.session.rollback()
+    return render("errors/error.html", "error", status=409, kind=409, reason=_(
+        "Someone else changed the same thing at the same time, so nothing was saved. Reload the page to see the"
+        " latest and try again."))
 
 
 def https_required():

@@ -79,6 +79,9 @@ def correct(payslip_id: int):
         except NegativeGrossError:
             db.session.rollback()
             flash(_("The deductions are larger than the pay. Correct the lines first."), "error")
+        except service.CorrectedMeanwhileError:
+            flash(_("Someone else created a corrected version at the same time. Its version is shown below."), "error")
+            return _page(get_payslip(payslip_id), status=409)
         else:
             if version is None:
                 flash(_("Nothing has changed since the latest version."), "info")
