@@ -95,6 +95,10 @@ def pytest_sessionstart(session):
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item, nextitem):
+    # Alembic's fileConfig (migrations/env.py) replaces the root logger's handlers: put the collector back each time.
+    root = logging.getLogger()
+    if COLLECTOR not in root.handlers:
+        root.addHandler(COLLECTOR)
     COLLECTOR.test = item.nodeid
     yield
     COLLECTOR.test = "(between tests)"
