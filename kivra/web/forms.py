@@ -2,8 +2,11 @@
 reset link."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, Email, EqualTo, Length
+from wtforms import EmailField, PasswordField, StringField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, StopValidation
+
+from kivra import money
+from kivra.web import i18n
 
 MIN_PASSWORD_LENGTH = 10
 
@@ -26,3 +29,31 @@ class ForgotPasswordForm(FlaskForm):
         Length(max=254, message=_l("The e-mail address can be at most %(max)d characters long.")),
         Email(message=_l("Enter a valid e-mail address."), check_deliverability=False),
     ])
+
+
+class KronorField(StringField):
+    """An amount in kronor, typed as a plain number (`12 345,67`, `12345.67`): read into öre as `field.ore`, from 0
+    to `maximum_ore`. What was typed stays the field's text, so a refused form shows it again. An empty field is left
+    to the field's DataRequired or Optional."""
+
+    MESSAGES = {
+        "format": _l("Write the amount as a plain number, for example 1 234,50."),
+        "negative": _l("The amount cannot be negative."),
+        "range": _l("The amount can be at most %(max)s."),
+    }
+
+    def __init__(self, label=None, validators=None, maximum_ore: int = money.MAX_AMOUNT_ORE,
+                 messages: dict | None = None, **kwargs):
+        super().__init__(label, validators, **kwargs)
+        self.maximum_ore = maximum_ore
+        self.messages = {**self.MESSAGES, **(messages or {})}
+        self.ore: int | None = None
+
+    def pre_validate(self, form):
+        self.ore = None
+        if not (self.data or "").strip():
+            return
+        try:
+            self.ore = money.parse_kronor(self.data, self.maximum_ore)
+        except money.NumberError as error:
+            raise StopValidation(self.messages[error.reason] % {"max": i18n.money(self.maximum_ore)}) from None
