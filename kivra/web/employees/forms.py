@@ -12,6 +12,7 @@ PNR_MESSAGES = {
     "format": _l("Write the personnummer as YYYYMMDD-NNNN, YYYYMMDDNNNN or YYMMDD-NNNN."),
     "space": _l("Write YYMMDD-NNNN, or YYMMDD+NNNN for someone 100 or older: with six digits for the date, a space does not say which century."),
     "date": _l("The personnummer does not start with a valid date of birth."),
+    "born": _l("The personnummer's date of birth must be between 1 January 1870 and today."),
     "serial": _l("The personnummer's birth number (the three digits after the date) cannot be 000."),
     "checksum": _l("The personnummer's last digit does not match (check digit error). Check for a typo."),
 }
