@@ -2,10 +2,11 @@
 reset link."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, StringField
+from wtforms import EmailField, PasswordField, StringField, ValidationError
 from wtforms.validators import DataRequired, Email, EqualTo, Length, StopValidation
 
 from kivra import money
+from kivra.accounts import password_strength
 from kivra.web import i18n
 
 MIN_PASSWORD_LENGTH = 10
@@ -21,6 +22,17 @@ class ChoosePasswordForm(FlaskForm):
         DataRequired(message=_l("Repeat the password.")),
         EqualTo("password", message=_l("The passwords do not match.")),
     ])
+
+    def __init__(self, *args, words_about_the_person: list[str] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.words = words_about_the_person or []
+
+    def words_about_the_person(self) -> list[str]:
+        """The person's name, e-mail address, personnummer, company: what a guessable password is made of."""
+        return self.words
+
+    def validate_password(self, field):
+        refuse_guessable(self, field)
 
 
 class ForgotPasswordForm(FlaskForm):
@@ -57,3 +69,22 @@ class KronorField(StringField):
             self.ore = money.parse_kronor(self.data, self.maximum_ore)
         except money.NumberError as error:
             raise StopValidation(self.messages[error.reason] % {"max": i18n.money(self.maximum_ore)}) from None
+
+
+TOO_EASY = _l("The password is too easy to guess. Choose a few words nobody links to you, or a longer password – not "
+              "your name, e-mail address, personnummer or telephone number.")
+
+
+def refuse_guessable(form: ChoosePasswordForm, field) -> None:
+    """A password that meets the length rules but that zxcvbn scores as guessable is refused."""
+    if not field.errors and field.data and password_strength.too_easy(field.data, form.words_about_the_person()):
+        raise ValidationError(TOO_EASY)
+
+
+def words_about(principal) -> list[str]:
+    """The words about a company user or a Min lön account (its employee) that a password must not be made of."""
+    employee = getattr(principal, "employee", None)
+    if employee is not None:
+        return password_strength.words_about(employee.name, employee.email, principal.company.name,
+                                             employee.personnummer)
+    return password_strength.words_about(principal.name, principal.email, principal.company.name)
