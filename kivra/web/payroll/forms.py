@@ -3,7 +3,10 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, MonthField, SelectChoice, SelectField, StringField, ValidationError
 from wtforms.validators import DataRequired, Length
 
-from kivra.payroll.calculation import parse_amount
+from kivra.web.forms import KronorField
+
+
+NOT_POSITIVE = _l("The amount must be more than zero; choose Deduction to subtract.")
 
 
 class RunForm(FlaskForm):
@@ -29,12 +32,9 @@ class LineForm(FlaskForm):
         _l("Description"),
         validators=[DataRequired(message=_l("Describe the line, e.g. Overtime.")), Length(max=100)],
     )
-    amount = StringField(_l("Amount (kr)"), validators=[DataRequired(message=_l("Enter the amount."))])
+    amount = KronorField(_l("Amount (kr)"), validators=[DataRequired(message=_l("Enter the amount."))],
+                         messages={"negative": NOT_POSITIVE})
 
     def validate_amount(self, field):
-        try:
-            self.amount_ore = parse_amount(field.data)
-        except ValueError:
-            raise ValidationError(_l("Write the amount in kronor, e.g. 1 500 or 1500,50.")) from None
-        if self.amount_ore <= 0:
-            raise ValidationError(_l("The amount must be more than zero; choose Deduction to subtract."))
+        if field.ore == 0:
+            raise ValidationError(NOT_POSITIVE)

@@ -42,7 +42,7 @@ def add_line(payslip_id: int):
     if not form.validate_on_submit():
         return _page(payslip, form, status=422)
     payslip.lines.append(
-        PayslipLine(kind=form.kind.data, description=form.description.data.strip(), amount_ore=form.amount_ore)
+        PayslipLine(kind=form.kind.data, description=form.description.data.strip(), amount_ore=form.amount.ore)
     )
     db.session.commit()
     return _after_change(payslip)

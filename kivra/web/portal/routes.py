@@ -9,7 +9,7 @@ from kivra.mail.links import LinkError
 from kivra.payroll.service import version_pdf
 from kivra.portal import invitations, passwords, payslips
 from kivra.web import is_htmx, redirect_to, render
-from kivra.web.forms import MIN_PASSWORD_LENGTH, ChoosePasswordForm
+from kivra.web.forms import MIN_PASSWORD_LENGTH, ChoosePasswordForm, words_about
 from kivra.web.passwords import PasswordResetPages
 from kivra.web.portal import bp
 from kivra.web.portal.forms import PortalLoginForm, SettingsForm
@@ -56,7 +56,7 @@ def invitation(token: str):
         account = invitations.open_invitation(token)
     except LinkError as error:
         return _unusable(error)
-    form = ChoosePasswordForm()
+    form = ChoosePasswordForm(words_about_the_person=words_about(account))
     if form.validate_on_submit():
         try:
             account = invitations.accept(token, form.password.data)
