@@ -6,7 +6,7 @@ from flask import session
 from flask_babel import format_currency, format_date, format_datetime, format_decimal, get_locale
 from flask_login import current_user
 
-from kivra.clock import as_utc
+from kivra.clock import as_utc, in_sweden
 from kivra.money import kronor
 
 LOCALES = ("sv", "en")
@@ -54,6 +54,16 @@ def datetime_text(value) -> str:
     return format_datetime(as_utc(value), "yyyy-MM-dd HH:mm")
 
 
+def day_month(value) -> str:
+    """A stored UTC time's day in Swedish time, short: `25 nov.` / `25 Nov`."""
+    return format_date(in_sweden(value).date(), "d MMM") if value else ""
+
+
+def day_time(value) -> str:
+    """A stored UTC time in Swedish time, short: `25 nov. 08:00` / `25 Nov 08:00`."""
+    return f"{day_month(value)} {in_sweden(value):%H:%M}" if value else ""
+
+
 def short_date(value: date | None) -> str:
     return value.isoformat() if value else ""
 
@@ -73,6 +83,8 @@ def init_app(app) -> None:
         period_name=period_name,
         long_date=long_date,
         short_date=short_date,
+        day_month=day_month,
+        day_time=day_time,
         percent=percent,
         datetime=datetime_text,
         number=number,
