@@ -7,18 +7,17 @@ from flask_babel import format_currency, format_date, format_datetime, format_de
 from flask_login import current_user
 
 from kivra.clock import as_utc, in_sweden
+from kivra.locales import LOCALES, babel_locale
 from kivra.money import kronor
 
-LOCALES = ("sv", "en")
 LOCALE_NAMES = {"sv": "Svenska", "en": "English"}
 
 
 def select_locale() -> str:
     """The signed-in user's saved language, else the session's choice, else Swedish."""
     if current_user and current_user.is_authenticated and current_user.locale in LOCALES:
-        return current_user.locale
-    chosen = session.get("locale")
-    return chosen if chosen in LOCALES else "sv"
+        return babel_locale(current_user.locale)
+    return babel_locale(session.get("locale"))
 
 
 def money(ore: int | None) -> str:
@@ -74,7 +73,9 @@ def number(value: int) -> str:
 
 
 def current_locale() -> str:
-    return str(get_locale() or "sv")
+    """The language, `sv` or `en` (the locale formats English as en_GB)."""
+    locale = get_locale()
+    return locale.language if locale else "sv"
 
 
 def init_app(app) -> None:
