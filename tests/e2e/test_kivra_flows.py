@@ -77,6 +77,9 @@ def test_first_send_activates_kivra_and_queues_the_run(signed_in, worker_held, w
 def test_not_now_queues_the_run_for_min_lon(signed_in, words, lang):
     page = signed_in
     prompt = open_activation_prompt(page, words)
+    # A button named in running text is quoted, as Swedish and English typography quote it.
+    expect(prompt).to_contain_text({"sv": "Väljer du ”Inte nu” skickas lönebeskeden",
+                                    "en": "“Not now” sends this run's payslips"}[lang])
     page.screenshot(path=f"{SCREENSHOTS}/kivra-prompt-{lang}.png", full_page=True)
 
     prompt.get_by_role("button", name=words["not_now"]).click()
@@ -155,11 +158,11 @@ def test_activate_from_more_solutions_then_discontinue(signed_in, worker_held, w
 HISTORY = {
     "sv": {"ended": r"Kivra avslutades \d{4}-\d\d-\d\d \d\d:\d\d av Anna Admin\.", "again": "Aktivera Kivra igen",
            "history_link": "Status och historik för Kivra", "delivered": "Levererat till Kivra",
-           "outcomes": "Varje lönebesked och hur det gick finns på Kivras statussida.",
+           "outcomes": "Varje lönebesked och hur det gick finns på status-sidan för Kivra.",
            "ended_before": "Kivra avslutades innan"},
     "en": {"ended": r"Kivra was discontinued on \d{4}-\d\d-\d\d \d\d:\d\d by Anna Admin\.",
            "again": "Activate Kivra again", "history_link": "Kivra status and history",
-           "delivered": "Delivered to Kivra", "outcomes": "Each payslip's outcome is on the Kivra status page.",
+           "delivered": "Delivered to Kivra", "outcomes": "Each payslip's outcome is on the status page for Kivra.",
            "ended_before": "Kivra was discontinued before"},
 }
 
