@@ -208,8 +208,14 @@ def vla_agreement(live_app):
 
 def test_vla_moved_notice_can_be_dismissed_for_good(vla_agreement, signed_in, words, lang):
     page = signed_in
-    open_step_page(page, words)
     notice = page.get_by_role("status").filter(has_text=words["vla_moved"])
+    expect(notice).to_be_visible()  # where the user lands after signing in: the run list
+    page.screenshot(path=f"{SCREENSHOTS}/vla-moved-runs-{lang}.png", full_page=True)
+    page.get_by_role("link", name=words["more"]).click()
+    expect(notice).to_be_visible()  # and Fler lösningar, where the agreement is
+    page.screenshot(path=f"{SCREENSHOTS}/vla-moved-more-solutions-{lang}.png", full_page=True)
+    page.get_by_role("navigation").get_by_role("link", name=words["runs"]).click()
+    open_step_page(page, words)
     expect(notice).to_be_visible()
     page.screenshot(path=f"{SCREENSHOTS}/vla-moved-{lang}.png", full_page=True)
 
@@ -221,3 +227,7 @@ def test_vla_moved_notice_can_be_dismissed_for_good(vla_agreement, signed_in, wo
     page.reload()
     expect(page.get_by_role("heading", level=2, name=words["send"])).to_be_visible()
     expect(page.get_by_text(words["vla_moved"])).to_have_count(0)
+    for place in (words["runs"], words["more"]):  # closed once, gone everywhere
+        page.get_by_role("navigation").get_by_role("link", name=place).click()
+        expect(page.get_by_role("heading", level=1)).to_be_visible()
+        expect(page.get_by_text(words["vla_moved"])).to_have_count(0)

@@ -10,7 +10,7 @@ from kivra.agreement.models import JobKind
 from kivra.dispatch import activation
 from kivra.dispatch.schedule import BadSchedule, carried_schedule
 from kivra.extensions import db
-from kivra.web import current_company, is_htmx, redirect_to, render
+from kivra.web import current_company, is_htmx, redirect_to, render, signed_in_as
 from kivra.web.loaders import run_from
 from kivra.web.signin import safe_next
 from kivra.web.solutions import bp
@@ -116,6 +116,13 @@ def discontinue():
     else:
         flash(_("Kivra is discontinued. Later payslips go to Min lön; the history stays here."), "success")
     return redirect(url_for("solutions.index"), code=303)
+
+
+@bp.app_template_global("vla_moved_notice_due")
+def vla_moved_notice_due() -> bool:
+    """The notice that the status page moved from the web payroll: on the pages a user lands on (the run list after
+    signing in, Fler lösningar, a run's send step) until this user closes it."""
+    return signed_in_as("user") and notices.show_vla_moved(current_user)
 
 
 @bp.post("/notices/vla-moved")
