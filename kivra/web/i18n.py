@@ -58,6 +58,11 @@ def day_month(value) -> str:
     return format_date(in_sweden(value).date(), "d MMM") if value else ""
 
 
+def day(value) -> str:
+    """A stored UTC time's day in Swedish time: `30 nov. 2026` / `30 Nov 2026`."""
+    return format_date(in_sweden(value).date(), "medium") if value else ""
+
+
 def day_time(value) -> str:
     """A stored UTC time in Swedish time, short: `25 nov. 08:00` / `25 Nov 08:00`."""
     return f"{day_month(value)} {in_sweden(value):%H:%M}" if value else ""
@@ -85,6 +90,7 @@ def init_app(app) -> None:
         long_date=long_date,
         short_date=short_date,
         day_month=day_month,
+        day=day,
         day_time=day_time,
         percent=percent,
         datetime=datetime_text,

@@ -45,6 +45,7 @@ def send_and_post_page(run: PayrollRun, block: str = "voucher", status: int = 20
         prompt=prompt,
         send_at=send_at,
         agreement=agreement.in_force(run.company_id),
+        last_agreement=next(iter(agreement.history(run.company_id)), None),  # ended: when, and by whom
         sender=onboarding.sender_of(run.company_id),
         registering=kivra_calls.open_job(run.company_id, JobKind.ACCESS),  # a worker is asking Kivra for the company
         missing_details=missing_employer_details(company),

@@ -73,11 +73,12 @@ def approve():
     run = run_from(request.form.get("run"))
     _require_admin()
     payslips, invoices = bool(request.form.get("payslips")), bool(request.form.get("invoices"))
-    if not (payslips or invoices):
-        flash(_("Choose what Kivra may be used for: payslips, invoices or both."), "error")
-        return render("solutions/agreement.html", "agreement", status=422,
+    if not (payslips or invoices):  # said beside the checkboxes, with the boxes as they were ticked
+        return render("solutions/agreement.html", "agreement", status=422, scope_error=True,
+                      chosen={"payslips": payslips, "invoices": invoices},
                       **page_context(run=run, send_at=request.form.get("send_at")))
     company = current_company()
+    before = agreement.in_force(company.id)
     try:
         send_at = carried_schedule(request.form.get("send_at")) if run is not None else None
     except BadSchedule as error:  # the chosen time passed while the agreement was read: send now instead
@@ -92,9 +93,18 @@ def approve():
         flash(_("Kivra does not accept payslips from sole traders (enskild firma), so Kivra cannot be activated for "
                 "the company. The employees read their payslips in Min lön."), "error")
         return render("solutions/agreement.html", "agreement", status=422, **page_context(run=run))
-    flash(_("The Kivra agreement is approved."), "success")  # the page follows the worker registering it
+    if before is None:
+        flash(_("The Kivra agreement is approved."), "success")  # the page follows the worker registering it
+    else:
+        flash(scope_changed(payslips, invoices), "success")
     sent_from_run = run is not None and payslips and not run.is_draft
     return redirect_to(url_for("payroll.send_and_post", run_id=run.id) if sent_from_run else url_for("solutions.kivra"))
+
+
+def scope_changed(payslips: bool, invoices: bool) -> str:
+    if payslips and invoices:
+        return _("The agreement now covers payslips and invoices.")
+    return _("The agreement now covers payslips.") if payslips else _("The agreement now covers invoices.")
 
 
 @bp.get("/kivra/discontinue")
