@@ -38,7 +38,7 @@ WORDS = {
            "mismatch": "The passwords do not match.",
            "queued": "is queued", "invited": "The invitation to Min lön for",
            "no_email": "has no e-mail address", "correction": "Correction, version 2", "nov": "Payslip November 2026",
-           "oct": "Payslip October 2026", "net": "SEK 22,750.00", "payout": "November 25, 2026"},
+           "oct": "Payslip October 2026", "net": "SEK 22,750.00", "payout": "25 November 2026"},
 }
 
 

@@ -16,6 +16,7 @@ from werkzeug.security import generate_password_hash
 
 from kivra.accounts.models import ROLES, Company, User, UserAction, UserChange, utcnow
 from kivra.extensions import db
+from kivra.locales import babel_locale
 from kivra.mail import outbox
 from kivra.mail.links import LinkError, OneTimeLinks, matches, public_url
 from kivra.mail.models import MailKind, OutboundEmail
@@ -120,7 +121,7 @@ def _send_invitation(actor: User, user: User) -> Invitation:
     email = None
     if not outbox.disabled():
         company = db.session.get(Company, user.company_id)
-        with force_locale(actor.locale or "sv"):
+        with force_locale(babel_locale(actor.locale)):
             subject = _("%(name)s invites you to %(company)s in Payroll", name=actor.name, company=company.name)
             body = "\n\n".join((
                 _("Hello %(name)s,", name=user.name),

@@ -1,7 +1,7 @@
 """Payroll run operations: create, calculate, correct and post. No Flask requests here."""
 import calendar
 import hashlib
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -40,6 +40,16 @@ def employed_in(company_id: int, period: date) -> list[Employee]:
         select(Employee).where(Employee.company_id == company_id, Employee.employment_start <= last).order_by(Employee.name)
     )
     return [e for e in employees if e.employed_during(first, last)]
+
+
+def first_free_period(company_id: int, start: date) -> date:
+    """The first month from `start` on without a run: what a new run proposes, never a month already run."""
+    taken = set(db.session.scalars(
+        select(PayrollRun.period).where(PayrollRun.company_id == company_id, PayrollRun.period >= start.replace(day=1))))
+    period = start.replace(day=1)
+    while period in taken:
+        period = (period + timedelta(days=32)).replace(day=1)
+    return period
 
 
 def create_run(company: Company, period: date, payout_date: date) -> PayrollRun:

@@ -9,6 +9,7 @@ from kivra.accounts.models import Company, utcnow
 from kivra.employees.models import Employee
 from kivra.employees.portal_account import PortalAccount
 from kivra.extensions import db
+from kivra.locales import babel_locale
 from kivra.mail import outbox
 from kivra.mail.links import OneTimeLinks, public_url
 from kivra.mail.models import MailKind
@@ -30,7 +31,7 @@ def ask_for_reset(email_address: str) -> None:
         if token is None:
             continue
         link = public_url("portal.reset_password", token=token)
-        with force_locale(account.locale or "sv"):
+        with force_locale(babel_locale(account.locale)):
             subject = _("Reset your Min lön password")
             body = "\n\n".join((
                 _("Hello %(name)s,", name=employee.name),

@@ -3,10 +3,10 @@ from flask import request
 from flask_babel import force_locale, gettext as _
 from flask_wtf.csrf import CSRFError
 
+from kivra.locales import LOCALES, babel_locale
 from kivra.proxy import session_cookie_dropped
 from kivra.web import render
 from kivra.web.accounts.forms import LoginForm
-from kivra.web.i18n import LOCALES
 from kivra.web.portal.forms import PortalLoginForm
 
 # The sign-in pages: their form and where it is rendered, so a refused sign-in shows the form again as it was typed.
@@ -30,7 +30,7 @@ def init_app(app) -> None:
 def https_required():
     """Plain HTTP in production: say so, not "security token missing". The language chosen in the session is gone
     with the cookie, so the browser's language is the best guess."""
-    with force_locale(request.accept_languages.best_match(LOCALES) or "sv"):
+    with force_locale(babel_locale(request.accept_languages.best_match(LOCALES))):
         lines = [_("Open the site over HTTPS"), _(
             "Signing in needs a secure connection. This page was opened over plain HTTP, so the browser did not keep"
             " its sign-in cookie. Open the address with https:// and sign in again. If it already begins with"

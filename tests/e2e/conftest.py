@@ -176,7 +176,7 @@ WORDS = {
         "for_both": "For payslips and invoices.", "status_link": "Kivra status and agreement",
         "status": "Kivra status", "approved_by": "Approved by", "discontinue": "Discontinue Kivra",
         "discontinue_q": "Discontinue Kivra?", "discontinue_yes": "Yes, discontinue Kivra",
-        "discontinued": "Kivra is discontinued.", "vla_moved": "The Kivra status page has moved to Payroll.",
+        "discontinued": "Kivra is discontinued.", "vla_moved": "The status page for Kivra has moved to Payroll.",
         "dismiss": "OK, don't show again", "wrong_password": "Wrong e-mail address or password.",
         "wait": "Too many failed sign-ins. Wait 15 minutes and try again.",
     },

@@ -88,7 +88,7 @@ def kivra_check_now():
     try:
         kivra_check.require_active(current_user.company_id)
     except kivra_check.KivraNotActive:
-        flash(_("Kivra is not active for the company, so there is nothing to ask. Kivra is activated under More Solutions."), "info")
+        flash(_("Kivra is not active for the company, so there is nothing to ask. Kivra is activated under “More Solutions”."), "info")
         return redirect_to(url_for("employees.index"))
     kivra_jobs.ask(current_user.company_id, JobKind.USERMATCH, current_user.id)
     if is_htmx():

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from kivra import clock
 from kivra.accounts import settings
 from kivra.accounts.models import Company
+from kivra.dispatch import progress
 from kivra.extensions import db
 from kivra.payroll import service, sie
 from kivra.payroll.calculation import NegativeGrossError
@@ -23,7 +24,7 @@ from kivra.web.send_step import send_and_post_page
 
 @bp.get("/runs")
 def runs():
-    period = clock.today_in_sweden().replace(day=1)
+    period = service.first_free_period(current_user.company_id, clock.today_in_sweden())
     payout_date = settings.proposed_payout_date(db.session.get(Company, current_user.company_id), period)
     return _runs_page(RunForm(formdata=None, period=period, payout_date=payout_date))
 
@@ -34,8 +35,10 @@ def _runs_page(form: RunForm, status: int = 200):
     ).all()
     company = db.session.get(Company, current_user.company_id)
     steps = getting_started.first_steps(company)
+    sends = progress.sends_by_run([run.id for run in runs])
     return render("payroll/runs.html", "run_form", status=status, runs=runs, form=form, steps=steps,
-                  links=_first_step_links(steps))
+                  links=_first_step_links(steps), sends=sends,
+                  scheduled={run_id for run_id, pair in sends.items() if progress.is_scheduled(*pair)})
 
 
 def _first_step_links(steps: getting_started.FirstSteps) -> dict:
