@@ -5,6 +5,7 @@ import logging
 
 import pytest
 from flask import abort
+from werkzeug.test import encode_multipart
 
 from kivra.accounts.models import User
 from kivra.extensions import db
@@ -72,7 +73,11 @@ def assert_error_page(response, status, heading, htmx=False):
                          ids=["over-1-MB", "over-1-MB-multipart", "over-form-memory"])
 def test_a_too_large_sign_in_is_refused_in_the_chosen_language(app, lang, words, htmx, field, encoding):
     visitor = anonymous(app, lang=lang, accept="en" if lang == "sv" else "sv")  # the choice wins over the browser's
-    response = visitor.post("/login", {"email": "a@b.se", "password": field}, htmx=htmx, content_type=encoding)
+    fields = {"email": "a@b.se", "password": field, "csrf_token": visitor.token}
+    if encoding == "multipart/form-data":  # encoded here: the test client would spool it to a file left open
+        boundary, body = encode_multipart(fields)
+        fields, encoding = body, f"multipart/form-data; boundary={boundary}"
+    response = visitor.raw.post("/login", data=fields, content_type=encoding, headers=visitor._headers(htmx))
     assert_error_page(response, 413, words["413"], htmx)
 
 
@@ -125,3 +130,19 @@ def test_an_anonymous_500_uses_the_browsers_language(app, probes):
     finally:
         PUBLIC_ENDPOINTS.discard("probe_500")
     assert_error_page(response, 500, WORDS["en"]["500"])
+
+
+def test_with_the_database_unreachable_the_500_is_still_the_apps_page(app, probes, admin, lang, words, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    from kivra.web import errors
+
+    def database_gone(code):
+        raise OperationalError("SELECT 1", {}, Exception("could not connect to server"))
+
+    browser = Client(app.test_client()).login(admin)
+    browser.raw.environ_base["HTTP_ACCEPT_LANGUAGE"] = lang
+    monkeypatch.setattr(errors, "_page", database_gone)
+    response = browser.get("/_probe/500")
+    assert_error_page(response, 500, words["500"])
+    assert words["500_text"] in text(response)
