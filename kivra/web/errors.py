@@ -30,8 +30,8 @@ def init_app(app) -> None:
 
     for code in (403, 404, 405, 409):
         app.register_error_handler(code, lambda error, code=code: render("errors/error.html", "error", status=code, kind=code))
-    for code in (413, 429):  # a sign-in or reset form past its limit answers its own 429 (kivra/web/throttle.py)
-        app.register_error_handler(code, lambda error, code=code: _page(code))
+    for code in (413, 429):
+        app.register_error_handler(code, lambda error, code=code: _page(code, error))
     app.register_error_handler(500, internal_error)
 
 
@@ -46,7 +46,9 @@ def _language():
     return force_locale(request.accept_languages.best_match(LOCALES) or "sv")
 
 
-def _page(code: int):
+def _page(code: int, error=None):
+    if error is not None and error.response is not None:
+        return error.response  # a sign-in or reset form past its limit answers with itself (kivra/web/throttle.py)
     with _language():
         return render("errors/error.html", "error", status=code, kind=code)
 
