@@ -62,10 +62,13 @@ def test_static_files_stay_cacheable(app, client):
 
 
 def test_htmx_is_configured_for_the_policy(app, client):
-    """htmx 2 would add an inline <style> for its indicators and may eval: both off."""
+    """htmx 2 would add an inline <style> for its indicators, may eval, and settles a swapped element's style
+    attribute: all off."""
     page = client.get("/login").get_data(as_text=True)
     config = re.search(r'<meta name="htmx-config" content=\'([^\']+)\'', page).group(1)
     assert '"includeIndicatorStyles":false' in config and '"allowEval":false' in config
+    # htmx settles `style` by setting the attribute, which the policy refuses (seen in the e2e tests' console)
+    assert '"attributesToSettle":["class","width","height"]' in config
 
 
 def test_no_template_the_app_serves_needs_inline_script_or_style():
