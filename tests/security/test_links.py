@@ -4,12 +4,14 @@ confirmation and the payslip notice."""
 import re
 
 import pytest
+from flask import request
 from sqlalchemy import select
 
 from kivra.dispatch import notices
 from kivra.employees.portal_account import PortalAccount
 from kivra.extensions import db
 from kivra.mail.models import MailKind, OutboundEmail
+from kivra.web import PUBLIC_ENDPOINTS
 from tests.conftest import Client, RequestPerContextClient, make_employee
 from tests.test_signup import FORM as SIGN_UP_FORM
 
@@ -48,9 +50,7 @@ def only_public_links(kind: MailKind) -> list[str]:
 
 def test_the_request_really_names_the_evil_host(app, evil):
     """The client does what it says: the app sees evil.example as the request's host."""
-    app.add_url_rule("/_host", "host_probe", lambda: __import__("flask").request.host)
-    from kivra.web import PUBLIC_ENDPOINTS
-
+    app.add_url_rule("/_host", "host_probe", lambda: request.host)
     PUBLIC_ENDPOINTS.add("host_probe")
     try:
         assert evil().raw.get("/_host").get_data(as_text=True) == EVIL
