@@ -123,6 +123,9 @@ def load_config(instance_path: str, environ=None, testing: bool = False) -> dict
     log_format = env.get("LOG_FORMAT", "").lower() or None
     if log_format not in (None, "json", "text"):
         raise ConfigError(f"LOG_FORMAT must be json or text, not {log_format!r}")
+    max_content_length = env.get("MAX_CONTENT_LENGTH", str(1024 * 1024))
+    if not max_content_length.isdigit() or int(max_content_length) == 0:
+        raise ConfigError(f"MAX_CONTENT_LENGTH must be a number of bytes, not {max_content_length!r}")
     trusted_proxies = env.get("TRUSTED_PROXIES", "0")
     if not trusted_proxies.isdigit():
         raise ConfigError(f"TRUSTED_PROXIES must be the number of proxies in front of the app, not {trusted_proxies!r}")
@@ -201,6 +204,11 @@ def load_config(instance_path: str, environ=None, testing: bool = False) -> dict
         "TRUSTED_PROXIES": int(trusted_proxies),
         # Strict-Transport-Security on HTTPS responses in production: browsers then refuse plain HTTP for this long.
         "HSTS_SECONDS": int(env.get("HSTS_SECONDS", "31536000")),
+        # The largest request body read (413 past it, before the form is parsed), the largest text field of a
+        # multipart form, and its most fields: every form here is a few kB, and no page takes a file.
+        "MAX_CONTENT_LENGTH": int(max_content_length),
+        "MAX_FORM_MEMORY_SIZE": 500_000,
+        "MAX_FORM_PARTS": 1000,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": app_env == "production",
@@ -240,7 +248,8 @@ LOGGED = ("APP_ENV", "INSTANCE_PATH", "SQLALCHEMY_DATABASE_URI", "QUEUE_URL", "R
           "DISPATCH_MAX_ATTEMPTS", "DISPATCH_RETRY_SECONDS", "DISPATCH_RETRY_CAP_SECONDS", "DISPATCH_SWEEP_SECONDS",
           "KIVRA_ACCESS_CHECK_SECONDS", "KIVRA_MAX_ATTEMPTS", "KIVRA_TIMEOUT_SECONDS", "WORKER_HEARTBEAT_SECONDS",
           "WORKER_SILENT_SECONDS", "SESSION_COOKIE_SECURE", "TRUSTED_PROXIES", "HSTS_SECONDS", "LOG_LEVEL", "LOG_FORMAT",
-          "METRICS_TOKEN", "DISPATCH_FAILED_PAYLOAD_DAYS", "SMTP_URL", "PUBLIC_URL", "MAIL_DISABLED", "MAIL_FROM")
+          "METRICS_TOKEN", "DISPATCH_FAILED_PAYLOAD_DAYS", "SMTP_URL", "PUBLIC_URL", "MAIL_DISABLED", "MAIL_FROM",
+          "MAX_CONTENT_LENGTH")
 _SECRET_WORDS = ("password", "secret", "token", "key")
 
 

@@ -67,14 +67,15 @@ def _require_login():
 
 def _vary(response):
     response.vary.add("HX-Request")
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
     return response
 
 
 def init_app(app) -> None:
+    from kivra.web import headers
+
     app.before_request(_require_login)
     app.after_request(_vary)
+    headers.init_app(app)  # the Content-Security-Policy and its companions, no-store
     login_manager.login_view = "accounts.login"
     login_manager.blueprint_login_views = {"portal": "portal.login"}
     app.jinja_env.globals.update(in_portal=in_portal)

@@ -28,6 +28,31 @@ def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": "/usr/bin/chromium", "args": CHROMIUM_ARGS}
 
 
+CSP_VIOLATION = ("Content Security Policy", "unsafe-eval", "unsafe-inline")
+
+
+@pytest.fixture(autouse=True)
+def no_policy_violations(request):
+    """Every page a test opens fails it when the browser refuses something under the Content-Security-Policy
+    (an inline script or style, an eval): htmx and every flow must work under the policy (kivra/web/headers.py)."""
+    if "page" not in request.fixturenames:
+        yield
+        return
+    page = request.getfixturevalue("page")
+    refused: list[str] = []
+
+    def watch(watched):
+        watched.on("console", lambda message: refused.append(f"{watched.url}: {message.text}")
+                   if any(word in message.text for word in CSP_VIOLATION) else None)
+        watched.on("pageerror", lambda error: refused.append(f"{watched.url}: {error}")
+                   if any(word in str(error) for word in CSP_VIOLATION) else None)
+
+    watch(page)
+    page.context.on("page", watch)  # a page the test's page opens (a link with target=_blank)
+    yield
+    assert not refused, "the Content-Security-Policy refused:\n" + "\n".join(refused)
+
+
 @pytest.fixture(scope="session")
 def base_url():
     """Each test gets its own live app (`live_url`); pytest-base-url's fixture is not used."""
