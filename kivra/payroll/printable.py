@@ -41,7 +41,10 @@ def without_control(text: str) -> str:
 @cache
 def printable() -> frozenset[str]:
     """Every character both payslip faces have a glyph for, read from their cmaps once; no control character."""
-    maps = [set(TTFont(file, lazy=True).getBestCmap()) for file in FONT_FILES]
+    maps = []
+    for file in FONT_FILES:
+        with TTFont(file, lazy=True) as font:
+            maps.append(set(font.getBestCmap()))
     return frozenset(chr(code) for code in set.intersection(*maps) if not is_control(chr(code)))
 
 
