@@ -2,12 +2,12 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, EmailField, StringField, ValidationError
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from kivra import identity
 from kivra.payroll.calculation import parse_amount
+from kivra.web.forms import Form
 
 PNR_MESSAGES = {
     "format": _l("Write the personnummer as YYYYMMDD-NNNN, YYYYMMDDNNNN or YYMMDD-NNNN."),
@@ -18,7 +18,8 @@ PNR_MESSAGES = {
 }
 
 
-class EmployeeForm(FlaskForm):
+class EmployeeForm(Form):
+    printed = frozenset({"name", "bank_account"})  # on the payslip PDF
     name = StringField(
         _l("Name"),
         validators=[DataRequired(message=_l("Enter the employee's name.")), Length(max=200)],
