@@ -1,13 +1,15 @@
 """The payslip PDF prints every character it is given, or refuses loudly: nothing vanishes from a payslip."""
 import io
 import logging
+from datetime import date
 
 import pytest
 from pypdf import PdfReader
 
 from kivra import create_app
-from kivra.payroll import pdf
+from kivra.payroll import pdf, service
 from kivra.payroll.printable import UnprintableText, check_printable, printable, unprintable_character
+from tests.conftest import make_employee, text
 from tests.unit.test_pdf_speed_invariants import document
 
 LATIN_EXTENDED = "Łukasz Żółć-Wiśniewski, Nguyễn Thị Đặng, Gülşen Öztürk, Ærø Ståhl, Ωμέγα Ζαχαρίου, Жуков"
@@ -59,3 +61,17 @@ def test_the_printable_set_comes_from_the_fonts():
     assert not {"\x00", "\n", "\t", "\x85", "\u2028", "\u2029", "\u202e", "\u200b", "😀", "李", "ש"} & chars
     assert unprintable_character("Åsa Öberg") is None and unprintable_character("Åsa\u00adÖberg") == "\u00ad"
     assert check_printable("Rene\u0301e") == "Renée"
+
+
+@pytest.mark.both_databases
+@pytest.mark.parametrize("htmx", [False, True])
+def test_a_run_with_a_name_typed_before_the_rule_is_not_calculated(as_admin, company, lang, htmx):
+    make_employee(company, name="Astrid 😀 Lindqvist")  # old data: the form refuses it now
+    run = service.create_run(company, date(2026, 11, 1), date(2026, 11, 25))
+    response = as_admin.post(f"/runs/{run.id}/calculate", htmx=htmx)
+    page = text(as_admin.get(f"/runs/{run.id}"))
+    assert {"sv": "Tecknet ”😀” (U+1F600) kan inte skrivas ut på lönebeskedet",
+            "en": "The character “😀” (U+1F600) cannot be printed on the payslip"}[lang] in page
+    assert response.status_code in (204, 303)  # htmx: HX-Redirect
+    run = service.db.session.get(service.PayrollRun, run.id)
+    assert run.is_draft and not run.payslips[0].versions
