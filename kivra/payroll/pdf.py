@@ -1,6 +1,5 @@
 """The payslip as a PDF (fpdf2), labelled in Swedish and English, made once per version."""
 import copy
-import logging
 import threading
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -26,7 +25,6 @@ from kivra.payroll.printable import UnprintableText, check_printable
 
 FONTS = Path(__file__).parent / "fonts"
 SWEDISH = Locale.parse("sv_SE")  # parsed once: Babel parses a locale name on every call
-log = logging.getLogger(__name__)
 
 # Parsing a TTF and subsetting it with fontTools took ~55 of the ~60 ms a payslip cost, so both happen once per
 # process (bench/pdf_build.py). A face's subset always holds its glyphs below, used or not, so nearly every payslip
