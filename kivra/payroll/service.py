@@ -13,6 +13,7 @@ from kivra.extensions import db
 from kivra.payroll import pdf
 from kivra.payroll.calculation import Line, Totals, calculate
 from kivra.payroll.models import PayrollRun, Payslip, PayslipLine, PayslipVersion, Voucher, VoucherRow
+from kivra.payroll.printable import check_printable
 from kivra.payroll.voucher import Row, difference, is_balanced, rows_for
 
 VOUCHER_SERIES = "L"
@@ -92,6 +93,16 @@ def sync_draft(run: PayrollRun) -> None:
 
 def payslip_lines(payslip: Payslip) -> list[Line]:
     return [Line(line.kind, line.description, line.amount_ore) for line in payslip.lines]
+
+
+def check_printed(payslip: Payslip) -> None:
+    """UnprintableText before freezing a payslip whose PDF could not be made: texts typed before the forms refused
+    what the payslip cannot print."""
+    employee = payslip.employee
+    texts = [("the company name", db.session.get(Company, payslip.run.company_id).name),
+             ("the employee name", employee.name), ("the bank account", employee.bank_account or "")]
+    for where, text in texts + [("a line's description", line.description) for line in payslip.lines]:
+        check_printable(text, where)
 
 
 def payslip_totals(payslip: Payslip) -> Totals:
@@ -185,6 +196,7 @@ def calculate_run(run: PayrollRun) -> None:
     sync_draft(run)
     for payslip in run.payslips:
         payslip_totals(payslip)  # refuse before freezing anything
+        check_printed(payslip)
     claimed = db.session.execute(
         update(PayrollRun).where(PayrollRun.id == run.id, PayrollRun.status == "draft").values(status="calculated")
     ).rowcount
@@ -202,6 +214,7 @@ def correct(payslip: Payslip) -> PayslipVersion | None:
     if not has_changes(payslip):
         return None
     payslip_totals(payslip)
+    check_printed(payslip)
     version = new_version(payslip)
     db.session.commit()
     return version

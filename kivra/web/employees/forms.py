@@ -1,12 +1,11 @@
 import re
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, EmailField, StringField, ValidationError
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from kivra import identity, money
-from kivra.web.forms import KronorField
+from kivra.web.forms import Form, KronorField
 
 PNR_MESSAGES = {
     "format": _l("Write the personnummer as YYYYMMDD-NNNN, YYYYMMDDNNNN or YYMMDD-NNNN."),
@@ -18,7 +17,8 @@ PNR_MESSAGES = {
 }
 
 
-class EmployeeForm(FlaskForm):
+class EmployeeForm(Form):
+    printed = frozenset({"name", "bank_account"})  # on the payslip PDF
     name = StringField(
         _l("Name"),
         validators=[DataRequired(message=_l("Enter the employee's name.")), Length(max=200)],

@@ -1,15 +1,13 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, MonthField, SelectChoice, SelectField, StringField, ValidationError
 from wtforms.validators import DataRequired, Length
 
-from kivra.web.forms import KronorField
-
+from kivra.web.forms import Form, KronorField
 
 NOT_POSITIVE = _l("The amount must be more than zero; choose Deduction to subtract.")
 
 
-class RunForm(FlaskForm):
+class RunForm(Form):
     period = MonthField(_l("Month"), validators=[DataRequired(message=_l("Choose the month as YYYY-MM."))])
     payout_date = DateField(
         _l("Payout date"), validators=[DataRequired(message=_l("Enter the payout date as YYYY-MM-DD."))]
@@ -22,7 +20,8 @@ class RunForm(FlaskForm):
                 raise ValidationError(_l("The payout date must be in the month paid for or the month after."))
 
 
-class LineForm(FlaskForm):
+class LineForm(Form):
+    printed = frozenset({"description"})  # on the payslip PDF
     kind = SelectField(
         _l("Type"),
         choices=[SelectChoice("addition", _l("Addition")), SelectChoice("deduction", _l("Deduction"))],

@@ -13,6 +13,7 @@ from kivra.extensions import db
 from kivra.payroll import service, sie
 from kivra.payroll.calculation import NegativeGrossError
 from kivra.payroll.models import PayrollRun
+from kivra.payroll.printable import UnprintableText
 from kivra.status import getting_started
 from kivra.web import is_htmx, redirect_to, render
 from kivra.web.i18n import period_name
@@ -20,6 +21,7 @@ from kivra.web.loaders import get_run
 from kivra.web.payroll import bp
 from kivra.web.payroll.forms import RunForm
 from kivra.web.send_step import send_and_post_page
+from kivra.web.text_rules import unprintable_message
 
 
 @bp.get("/runs")
@@ -108,6 +110,10 @@ def calculate(run_id: int):
         except NegativeGrossError:
             db.session.rollback()
             flash(_("A payslip has deductions larger than its pay. Correct it before calculating."), "error")
+            return redirect_to(url_for("payroll.run", run_id=run.id))
+        except UnprintableText as error:
+            db.session.rollback()
+            flash(unprintable_message(error.char), "error")
             return redirect_to(url_for("payroll.run", run_id=run.id))
         flash(_("The payroll run is calculated: every payslip is frozen as a version."), "success")
     return redirect_to(url_for("payroll.send_and_post", run_id=run.id))

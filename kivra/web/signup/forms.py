@@ -21,6 +21,8 @@ def _stripped(value):
 class SignUpForm(ChoosePasswordForm):
     """The company, its first admin and the admin's password (the rules of choosing one elsewhere)."""
 
+    printed = frozenset({"company_name"})  # on the payslip PDF
+
     company_name = StringField(_l("Company name"), filters=[_stripped], validators=[
         DataRequired(message=_l("Enter the company's name.")),
         Length(max=200, message=_l("The name can be at most %(max)d characters long.")),
