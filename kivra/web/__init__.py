@@ -73,6 +73,9 @@ def _vary(response):
 
 
 def init_app(app) -> None:
+    from kivra.web.session_limits import end_stale_session
+
+    app.before_request(end_stale_session)  # before _require_login: an ended session signs no one in
     app.before_request(_require_login)
     app.after_request(_vary)
     login_manager.login_view = "accounts.login"

@@ -1,14 +1,20 @@
 """Signing in, for company users (/login) and for employees in Min lön (/min-lon/login): one flow, two pages. The
 form is throttled (kivra/web/throttle.py), the password checked, the language chosen before signing in kept,
-and `next` followed only within the page's own side. A view helper: it reads the request and the session."""
+and `next` followed only within the page's own side. A view helper: it reads the request and the session.
+
+Signing in starts a fresh session: nothing from before it carries over but the language (no CSRF token, no key
+someone planted), and it notes when, for the session's limits (kivra/web/session_limits.py). Signing out ends every
+session of that person, in any browser: their session version counts up (kivra/accounts/sessions.py)."""
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from flask import redirect, request, session, url_for
+from flask import current_app, g, redirect, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import login_user
+from flask_login import current_user, login_user, logout_user
 
+from kivra import clock
+from kivra.accounts.sessions import end_sessions
 from kivra.extensions import db
 from kivra.web import render, signed_in_as
 from kivra.web.i18n import LOCALES
@@ -25,11 +31,30 @@ def safe_next(target: str | None, within: str = "/", fallback: str = "payroll.ru
 
 
 def sign_in(principal) -> None:
-    """Sign in a company user or an employee, keeping the language they chose before signing in."""
+    """Sign in a company user or an employee in a fresh session, keeping the language they chose before signing in."""
     if session.get("locale") in LOCALES:
         principal.locale = session["locale"]
         db.session.commit()
+    fresh_session()
     login_user(principal)
+    session["signed_in_at"] = session["seen_at"] = clock.now().timestamp()
+
+
+def sign_out() -> None:
+    """End the signed-in person's sessions, this browser's and any other (a copied cookie too)."""
+    if current_user.is_authenticated:
+        end_sessions(current_user._get_current_object())
+    logout_user()
+    fresh_session()
+
+
+def fresh_session(locale: str | None = None) -> None:
+    """Empty the session but for the language; a new CSRF token is made when a form next asks for one."""
+    locale = locale or session.get("locale")
+    session.clear()
+    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)  # Flask-WTF's copy for this request
+    if locale in LOCALES:
+        session["locale"] = locale
 
 
 @dataclass(frozen=True)

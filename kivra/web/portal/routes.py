@@ -1,7 +1,7 @@
 """Min lön: sign in, choose a password from an invitation or a reset link, read one's payslips, settings."""
 from flask import abort, flash, make_response, redirect, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, logout_user
+from flask_login import current_user
 
 from kivra.dispatch.corrections import corrects_received
 from kivra.extensions import db
@@ -13,7 +13,7 @@ from kivra.web.forms import MIN_PASSWORD_LENGTH, ChoosePasswordForm
 from kivra.web.passwords import PasswordResetPages
 from kivra.web.portal import bp
 from kivra.web.portal.forms import PortalLoginForm, SettingsForm
-from kivra.web.signin import SignInPage, sign_in
+from kivra.web.signin import SignInPage, sign_in, sign_out
 
 SIGN_IN = SignInPage("employee", PortalLoginForm, "portal/login.html", "portal_login_form", home="portal.index",
                      within=bp.url_prefix + "/", authenticate=invitations.authenticate)  # only Min lön's own pages
@@ -46,7 +46,8 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    logout_user()
+    """Ends every session of this employee, in this browser and any other (one cookie copied from it too)."""
+    sign_out()
     return redirect(url_for("portal.login"), code=303)
 
 
