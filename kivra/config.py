@@ -54,6 +54,26 @@ def _queue(env, app_env: str, testing: bool = False) -> str:
     return "sqlite:///" + huey_sqlite_path(env)
 
 
+# The keys development and tests sign with when none is given: public, so never production's.
+KNOWN_KEYS = ("dev-only-not-secret", "test-only-not-secret")
+MIN_SECRET_KEY_LENGTH = 32
+
+
+def _secret_key_refusals(env) -> list[str]:
+    """Production signs sessions and e-mail links with SECRET_KEY (and still accepts SECRET_KEY_FALLBACKS'): each
+    must be long and not one of the known development keys. The values are never repeated in the message."""
+    refusals = []
+    named = [("SECRET_KEY", env.get("SECRET_KEY", ""))] if env.get("SECRET_KEY") else []
+    named += [(f"SECRET_KEY_FALLBACKS entry {number}", key) for number, key in enumerate(_fallbacks(env), start=1)]
+    for name, key in named:
+        if key in KNOWN_KEYS:
+            refusals.append(f"{name} must not be the development or test key")
+        elif len(key) < MIN_SECRET_KEY_LENGTH:
+            refusals.append(f"{name} must be at least {MIN_SECRET_KEY_LENGTH} characters (it has {len(key)}); "
+                            "make one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'")
+    return refusals
+
+
 def _fallbacks(env) -> list[str]:
     return [key.strip() for key in env.get("SECRET_KEY_FALLBACKS", "").split(",") if key.strip()]
 
@@ -69,6 +89,7 @@ def _production_refusals(env) -> list[str]:
     """What production lacks, instead of falling back to the sandbox or to SQLite files beside the code."""
     missing = [name for name in KIVRA_SETTINGS if not env.get(name)]
     refusals = [f"{', '.join(missing)} must be set (else payslips would go to the sandbox)"] if missing else []
+    refusals += _secret_key_refusals(env)
     if not env.get("DATABASE_URL"):
         refusals.append("DATABASE_URL must be set (production keeps no SQLite database beside the code)")
     if not env.get("REDIS_URL") and not env.get("HUEY_SQLITE_PATH"):
