@@ -10,6 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import generate_password_hash
 
+from kivra.accounts import password_hashes
 from kivra.accounts.models import Company, User, utcnow
 from kivra.employees.models import Employee
 from kivra.employees.portal_account import PortalAccount
@@ -106,10 +107,13 @@ def accept(token: str, password: str) -> PortalAccount:
 
 
 def authenticate(email: str, password: str) -> PortalAccount | None:
-    """The employee's account with this e-mail address and password (one person may be employed twice)."""
+    """The employee's account with this e-mail address and password (one person may be employed twice). An address
+    with no account that has a password costs one password check all the same (kivra/accounts/password_hashes.py)."""
     accounts = db.session.scalars(
         select(PortalAccount).join(Employee, Employee.id == PortalAccount.employee_id)
         .where(func.lower(Employee.email) == email.strip().lower(), PortalAccount.password_hash.is_not(None))
         .order_by(PortalAccount.password_set_at.desc())
-    )
+    ).all()
+    if not accounts:
+        password_hashes.refuse(password)
     return next((account for account in accounts if account.check_password(password)), None)
