@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from flask import current_app, g, redirect, request, session, url_for
+from flask import abort, current_app, g, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
@@ -23,11 +23,18 @@ from kivra.web.throttle import sign_in_limits
 
 def safe_next(target: str | None, within: str = "/", fallback: str = "payroll.runs") -> str:
     """A path on this site below `within`, else the `fallback` page: never another site someone slipped in
-    (`https://…`, `//host`, `/\\host`)."""
+    (`https://…`, `//host`, `/\\host`). A control character (CR, LF, …) is no link anyone followed: 400."""
+    refuse_control_characters(target)
     if (target and target.startswith(within) and not target.startswith("//") and "\\" not in target
             and not urlsplit(target).netloc):
         return target
     return url_for(fallback)
+
+
+def refuse_control_characters(target: str | None) -> None:
+    """A `next` with CR, LF or another control character: a bad request (it could split the Location header)."""
+    if target and any(ord(char) < 32 or ord(char) == 127 for char in target):
+        abort(400)
 
 
 def sign_in(principal) -> None:
@@ -76,6 +83,7 @@ class SignInPage:
     def respond(self):
         if signed_in_as(self.principal):
             return redirect(url_for(self.home))
+        refuse_control_characters(request.args.get("next"))
         form = self.form(next=request.args.get("next", ""))
         if form.validate_on_submit():
             found = self.authenticate(form.email.data, form.password.data)
