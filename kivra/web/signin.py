@@ -47,6 +47,12 @@ def sign_in(principal) -> None:
     session["signed_in_at"] = session["seen_at"] = clock.now().timestamp()
 
 
+def stay_signed_in(principal) -> None:
+    """This browser's session goes on under the principal's new session version (after a password change that ended
+    every other session); it keeps its sign-in time, so its limits do not start again."""
+    login_user(principal)
+
+
 def sign_out() -> None:
     """End the signed-in person's sessions, this browser's and any other (a copied cookie too)."""
     if current_user.is_authenticated:

@@ -193,3 +193,36 @@ def test_signing_in_keeps_nothing_of_the_session_before_but_the_language(app, si
     with browser.raw.session_transaction() as session:
         assert "planted" not in session and session["locale"] == lang
     assert CSRF_INPUT.search(browser.get(side["home"]).get_data(as_text=True))
+
+
+CHANGED = {"sv": "Ditt nya lösenord är sparat. Dina andra sessioner har avslutats.",
+           "en": "Your new password is saved. Your other sessions have ended."}
+WRONG_CURRENT = {"sv": "Det nuvarande lösenordet är fel.", "en": "The current password is wrong."}
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_a_min_lon_password_change_ends_other_sessions_and_keeps_this_one(app, employee, lang, htmx):
+    side = {**MIN_LON, "email": employee.email}
+    browser = signed_in(app, side, lang)
+    thief, other = copy_of(app, browser), signed_in(app, side, lang)
+    new = {"current": PASSWORD, "password": "a brand new password", "confirm": "a brand new password"}
+    response = browser.post("/min-lon/settings/password", new, htmx=htmx)
+    assert response.status_code in (204, 303)
+    page = browser.get("/min-lon/settings")
+    assert page.status_code == 200 and CHANGED[lang] in text(page)
+    assert is_signed_out(thief, side) and is_signed_out(other, side)
+    again = Client(app.test_client())
+    again.token = again.csrf_from(again.raw.get("/min-lon/login"))
+    assert again.post("/min-lon/login", {"email": employee.email, "password": "a brand new password"}).status_code == 303
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_a_wrong_current_password_changes_nothing_and_keeps_what_was_typed(app, employee, lang, htmx):
+    side = {**MIN_LON, "email": employee.email}
+    browser = signed_in(app, side, lang)
+    other = signed_in(app, side, lang)
+    new = {"current": "not my password", "password": "a brand new password", "confirm": "a brand new password"}
+    response = browser.post("/min-lon/settings/password", new, htmx=htmx)
+    assert response.status_code == 422 and WRONG_CURRENT[lang] in text(response)
+    assert other.get("/min-lon/").status_code == 200
+    assert db.session.query(PortalAccount).one().session_version == 0

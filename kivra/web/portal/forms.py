@@ -4,6 +4,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField
 from wtforms.validators import DataRequired
 
+from kivra.web.forms import ChoosePasswordForm
+
 
 class PortalLoginForm(FlaskForm):
     email = EmailField(_l("E-mail"), validators=[DataRequired(message=_l("Enter your e-mail address."))])
@@ -13,3 +15,8 @@ class PortalLoginForm(FlaskForm):
 
 class SettingsForm(FlaskForm):
     notify_new_payslips = BooleanField(_l("E-mail me when I have a new payslip"))
+
+
+class ChangePasswordForm(ChoosePasswordForm):
+    current = PasswordField(_l("Current password"), validators=[
+        DataRequired(message=_l("Enter your current password."))])
