@@ -110,6 +110,7 @@ def resend(actor: User, user: User) -> Invitation:
     if state_of(user) != UserState.INVITED:
         raise UserChanged(user.id)
     user.invited_at, user.invited_by_id = utcnow(), actor.id
+    user.session_version = User.session_version + 1  # invited again: any session in their name ends
     _record(actor, user, UserAction.INVITATION_RESENT)
     return _send_invitation(actor, user)
 
@@ -167,7 +168,8 @@ def accept(token: str, password: str) -> User:
     now = utcnow()
     used = db.session.execute(
         update(User).where(User.id == user.id, User.invitation_hash == digest, User.deactivated_at.is_(None))
-        .values(invitation_hash=None, password_hash=generate_password_hash(password), email_confirmed_at=now)
+        .values(invitation_hash=None, password_hash=generate_password_hash(password), email_confirmed_at=now,
+                session_version=User.session_version + 1)
         .execution_options(synchronize_session=False)
     ).rowcount
     if not used:

@@ -72,7 +72,9 @@ def _vary(response):
 
 def init_app(app) -> None:
     from kivra.web import headers
+    from kivra.web.session_limits import end_stale_session
 
+    app.before_request(end_stale_session)  # before _require_login: an ended session signs no one in
     app.before_request(_require_login)
     app.after_request(_vary)
     headers.init_app(app)  # the Content-Security-Policy and its companions, no-store

@@ -27,7 +27,7 @@ def init_app(app) -> None:
             return https_required()
         return render("errors/error.html", "error", status=400, kind="csrf")
 
-    for code in (403, 404, 405, 409):
+    for code in (400, 403, 404, 405, 409):
         app.register_error_handler(code, lambda error, code=code: render("errors/error.html", "error", status=code, kind=code))
     for code in (413, 429):
         app.register_error_handler(code, lambda error, code=code: _page(code, error))

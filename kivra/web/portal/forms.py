@@ -3,7 +3,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField
 from wtforms.validators import DataRequired
 
-from kivra.web.forms import Form
+from kivra.web.forms import ChoosePasswordForm, Form
 
 
 class PortalLoginForm(Form):
@@ -14,3 +14,8 @@ class PortalLoginForm(Form):
 
 class SettingsForm(Form):
     notify_new_payslips = BooleanField(_l("E-mail me when I have a new payslip"))
+
+
+class ChangePasswordForm(ChoosePasswordForm):
+    current = PasswordField(_l("Current password"), validators=[
+        DataRequired(message=_l("Enter your current password."))])
