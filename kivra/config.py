@@ -1,7 +1,7 @@
 """Configuration from environment variables, with safe local defaults."""
 import logging
 import os
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
@@ -54,10 +54,42 @@ def _queue(env, app_env: str, testing: bool = False) -> str:
     return "sqlite:///" + huey_sqlite_path(env)
 
 
+# The keys development and tests sign with when none is given: public, so never production's.
+KNOWN_KEYS = ("dev-only-not-secret", "test-only-not-secret")
+MIN_SECRET_KEY_LENGTH = 32
+
+
+def _secret_key_refusals(env) -> list[str]:
+    """Production signs sessions and e-mail links with SECRET_KEY (and still accepts SECRET_KEY_FALLBACKS'): each
+    must be long and not one of the known development keys. The values are never repeated in the message."""
+    refusals = []
+    named = [("SECRET_KEY", env.get("SECRET_KEY", ""))] if env.get("SECRET_KEY") else []
+    named += [(f"SECRET_KEY_FALLBACKS entry {number}", key) for number, key in enumerate(_fallbacks(env), start=1)]
+    for name, key in named:
+        if key in KNOWN_KEYS:
+            refusals.append(f"{name} must not be the development or test key")
+        elif len(key) < MIN_SECRET_KEY_LENGTH:
+            refusals.append(f"{name} must be at least {MIN_SECRET_KEY_LENGTH} characters (it has {len(key)}); "
+                            "make one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'")
+    return refusals
+
+
+def _fallbacks(env) -> list[str]:
+    return [key.strip() for key in env.get("SECRET_KEY_FALLBACKS", "").split(",") if key.strip()]
+
+
+def _session_limit(env, name: str, default: str) -> int:
+    value = env.get(name, default)
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigError(f"{name} must be a whole number above 0, not {value!r}")
+    return int(value)
+
+
 def _production_refusals(env) -> list[str]:
     """What production lacks, instead of falling back to the sandbox or to SQLite files beside the code."""
     missing = [name for name in KIVRA_SETTINGS if not env.get(name)]
     refusals = [f"{', '.join(missing)} must be set (else payslips would go to the sandbox)"] if missing else []
+    refusals += _secret_key_refusals(env)
     if not env.get("DATABASE_URL"):
         refusals.append("DATABASE_URL must be set (production keeps no SQLite database beside the code)")
     if not env.get("REDIS_URL") and not env.get("HUEY_SQLITE_PATH"):
@@ -123,6 +155,11 @@ def load_config(instance_path: str, environ=None, testing: bool = False) -> dict
     log_format = env.get("LOG_FORMAT", "").lower() or None
     if log_format not in (None, "json", "text"):
         raise ConfigError(f"LOG_FORMAT must be json or text, not {log_format!r}")
+    max_content_length = env.get("MAX_CONTENT_LENGTH", str(1024 * 1024))
+    if not max_content_length.isdigit() or int(max_content_length) == 0:
+        raise ConfigError(f"MAX_CONTENT_LENGTH must be a number of bytes, not {max_content_length!r}")
+    session_idle_minutes = _session_limit(env, "SESSION_IDLE_MINUTES", "30")
+    session_max_hours = _session_limit(env, "SESSION_MAX_HOURS", "12")
     trusted_proxies = env.get("TRUSTED_PROXIES", "0")
     if not trusted_proxies.isdigit():
         raise ConfigError(f"TRUSTED_PROXIES must be the number of proxies in front of the app, not {trusted_proxies!r}")
@@ -137,7 +174,7 @@ def load_config(instance_path: str, environ=None, testing: bool = False) -> dict
         "SECRET_KEY": secret_key,
         # Keys being rotated out (comma separated): sessions and invitation links signed with them still open, and
         # anything signed from now on uses SECRET_KEY (docs/operations.md, "Rotating secrets").
-        "SECRET_KEY_FALLBACKS": [key.strip() for key in env.get("SECRET_KEY_FALLBACKS", "").split(",") if key.strip()],
+        "SECRET_KEY_FALLBACKS": _fallbacks(env),
         "SQLALCHEMY_DATABASE_URI": database_url,
         # Times are stored as UTC without a zone: a PostgreSQL session in UTC reads and writes them as they are.
         # hide_parameters: a database error (logged with its traceback) names the statement, never the values bound
@@ -203,6 +240,16 @@ def load_config(instance_path: str, environ=None, testing: bool = False) -> dict
         "TRUSTED_PROXIES": int(trusted_proxies),
         # Strict-Transport-Security on HTTPS responses in production: browsers then refuse plain HTTP for this long.
         "HSTS_SECONDS": int(env.get("HSTS_SECONDS", "31536000")),
+        # The largest request body read (413 past it, before the form is parsed), the largest text field of a
+        # multipart form, and its most fields: every form here is a few kB, and no page takes a file.
+        "MAX_CONTENT_LENGTH": int(max_content_length),
+        "MAX_FORM_MEMORY_SIZE": 500_000,
+        "MAX_FORM_PARTS": 1000,
+        # A session ends after this long without a request, and this long after signing in however busy
+        # (kivra/web/session_limits.py); the cookie itself is refused by Flask after the longer one.
+        "SESSION_IDLE_MINUTES": session_idle_minutes,
+        "SESSION_MAX_HOURS": session_max_hours,
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=session_max_hours),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": app_env == "production",
@@ -242,7 +289,8 @@ LOGGED = ("APP_ENV", "INSTANCE_PATH", "SQLALCHEMY_DATABASE_URI", "QUEUE_URL", "R
           "DISPATCH_MAX_ATTEMPTS", "DISPATCH_RETRY_SECONDS", "DISPATCH_RETRY_CAP_SECONDS", "DISPATCH_SWEEP_SECONDS",
           "KIVRA_ACCESS_CHECK_SECONDS", "KIVRA_MAX_ATTEMPTS", "KIVRA_TIMEOUT_SECONDS", "WORKER_HEARTBEAT_SECONDS",
           "WORKER_SILENT_SECONDS", "SESSION_COOKIE_SECURE", "TRUSTED_PROXIES", "HSTS_SECONDS", "LOG_LEVEL", "LOG_FORMAT",
-          "METRICS_TOKEN", "DISPATCH_FAILED_PAYLOAD_DAYS", "SMTP_URL", "PUBLIC_URL", "MAIL_DISABLED", "MAIL_FROM")
+          "METRICS_TOKEN", "DISPATCH_FAILED_PAYLOAD_DAYS", "SMTP_URL", "PUBLIC_URL", "MAIL_DISABLED", "MAIL_FROM",
+          "MAX_CONTENT_LENGTH", "SESSION_IDLE_MINUTES", "SESSION_MAX_HOURS")
 _SECRET_WORDS = ("password", "secret", "token", "key")
 
 

@@ -7,6 +7,8 @@ form; the operator's create-company). Plain Python: the date of birth is checked
   Luhn check digit over the ten digits from YY. Written with six date digits it names the last hundred years, and
   `+` adds a hundred (someone 100 or older). With the century written, `-` and `+` mean the same.
 - A samordningsnummer is one with 60 added to the day: Kivra refuses them, Min lön takes them.
+- The date of birth (a samordningsnummer's day less 60) is from 1 January 1870 (`EARLIEST_BIRTH`) up to today's
+  Swedish date: nobody on a payroll was born earlier, nobody is born tomorrow.
 - An organisationsnummer is ten digits with a Luhn check digit: the first is the group (5 aktiebolag, …), the third
   at least 2, which no month has. A sole trader's (enskild firma's) org.nr is their personnummer.
 
@@ -22,6 +24,7 @@ from kivra import clock
 
 _PERSONNUMMER = re.compile(
     r"^(?P<century>\d{2})?(?P<yymmdd>\d{6})(?P<sep>[-+ ]?)(?P<serial>\d{3})(?P<check>\d)$", re.ASCII)
+EARLIEST_BIRTH = date(1870, 1, 1)
 ORG_GROUPS = {  # the first digit of a legal person's organisationsnummer
     "1": "dödsbo", "2": "stat, region, kommun eller församling", "3": "utländskt företag", "5": "aktiebolag",
     "6": "enkelt bolag", "7": "ekonomisk förening", "8": "ideell förening eller stiftelse",
@@ -30,8 +33,8 @@ ORG_GROUPS = {  # the first digit of a legal person's organisationsnummer
 
 
 class PersonnummerError(ValueError):
-    """Why a text is not a personnummer: `format`, `space` (a space in the short form), `date`, `serial` (birth
-    number 000) or `checksum`."""
+    """Why a text is not a personnummer: `format`, `space` (a space in the short form), `date` (no such day),
+    `born` (before 1870 or after today), `serial` (birth number 000) or `checksum`."""
 
     def __init__(self, reason: str):
         super().__init__(reason)
@@ -128,8 +131,8 @@ def parse_personnummer(text: str, today: date | None = None) -> Personnummer:
         if sep == "+":
             while _age(number.birth_date, today) < 100:
                 number = _build(int(number.digits[:4]) - 100, yymmdd, last_four)
-    if number.birth_date > today:
-        raise PersonnummerError("date")
+    if not EARLIEST_BIRTH <= number.birth_date <= today:
+        raise PersonnummerError("born")
     if match["serial"] == "000":
         raise PersonnummerError("serial")
     if not luhn_valid(number.digits[2:]):

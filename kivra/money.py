@@ -1,5 +1,6 @@
 """Money as text. Amounts are kept in öre (int); each reader gets the text it wants from here, and every one of
 them starts from the same exact öre→kronor conversion. Plain Python: the worker and the PDF use it without Flask."""
+import re
 from decimal import Decimal
 
 from babel import Locale
@@ -31,5 +32,56 @@ def swedish_kronor(ore: int) -> str:
 
 
 def typed_kronor(ore: int) -> str:
-    """Kronor as a person types them in a form, `32500,50`: what `payroll.calculation.parse_amount` reads back."""
+    """Kronor as a person types them in a form, `32500,50`: what `parse_kronor` reads back."""
     return f"{kronor(ore):f}".replace(".", ",")
+
+
+# What a person may type for a number: digits, optionally grouped by three with a space (a no-break space, as Babel
+# writes Swedish numbers, too), and one decimal comma or point. No exponent (`1e5`), no NaN or Infinity, no other
+# digits than 0-9: Python's Decimal takes all of those, a Swede means none of them.
+_PLAIN_NUMBER = re.compile(r"(?P<minus>[-\u2212]?)(?P<whole>\d{1,3}(?:[ \u00a0\u202f]\d{3})+|\d+)(?:[,.](?P<fraction>\d+))?",
+                           re.ASCII)
+MAX_TYPED_LENGTH = 40
+MAX_AMOUNT_ORE = 10_000_000_00  # 10 000 000 kr: an amount on a payslip (a line, a monthly salary) is at most this
+
+
+class NumberError(ValueError):
+    """Why a typed number was refused: `format` (not a plain number, or too many decimals), `negative` (a minus sign
+    where none makes sense) or `range` (outside the bounds)."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def parse_plain_decimal(text: str | None, places: int, suffix: str = "", negative: bool = False) -> Decimal:
+    """A plain decimal as a person types it, `12 345,67` or `12345.67`, with at most `places` decimals; `suffix`
+    (`kr`, `%`) may follow. Raises NumberError."""
+    cleaned = (text or "").strip()
+    if suffix and cleaned.endswith(suffix):
+        cleaned = cleaned[: -len(suffix)].rstrip()
+    match = _PLAIN_NUMBER.fullmatch(cleaned) if len(cleaned) <= MAX_TYPED_LENGTH else None
+    if match is None or len(match["fraction"] or "") > places:
+        raise NumberError("format")
+    if match["minus"] and not negative:
+        raise NumberError("negative")
+    whole = re.sub(r"\D", "", match["whole"])
+    return Decimal(f"{'-' if match['minus'] else ''}{whole}.{match['fraction'] or '0'}")
+
+
+def parse_kronor(text: str | None, maximum_ore: int = MAX_AMOUNT_ORE) -> int:
+    """Kronor as a person types them (`32 500`, `32 500,50`, `32500.5`, `32 500 kr`) to öre, at least 0 and at most
+    `maximum_ore`: `32 500,50` → 3250050. Raises NumberError."""
+    ore = int(parse_plain_decimal(text, 2, suffix="kr").scaleb(2))
+    if ore > maximum_ore:
+        raise NumberError("range")
+    return ore
+
+
+def parse_percent(text: str | None) -> Decimal:
+    """A per cent between 0 and 100 with at most two decimals (a rate: tax, employer contributions), `31,42` or
+    `31,42 %`. Raises NumberError."""
+    rate = parse_plain_decimal(text, 2, suffix="%")
+    if rate > 100:
+        raise NumberError("range")
+    return rate

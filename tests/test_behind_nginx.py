@@ -62,7 +62,7 @@ def behind_nginx(tmp_path_factory):
     http_port, https_port, app_port = free_port(), free_port(), free_port()
     (tmp_path / "site.conf").write_text(site_config(tmp_path, http_port, https_port, app_port))
     (tmp_path / "nginx.conf").write_text(main_config(tmp_path))
-    env = {"PATH": "/usr/bin:/bin", "APP_ENV": "production", "SECRET_KEY": "nginx-test", "TRUSTED_PROXIES": "1",
+    env = {"PATH": "/usr/bin:/bin", "APP_ENV": "production", "SECRET_KEY": "nginx-test-key-of-at-least-32-characters", "TRUSTED_PROXIES": "1",
            "KIVRA_API_URL": "http://127.0.0.1:9", "KIVRA_CLIENT_ID": "-", "KIVRA_CLIENT_SECRET": "-",
            "DATABASE_URL": f"sqlite:///{tmp_path / 'payroll.db'}", "INSTANCE_PATH": str(tmp_path / "instance"),
            "HUEY_SQLITE_PATH": str(tmp_path / "queue.db"), "RATELIMIT_ENABLED": "false", "PYTHONUNBUFFERED": "1",

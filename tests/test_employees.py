@@ -21,7 +21,7 @@ MESSAGES = {
     "checksum": {"sv": "kontrollsiffra", "en": "check digit"},
     "format": {"sv": "ÅÅÅÅMMDD-NNNN", "en": "YYYYMMDD-NNNN"},
     "duplicate": {"sv": "har redan det här personnumret", "en": "already has this personnummer"},
-    "salary": {"sv": "Ange lönen i kronor", "en": "Write the salary in kronor"},
+    "salary": {"sv": "Skriv beloppet som ett vanligt tal", "en": "Write the amount as a plain number"},
     "required_name": {"sv": "Ange den anställdas namn", "en": "Enter the employee's name"},
     "coordination": {"sv": "samordningsnummer", "en": "samordningsnummer"},
     "kivra": {"sv": "Kivra", "en": "Kivra"},

@@ -176,6 +176,8 @@ def test_vla_company_gets_no_prompt_and_a_moved_message_once_per_user(app, as_ad
         moved = as_admin.get(url)
         assert moved.status_code == 410 and "/solutions/kivra" in moved.get_data(as_text=True)
         assert {"sv": "har flyttat till Lön", "en": "have moved to Payroll"}[lang] in text(moved)
+    for landing in ("/runs", "/solutions"):  # where a user lands after signing in, and where the agreement is
+        assert 'id="vla_notice"' in as_admin.get(landing).get_data(as_text=True)
     page = as_admin.get(f"/runs/{run.id}/send-and-post")
     assert 'id="vla_notice"' in page.get_data(as_text=True)
     assert {"sv": "har flyttat", "en": "has moved"}[lang] in text(page)
@@ -185,6 +187,8 @@ def test_vla_company_gets_no_prompt_and_a_moved_message_once_per_user(app, as_ad
     dismissed = as_admin.post("/solutions/notices/vla-moved", {"next": f"/runs/{run.id}/send-and-post"}, htmx=True)
     assert dismissed.status_code == 200 and dismissed.get_data(as_text=True) == ""
     assert 'id="vla_notice"' not in as_admin.get(f"/runs/{run.id}/send-and-post").get_data(as_text=True)
+    for landing in ("/runs", "/solutions"):  # closed once: gone from every page that shows it
+        assert 'id="vla_notice"' not in as_admin.get(landing).get_data(as_text=True)
 
 
 def test_a_vla_import_never_overwrites_an_approval(company):

@@ -38,7 +38,7 @@ WORDS = {
            "mismatch": "The passwords do not match.",
            "queued": "is queued", "invited": "The invitation to Min lön for",
            "no_email": "has no e-mail address", "correction": "Correction, version 2", "nov": "Payslip November 2026",
-           "oct": "Payslip October 2026", "net": "SEK 22,750.00", "payout": "November 25, 2026"},
+           "oct": "Payslip October 2026", "net": "SEK 22,750.00", "payout": "25 November 2026"},
 }
 
 
@@ -109,10 +109,16 @@ class Employee(Client):
 
     def accept(self, link, password=NEW_PASSWORD):
         self.token = self.csrf_from(self.raw.get(link))
-        return self.post(link, {"password": password, "confirm": password})
+        return self._signed_in(self.post(link, {"password": password, "confirm": password}))
 
     def sign_in(self, email, password=NEW_PASSWORD):
-        return self.post("/min-lon/login", {"email": email, "password": password})
+        return self._signed_in(self.post("/min-lon/login", {"email": email, "password": password}))
+
+    def _signed_in(self, response):
+        """Signing in starts a fresh session with a new CSRF token: the next form carries that one."""
+        if response.status_code == 303:
+            self.token = self.csrf_from(self.raw.get("/min-lon/settings"))
+        return response
 
 
 @pytest.fixture
@@ -276,8 +282,9 @@ def test_log_in_and_out(as_astrid, employee_browser, astrid, lang):
 def test_login_follows_only_a_min_lon_next(as_astrid, employee_browser, astrid):
     browser = employee_browser()
     data = {"email": astrid.email, "password": NEW_PASSWORD}
-    assert browser.post("/min-lon/login", {**data, "next": "/runs"}).location == "/min-lon/"
-    browser.post("/min-lon/logout")
+    assert browser._signed_in(browser.post("/min-lon/login", {**data, "next": "/runs"})).location == "/min-lon/"
+    assert browser.post("/min-lon/logout").status_code == 303
+    browser.token = browser.csrf_from(browser.raw.get("/min-lon/login"))
     assert browser.post("/min-lon/login", {**data, "next": "//evil.example/min-lon/"}).location == "/min-lon/"
 
 
@@ -333,11 +340,12 @@ def test_an_employee_cannot_open_company_pages(as_astrid, company, astrid):
 
 def test_the_two_kinds_of_session_are_told_apart(app, admin, astrid, as_astrid):
     account = db.session.scalar(select(PortalAccount))
-    assert account.get_id() == f"employee:{astrid.id}:0" and admin.get_id() == f"user:{admin.id}:0"
+    version = account.session_version  # choosing the password counted it up once
+    assert account.get_id() == f"employee:{astrid.id}:{version}" and admin.get_id() == f"user:{admin.id}:0"
     assert load_user(f"user:{admin.id}:0").principal == "user"
-    assert load_user(f"employee:{astrid.id}:0").principal == "employee"
+    assert load_user(f"employee:{astrid.id}:{version}").principal == "employee"
     assert load_user(f"user:{admin.id}").principal == "user"  # a session from before session versions
-    assert load_user(f"user:{admin.id}:1") is None and load_user(f"employee:{astrid.id}:1") is None
+    assert load_user(f"user:{admin.id}:1") is None and load_user(f"employee:{astrid.id}:{version + 1}") is None
     assert load_user(f"employee:{admin.id + 100}") is None
     assert load_user(str(admin.id)).principal == "user"  # a session from before Min lön
     assert load_user("admin:1") is None and load_user("user:x") is None
@@ -352,12 +360,12 @@ def test_signing_in_to_one_side_signs_out_of_the_other(as_admin, admin, astrid, 
 
 def test_portal_posts_need_the_csrf_token(as_admin, astrid, employee_browser, as_astrid):
     browser = employee_browser()
-    link = invite(as_admin, astrid)
+    assert as_astrid.post("/min-lon/logout", csrf=False).status_code == 400
+    assert as_astrid.get("/min-lon/").status_code == 200
+    link = invite(as_admin, astrid)  # a new invitation: Astrid's sessions end
     assert browser.post(link, {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}, csrf=False).status_code == 400
     assert browser.post("/min-lon/login", {"email": astrid.email, "password": NEW_PASSWORD},
                         csrf=False).status_code == 400
-    assert as_astrid.post("/min-lon/logout", csrf=False).status_code == 400
-    assert as_astrid.get("/min-lon/").status_code == 200
     assert browser.accept(link).status_code == 303  # nothing was used up
 
 

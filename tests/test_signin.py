@@ -81,7 +81,8 @@ def test_each_page_signs_in_keeps_the_chosen_language_and_follows_only_its_own_n
     assert (response.status_code, response.location) == (303, page["inside"])
     assert page["account"]().locale == lang, "the language chosen on the sign-in page is kept"
     assert client.raw.get(page["login"]).location == page["home"]  # signed in: the page sends you home
-    client.raw.post(page["login"].replace("login", "logout"), data={"csrf_token": token})
+    token = client.csrf_from(client.raw.get(page["home"]))  # signing in made a new one
+    assert client.raw.post(page["login"].replace("login", "logout"), data={"csrf_token": token}).status_code == 303
     token = client.csrf_from(client.raw.get(page["login"]))
     response = client.raw.post(page["login"], data={**data, "csrf_token": token, "next": page["outside"]})
     assert (response.status_code, response.location) == (303, page["home"])

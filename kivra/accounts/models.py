@@ -6,8 +6,9 @@ from enum import StrEnum
 from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, UniqueConstraint, false, func, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
-from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.security import generate_password_hash
 
+from kivra.accounts import password_hashes
 from kivra.clock import now as utcnow  # one clock (kivra/clock.py); the models' defaults read it
 from kivra.extensions import db, one_of
 
@@ -116,13 +117,17 @@ class User(UserMixin, db.Model):
         return self.deactivated_at is None and self.password_hash is not None
 
     def check_password(self, password: str) -> bool:
-        return self.password_hash is not None and check_password_hash(self.password_hash, password)
+        return password_hashes.check(self.password_hash, password)
 
 
 def authenticate(email: str, password: str) -> User | None:
-    """The company user with this e-mail address (any case) and password, unless deactivated."""
+    """The company user with this e-mail address (any case) and password, unless deactivated. Exactly one password
+    check either way, so the time taken does not tell whether the address has an account (password_hashes)."""
     user = db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
-    return user if user and user.is_active and user.check_password(password) else None
+    if user is None or not user.is_active:
+        password_hashes.refuse(password)
+        return None
+    return user if user.check_password(password) else None
 
 
 class UserChange(db.Model):

@@ -4,6 +4,7 @@ from sqlalchemy import func, select
 
 from kivra.accounts.models import User
 from kivra.extensions import db
+from kivra.locales import babel_locale
 from kivra.mail import outbox
 from kivra.mail.links import OneTimeLinks, public_url
 from kivra.mail.models import MailKind
@@ -20,7 +21,7 @@ def ask_for_reset(email_address: str) -> None:
     token = RESETS.start(user) if user is not None and user.is_active else None
     if token is not None:
         link = public_url("accounts.reset_password", token=token)
-        with force_locale(user.locale or "sv"):
+        with force_locale(babel_locale(user.locale)):
             subject = _("Reset your password")
             body = "\n\n".join((
                 _("Hello %(name)s,", name=user.name),

@@ -3,11 +3,12 @@ payout day, as an admin saves them. Plain Python: the page (kivra/web/company) p
 import re
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from kivra import money
 from kivra.accounts.models import Company
 from kivra.extensions import db
 
@@ -29,13 +30,7 @@ def parse_postal_code(text: str) -> str:
 def parse_rate(text: str) -> Decimal:
     """A per cent between 0 and 100 with at most two decimals; a decimal comma and a `%` are taken. Raises
     ValueError."""
-    try:
-        rate = Decimal((text or "").strip().rstrip("%").strip().replace(",", ".").replace(" ", ""))
-    except InvalidOperation:
-        raise ValueError(text) from None
-    if not rate.is_finite() or not 0 <= rate <= 100 or rate.as_tuple().exponent < -2:
-        raise ValueError(text)
-    return rate
+    return money.parse_percent(text)
 
 
 def proposed_payout_date(company: Company, period: date) -> date:

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from kivra.accounts.models import Company, User, UserAction, UserChange
 from kivra.clock import as_utc, now as utcnow
 from kivra.extensions import db
+from kivra.locales import babel_locale
 from kivra.mail import outbox
 from kivra.mail.links import LinkError, OneTimeLinks, public_url
 from kivra.mail.models import MailKind, OutboundEmail
@@ -85,7 +86,7 @@ def _write_confirmation(user: User, company: Company) -> Confirmation:
     link = public_url("signup.confirm", token=token)
     if outbox.disabled():
         return Confirmation(user.email, link, queued=False)
-    with force_locale(user.locale or "sv"):
+    with force_locale(babel_locale(user.locale)):
         subject = _("Confirm your e-mail address")
         body = "\n\n".join((
             _("Hello %(name)s,", name=user.name),

@@ -16,6 +16,7 @@ from werkzeug.security import generate_password_hash
 
 from kivra.accounts.models import ROLES, Company, User, UserAction, UserChange, utcnow
 from kivra.extensions import db
+from kivra.locales import babel_locale
 from kivra.mail import outbox
 from kivra.mail.links import LinkError, OneTimeLinks, matches, public_url
 from kivra.mail.models import MailKind, OutboundEmail
@@ -109,6 +110,7 @@ def resend(actor: User, user: User) -> Invitation:
     if state_of(user) != UserState.INVITED:
         raise UserChanged(user.id)
     user.invited_at, user.invited_by_id = utcnow(), actor.id
+    user.session_version = User.session_version + 1  # invited again: any session in their name ends
     _record(actor, user, UserAction.INVITATION_RESENT)
     return _send_invitation(actor, user)
 
@@ -120,7 +122,7 @@ def _send_invitation(actor: User, user: User) -> Invitation:
     email = None
     if not outbox.disabled():
         company = db.session.get(Company, user.company_id)
-        with force_locale(actor.locale or "sv"):
+        with force_locale(babel_locale(actor.locale)):
             subject = _("%(name)s invites you to %(company)s in Payroll", name=actor.name, company=company.name)
             body = "\n\n".join((
                 _("Hello %(name)s,", name=user.name),
@@ -166,7 +168,8 @@ def accept(token: str, password: str) -> User:
     now = utcnow()
     used = db.session.execute(
         update(User).where(User.id == user.id, User.invitation_hash == digest, User.deactivated_at.is_(None))
-        .values(invitation_hash=None, password_hash=generate_password_hash(password), email_confirmed_at=now)
+        .values(invitation_hash=None, password_hash=generate_password_hash(password), email_confirmed_at=now,
+                session_version=User.session_version + 1)
         .execution_options(synchronize_session=False)
     ).rowcount
     if not used:

@@ -12,6 +12,7 @@ from kivra.accounts.models import Company
 from kivra.employees.models import Employee
 from kivra.employees.portal_account import PortalAccount
 from kivra.extensions import db
+from kivra.locales import babel_locale
 from kivra.mail import outbox
 from kivra.mail.links import public_url
 from kivra.mail.models import MailKind
@@ -35,7 +36,7 @@ def payslips_published(send_id: int, published: list[tuple[int, int]]) -> int:
     link = public_url("portal.index") if found else ""
     queued = 0
     for locale, employee, company in found:
-        with force_locale(locale or "sv"):
+        with force_locale(babel_locale(locale)):
             subject = _("You have a new payslip")
             body = "\n\n".join((
                 _("Hello %(name)s,", name=employee.name),

@@ -63,3 +63,18 @@ def send_progress(send: PayslipSend | None) -> Progress | None:
         if state == DispatchState.PUBLISHED:
             reasons[reason or "no_agreement"] = reasons.get(reason or "no_agreement", 0) + count
     return Progress(by_state, reasons)
+
+
+def sends_by_run(run_ids: list[int]) -> dict[int, tuple[PayslipSend, Progress]]:
+    """The run list's send column: each run's send and where its payslips are, in two queries for any number of runs
+    (the counts read from the (send_id, state) index)."""
+    if not run_ids:
+        return {}
+    sends = {send.id: send for send in db.session.scalars(select(PayslipSend).where(PayslipSend.run_id.in_(run_ids)))}
+    counts: dict[int, dict[str, int]] = {send_id: {} for send_id in sends}
+    if sends:
+        query = (select(Dispatch.send_id, Dispatch.state, func.count())
+                 .where(Dispatch.send_id.in_(list(sends))).group_by(Dispatch.send_id, Dispatch.state))
+        for send_id, state, count in db.session.execute(query):
+            counts[send_id][state] = count
+    return {send.run_id: (send, Progress(counts[send.id], {})) for send in sends.values()}

@@ -4,8 +4,9 @@ from datetime import datetime
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, String, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
-from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.security import generate_password_hash
 
+from kivra.accounts import password_hashes
 from kivra.accounts.models import Company, utcnow
 from kivra.employees.models import Employee
 from kivra.extensions import db
@@ -57,4 +58,4 @@ class PortalAccount(UserMixin, db.Model):
         self.password_hash = generate_password_hash(password)
 
     def check_password(self, password: str) -> bool:
-        return self.password_hash is not None and check_password_hash(self.password_hash, password)
+        return password_hashes.check(self.password_hash, password)

@@ -49,17 +49,3 @@ def calculate(lines: Iterable[Line], tax_rate: Decimal, contribution_rate: Decim
         contributions_ore=percent_of(gross, contribution_rate),
     )
 
-
-def parse_amount(text: str) -> int:
-    """Kronor as typed by a person (`32 500,50`, `32500.50`, `32500`) to öre; ValueError otherwise."""
-    cleaned = (text or "").strip().replace("\u00a0", "").replace(" ", "").replace("kr", "")
-    if cleaned.count(",") + cleaned.count(".") > 1:
-        raise ValueError(text)
-    cleaned = cleaned.replace(",", ".")
-    try:
-        value = Decimal(cleaned)
-    except ArithmeticError:
-        raise ValueError(text) from None
-    if not value.is_finite() or value.as_tuple().exponent < -2:
-        raise ValueError(text)
-    return int(value * 100)

@@ -1,8 +1,7 @@
 """The payslip as a PDF (fpdf2), labelled in Swedish and English, made once per version."""
 import copy
-import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -22,10 +21,10 @@ from fpdf.output import CIDSystemInfo, OutputProducer, PDFFont, PDFFontStream, _
 from fpdf.syntax import Name, PDFArray, PDFContentStream
 
 from kivra.money import swedish_kronor
+from kivra.payroll.printable import UnprintableText, check_printable
 
 FONTS = Path(__file__).parent / "fonts"
 SWEDISH = Locale.parse("sv_SE")  # parsed once: Babel parses a locale name on every call
-log = logging.getLogger(__name__)
 
 # Parsing a TTF and subsetting it with fontTools took ~55 of the ~60 ms a payslip cost, so both happen once per
 # process (bench/pdf_build.py). A face's subset always holds its glyphs below, used or not, so nearly every payslip
@@ -70,7 +69,19 @@ def _both(_translations: str | None, gettext, args: tuple, params: tuple) -> str
     return " / ".join(texts)
 
 
+def printed(doc: PayslipDocument) -> PayslipDocument:
+    """The document's own texts as printed (composed); UnprintableText if one holds a character the fonts lack."""
+    lines = [{**line, "description": check_printable(line["description"] or "", "a line's description")}
+             for line in doc.lines]
+    return replace(
+        doc, company_name=check_printable(doc.company_name, "the company name"),
+        employee_name=check_printable(doc.employee_name, "the employee name"),
+        bank_account=doc.bank_account and check_printable(doc.bank_account, "the bank account"), lines=lines,
+    )
+
+
 def render(doc: PayslipDocument) -> bytes:
+    doc = printed(doc)
     pdf = FPDF(format="A4")
     pdf.set_creation_date(doc.created_at)  # fixed, so the same version gives the same bytes
     pdf.set_title(f"{both(_l('Payslip'))} {doc.period:%Y-%m}")
@@ -165,8 +176,8 @@ class PayslipOutput(OutputProducer):
 
     def _add_font(self, font: TTFFont) -> PDFFont:
         """The objects fpdf2 2.8 makes for a TrueType font, in its order: the same bytes (a unit test compares)."""
-        if font.missing_glyphs:
-            log.warning("Font %s lacks %d characters of a payslip", font.name, len(font.missing_glyphs))
+        if font.missing_glyphs:  # `printed` let a character through that this face lacks: never drop it silently
+            raise UnprintableText(chr(font.missing_glyphs[0]), f"the payslip ({font.name})")
         glyphs = tuple(
             (code, glyph.glyph_name, glyph.unicode, glyph.glyph_width)
             for glyph, code in font.subset.items() if glyph is not None

@@ -1,7 +1,7 @@
 """Payroll run operations: create, calculate, correct and post. No Flask requests here."""
 import calendar
 import hashlib
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -13,6 +13,7 @@ from kivra.extensions import db
 from kivra.payroll import pdf
 from kivra.payroll.calculation import Line, Totals, calculate
 from kivra.payroll.models import PayrollRun, Payslip, PayslipLine, PayslipVersion, Voucher, VoucherRow
+from kivra.payroll.printable import check_printable
 from kivra.payroll.voucher import Row, difference, is_balanced, rows_for
 
 VOUCHER_SERIES = "L"
@@ -44,6 +45,16 @@ def employed_in(company_id: int, period: date) -> list[Employee]:
         select(Employee).where(Employee.company_id == company_id, Employee.employment_start <= last).order_by(Employee.name)
     )
     return [e for e in employees if e.employed_during(first, last)]
+
+
+def first_free_period(company_id: int, start: date) -> date:
+    """The first month from `start` on without a run: what a new run proposes, never a month already run."""
+    taken = set(db.session.scalars(
+        select(PayrollRun.period).where(PayrollRun.company_id == company_id, PayrollRun.period >= start.replace(day=1))))
+    period = start.replace(day=1)
+    while period in taken:
+        period = (period + timedelta(days=32)).replace(day=1)
+    return period
 
 
 def create_run(company: Company, period: date, payout_date: date) -> PayrollRun:
@@ -86,6 +97,16 @@ def sync_draft(run: PayrollRun) -> None:
 
 def payslip_lines(payslip: Payslip) -> list[Line]:
     return [Line(line.kind, line.description, line.amount_ore) for line in payslip.lines]
+
+
+def check_printed(payslip: Payslip) -> None:
+    """UnprintableText before freezing a payslip whose PDF could not be made: texts typed before the forms refused
+    what the payslip cannot print."""
+    employee = payslip.employee
+    texts = [("the company name", db.session.get(Company, payslip.run.company_id).name),
+             ("the employee name", employee.name), ("the bank account", employee.bank_account or "")]
+    for where, text in texts + [("a line's description", line.description) for line in payslip.lines]:
+        check_printable(text, where)
 
 
 def payslip_totals(payslip: Payslip) -> Totals:
@@ -179,6 +200,7 @@ def calculate_run(run: PayrollRun) -> None:
     sync_draft(run)
     for payslip in run.payslips:
         payslip_totals(payslip)  # refuse before freezing anything
+        check_printed(payslip)
     claimed = db.session.execute(
         update(PayrollRun).where(PayrollRun.id == run.id, PayrollRun.status == "draft").values(status="calculated")
     ).rowcount
@@ -196,6 +218,7 @@ def correct(payslip: Payslip) -> PayslipVersion | None:
     if not has_changes(payslip):
         return None
     payslip_totals(payslip)
+    check_printed(payslip)
     version = new_version(payslip)
     try:
         db.session.commit()

@@ -4,6 +4,7 @@ from datetime import date
 from typing import Iterable
 
 from kivra.money import sie_amount
+from kivra.payroll.printable import without_control
 from kivra.payroll.voucher import BAS_NAMES, Row
 
 
@@ -16,8 +17,9 @@ class SieVoucher:
     rows: list[Row]
 
 
-def _quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+def quote(text: str) -> str:
+    """A SIE string: on one line (a run of control characters becomes a space), quotes and backslashes escaped."""
+    return '"' + without_control(text).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def sie4(company_name: str, orgnr: str, generated: date, vouchers: Iterable[SieVoucher]) -> bytes:
@@ -30,13 +32,13 @@ def sie4(company_name: str, orgnr: str, generated: date, vouchers: Iterable[SieV
         f"#GEN {generated:%Y%m%d}",
         "#SIETYP 4",
         f"#ORGNR {orgnr[:6]}-{orgnr[6:]}",
-        f"#FNAMN {_quote(company_name)}",
+        f"#FNAMN {quote(company_name)}",
         f"#RAR 0 {year}0101 {year}1231",
         "#KPTYP BAS2014",
     ]
-    lines += [f"#KONTO {account} {_quote(name)}" for account, name in BAS_NAMES.items()]
+    lines += [f"#KONTO {account} {quote(name)}" for account, name in BAS_NAMES.items()]
     for v in vouchers:
-        lines.append(f"#VER {v.series} {v.number} {v.voucher_date:%Y%m%d} {_quote(v.text)}")
+        lines.append(f"#VER {v.series} {v.number} {v.voucher_date:%Y%m%d} {quote(v.text)}")
         lines.append("{")
         lines += [f"   #TRANS {row.account} {{}} {sie_amount(row.amount_ore)}" for row in v.rows]
         lines.append("}")

@@ -1,7 +1,8 @@
 """Invitations to Min lön: a signed link that expires after a week and works once (kivra/mail/links.py).
 
 The link carries the employee's id and a random nonce (the personnummer is never in it). The account stores only the
-nonce's hash: using the link clears it, a new invitation replaces it, so an older link stops working either way."""
+nonce's hash: using the link clears it, a new invitation replaces it, so an older link stops working either way.
+A new invitation, and choosing a password from one, end the employee's sessions (their session version counts up)."""
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -9,6 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import generate_password_hash
 
+from kivra.accounts import password_hashes
 from kivra.accounts.models import Company, User, utcnow
 from kivra.employees.models import Employee
 from kivra.employees.portal_account import PortalAccount
@@ -52,6 +54,8 @@ def invite(employee: Employee, user: User) -> Invitation:
     for attempt in range(2):  # the first invitation of an employee made twice at once: the second finds the first
         account = account_of(employee.id) or PortalAccount(employee_id=employee.id)
         account.invitation_hash = digest
+        if account.id is not None:  # invited again: whoever is signed in as them now is signed out
+            account.session_version = PortalAccount.session_version + 1
         account.invited_at = utcnow()
         account.invited_by_id = user.id
         db.session.add(account)
@@ -90,7 +94,8 @@ def accept(token: str, password: str) -> PortalAccount:
     used = db.session.execute(
         update(PortalAccount)
         .where(PortalAccount.id == account.id, PortalAccount.invitation_hash == digest)
-        .values(invitation_hash=None, password_hash=generate_password_hash(password), password_set_at=utcnow())
+        .values(invitation_hash=None, password_hash=generate_password_hash(password), password_set_at=utcnow(),
+                session_version=PortalAccount.session_version + 1)  # a new password ends every other session
         .execution_options(synchronize_session=False)
     ).rowcount
     if not used:
@@ -102,10 +107,13 @@ def accept(token: str, password: str) -> PortalAccount:
 
 
 def authenticate(email: str, password: str) -> PortalAccount | None:
-    """The employee's account with this e-mail address and password (one person may be employed twice)."""
+    """The employee's account with this e-mail address and password (one person may be employed twice). An address
+    with no account that has a password costs one password check all the same (kivra/accounts/password_hashes.py)."""
     accounts = db.session.scalars(
         select(PortalAccount).join(Employee, Employee.id == PortalAccount.employee_id)
         .where(func.lower(Employee.email) == email.strip().lower(), PortalAccount.password_hash.is_not(None))
         .order_by(PortalAccount.password_set_at.desc())
-    )
+    ).all()
+    if not accounts:
+        password_hashes.refuse(password)
     return next((account for account in accounts if account.check_password(password)), None)

@@ -2,6 +2,7 @@
 from flask_babel import force_locale, gettext as _, ngettext
 
 from kivra.employees.models import Employee
+from kivra.locales import babel_locale
 from kivra.mail import outbox
 from kivra.mail.models import MailKind, OutboundEmail
 
@@ -12,7 +13,7 @@ def invitation(employee: Employee, company: str, link: str, login: str, days: in
     """The invitation to Min lön, in Swedish and then English."""
     subjects, parts = [], []
     for locale in LANGUAGES:
-        with force_locale(locale):
+        with force_locale(babel_locale(locale)):
             subjects.append(_("Your invitation to Min lön"))
             parts.append("\n\n".join((
                 _("Hello %(name)s,", name=employee.name),

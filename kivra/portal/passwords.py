@@ -4,11 +4,13 @@ One address may belong to an employee of two companies: each account gets its ow
 invited employee who never chose a password may reset too (their invitation may have expired meanwhile)."""
 from flask_babel import force_locale, gettext as _
 from sqlalchemy import func, select
+from werkzeug.security import generate_password_hash
 
 from kivra.accounts.models import Company, utcnow
 from kivra.employees.models import Employee
 from kivra.employees.portal_account import PortalAccount
 from kivra.extensions import db
+from kivra.locales import babel_locale
 from kivra.mail import outbox
 from kivra.mail.links import OneTimeLinks, public_url
 from kivra.mail.models import MailKind
@@ -30,7 +32,7 @@ def ask_for_reset(email_address: str) -> None:
         if token is None:
             continue
         link = public_url("portal.reset_password", token=token)
-        with force_locale(account.locale or "sv"):
+        with force_locale(babel_locale(account.locale)):
             subject = _("Reset your Min lön password")
             body = "\n\n".join((
                 _("Hello %(name)s,", name=employee.name),
@@ -45,3 +47,16 @@ def ask_for_reset(email_address: str) -> None:
 
 open_reset = RESETS.open
 reset_password = RESETS.finish
+
+
+def change_password(account: PortalAccount, current: str, new: str) -> bool:
+    """The employee's new password, if `current` is their password (False otherwise, nothing changed). Every session
+    of theirs ends: the caller signs the browser that changed it in again under the new session version."""
+    if not account.check_password(current):
+        return False
+    account.password_hash = generate_password_hash(new)
+    account.password_set_at = utcnow()
+    account.session_version = PortalAccount.session_version + 1
+    db.session.commit()
+    db.session.refresh(account)
+    return True

@@ -8,7 +8,7 @@ from functools import cache
 
 from jsonschema import Draft6Validator, FormatChecker
 
-from kivra.contract import salaryslip_schema
+from kivra.contract import html_part, salaryslip_schema
 from kivra.sandbox.errors import KivraApiError
 
 RECIPIENT_FIELDS = ("ssn", "vat_number", "email")
@@ -28,14 +28,6 @@ RETENTION_DAYS = {"30": 30, "390": 390}
 VAT_NUMBER = re.compile(r"^SE[0-9]{10}01$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _WHITESPACE = re.compile(r"\s+")
-SCRIPT = re.compile(rb"<script|\son[a-z]+\s*=|javascript:", re.I)
-# Resources must be inline; plain links (<a href>) are allowed by Kivra.
-EXTERNAL_RESOURCE = re.compile(
-    rb"""\s(?:src|srcset|poster|background|data|codebase)\s*=\s*["']?\s*(?:https?:)?//"""
-    rb"""|<link\b[^>]*\bhref\s*=\s*["']?\s*(?:https?:)?//"""
-    rb"""|url\(\s*["']?\s*(?:https?:)?//|@import""",
-    re.I,
-)
 
 
 @dataclass(frozen=True)
@@ -153,9 +145,10 @@ def _parts(parts) -> tuple[bytes | None, bytes | None]:
         html = None
         if part.get("responsive_part") is not None:
             html = _file(part["responsive_part"], f"parts[{index}].responsive_part", "text/html")
-            if SCRIPT.search(html):
+            found = html_part.finding(html.decode("utf-8", errors="replace"))
+            if found == "script":
                 raise KivraApiError(40019, f"parts[{index}].responsive_part contains JavaScript, which Kivra forbids")
-            if EXTERNAL_RESOURCE.search(html):
+            if found == "outside":
                 raise KivraApiError(40019, f"parts[{index}].responsive_part loads an external resource; embed it")
         files.append((pdf, html))
     return files[0] if files else (None, None)

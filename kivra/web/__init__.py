@@ -67,14 +67,17 @@ def _require_login():
 
 def _vary(response):
     response.vary.add("HX-Request")
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
     return response
 
 
 def init_app(app) -> None:
+    from kivra.web import headers
+    from kivra.web.session_limits import end_stale_session
+
+    app.before_request(end_stale_session)  # before _require_login: an ended session signs no one in
     app.before_request(_require_login)
     app.after_request(_vary)
+    headers.init_app(app)  # the Content-Security-Policy and its companions, no-store
     login_manager.login_view = "accounts.login"
     login_manager.blueprint_login_views = {"portal": "portal.login"}
     app.jinja_env.globals.update(in_portal=in_portal)

@@ -6,19 +6,18 @@ from flask import session
 from flask_babel import format_currency, format_date, format_datetime, format_decimal, get_locale
 from flask_login import current_user
 
-from kivra.clock import as_utc
+from kivra.clock import as_utc, in_sweden
+from kivra.locales import LOCALES, babel_locale
 from kivra.money import kronor
 
-LOCALES = ("sv", "en")
 LOCALE_NAMES = {"sv": "Svenska", "en": "English"}
 
 
 def select_locale() -> str:
     """The signed-in user's saved language, else the session's choice, else Swedish."""
     if current_user and current_user.is_authenticated and current_user.locale in LOCALES:
-        return current_user.locale
-    chosen = session.get("locale")
-    return chosen if chosen in LOCALES else "sv"
+        return babel_locale(current_user.locale)
+    return babel_locale(session.get("locale"))
 
 
 def money(ore: int | None) -> str:
@@ -54,6 +53,21 @@ def datetime_text(value) -> str:
     return format_datetime(as_utc(value), "yyyy-MM-dd HH:mm")
 
 
+def day_month(value) -> str:
+    """A stored UTC time's day in Swedish time, short: `25 nov.` / `25 Nov`."""
+    return format_date(in_sweden(value).date(), "d MMM") if value else ""
+
+
+def day(value) -> str:
+    """A stored UTC time's day in Swedish time: `30 nov. 2026` / `30 Nov 2026`."""
+    return format_date(in_sweden(value).date(), "medium") if value else ""
+
+
+def day_time(value) -> str:
+    """A stored UTC time in Swedish time, short: `25 nov. 08:00` / `25 Nov 08:00`."""
+    return f"{day_month(value)} {in_sweden(value):%H:%M}" if value else ""
+
+
 def short_date(value: date | None) -> str:
     return value.isoformat() if value else ""
 
@@ -64,7 +78,9 @@ def number(value: int) -> str:
 
 
 def current_locale() -> str:
-    return str(get_locale() or "sv")
+    """The language, `sv` or `en` (the locale formats English as en_GB)."""
+    locale = get_locale()
+    return locale.language if locale else "sv"
 
 
 def init_app(app) -> None:
@@ -73,6 +89,9 @@ def init_app(app) -> None:
         period_name=period_name,
         long_date=long_date,
         short_date=short_date,
+        day_month=day_month,
+        day=day,
+        day_time=day_time,
         percent=percent,
         datetime=datetime_text,
         number=number,

@@ -12,7 +12,7 @@ from kivra.mail import outbox
 from kivra.mail.links import LinkError
 from kivra.mail.resets import VALID_FOR
 from kivra.web import render
-from kivra.web.forms import MIN_PASSWORD_LENGTH, ChoosePasswordForm, ForgotPasswordForm
+from kivra.web.forms import MIN_PASSWORD_LENGTH, ChoosePasswordForm, ForgotPasswordForm, words_about
 from kivra.web.signin import sign_in
 from kivra.web.throttle import reset_request_limits
 
@@ -49,7 +49,7 @@ class PasswordResetPages:
             principal = self.open(token)
         except LinkError as error:
             return self._unusable(error)
-        form = ChoosePasswordForm()
+        form = ChoosePasswordForm(words_about_the_person=words_about(principal))
         if form.validate_on_submit():
             try:
                 principal = self.finish(token, form.password.data)

@@ -3,10 +3,9 @@ send buttons answer with it."""
 from datetime import timedelta
 
 from flask import current_app
-from flask_login import current_user
 
 from kivra import agreement
-from kivra.accounts import notices, signup
+from kivra.accounts import signup
 from kivra.accounts.models import Company
 from kivra.agreement import kivra_calls, onboarding
 from kivra.agreement.models import JobKind
@@ -46,9 +45,9 @@ def send_and_post_page(run: PayrollRun, block: str = "voucher", status: int = 20
         prompt=prompt,
         send_at=send_at,
         agreement=agreement.in_force(run.company_id),
+        last_agreement=next(iter(agreement.history(run.company_id)), None),  # ended: when, and by whom
         sender=onboarding.sender_of(run.company_id),
         registering=kivra_calls.open_job(run.company_id, JobKind.ACCESS),  # a worker is asking Kivra for the company
-        vla_notice=notices.show_vla_moved(current_user),
         missing_details=missing_employer_details(company),
         kivra_history=dispatch.has_kivra_history(company),
         unconfirmed=company.confirmed_at is None,  # no payslip goes until the address is confirmed

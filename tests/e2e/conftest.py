@@ -28,6 +28,31 @@ def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": "/usr/bin/chromium", "args": CHROMIUM_ARGS}
 
 
+CSP_VIOLATION = ("Content Security Policy", "unsafe-eval", "unsafe-inline")
+
+
+@pytest.fixture(autouse=True)
+def no_policy_violations(request):
+    """Every page a test opens fails it when the browser refuses something under the Content-Security-Policy
+    (an inline script or style, an eval): htmx and every flow must work under the policy (kivra/web/headers.py)."""
+    if "page" not in request.fixturenames:
+        yield
+        return
+    page = request.getfixturevalue("page")
+    refused: list[str] = []
+
+    def watch(watched):
+        watched.on("console", lambda message: refused.append(f"{watched.url}: {message.text}")
+                   if any(word in message.text for word in CSP_VIOLATION) else None)
+        watched.on("pageerror", lambda error: refused.append(f"{watched.url}: {error}")
+                   if any(word in str(error) for word in CSP_VIOLATION) else None)
+
+    watch(page)
+    page.context.on("page", watch)  # a page the test's page opens (a link with target=_blank)
+    yield
+    assert not refused, "the Content-Security-Policy refused:\n" + "\n".join(refused)
+
+
 @pytest.fixture(scope="session")
 def base_url():
     """Each test gets its own live app (`live_url`); pytest-base-url's fixture is not used."""
@@ -176,7 +201,7 @@ WORDS = {
         "for_both": "For payslips and invoices.", "status_link": "Kivra status and agreement",
         "status": "Kivra status", "approved_by": "Approved by", "discontinue": "Discontinue Kivra",
         "discontinue_q": "Discontinue Kivra?", "discontinue_yes": "Yes, discontinue Kivra",
-        "discontinued": "Kivra is discontinued.", "vla_moved": "The Kivra status page has moved to Payroll.",
+        "discontinued": "Kivra is discontinued.", "vla_moved": "The status page for Kivra has moved to Payroll.",
         "dismiss": "OK, don't show again", "wrong_password": "Wrong e-mail address or password.",
         "wait": "Too many failed sign-ins. Wait 15 minutes and try again.",
     },

@@ -27,6 +27,8 @@ MORE = {
         "resending": "25 misslyckade lönebesked skickas igen.",
         "past_resend": "25 misslyckade lönebesked kan inte längre skickas igen: det som skickades sparas inte så länge. "
                        "De anställda läser dem i Min lön.",
+        "listed_sent": re.compile(r"Skickad \d+ [a-zåäö]+\.?: 20 Kivra, 5 Min lön"),
+        "listed_scheduled": re.compile(r"Schemalagd \d+ [a-zåäö]+\.? 08:00"),
     },
     "en": {
         "summary": "Summary", "delivered": "Delivered to Kivra", "published": "Published in Min lön",
@@ -41,6 +43,8 @@ MORE = {
         "resending": "25 failed payslips are being sent again.",
         "past_resend": "25 failed payslips can no longer be sent again: what was sent is not kept that long. "
                        "The employees read them in Min lön.",
+        "listed_sent": re.compile(r"Sent \d+ [A-Z][a-z]+: 20 Kivra, 5 Min lön"),
+        "listed_scheduled": re.compile(r"Scheduled \d+ [A-Z][a-z]+ 08:00"),
     },
 }
 
@@ -131,6 +135,11 @@ def test_admin_approves_kivra_and_watches_the_send_end_in_a_summary(signed_in, s
     page.screenshot(path=f"{SCREENSHOTS}/dispatch-summary-{lang}.png", full_page=True)
     assert set(ledger(sandbox)["deliveries_per_recipient"].values()) == {1}
 
+    # The run list says where the payslips went, not only "Calculated".
+    page.get_by_role("navigation").get_by_role("link", name=say["runs"]).click()
+    expect(page.get_by_role("row").filter(has_text=say["listed_sent"])).to_have_count(1)
+    page.screenshot(path=f"{SCREENSHOTS}/run-list-sent-{lang}.png", full_page=True)
+
 
 def test_schedule_a_send_on_the_payout_date_then_cancel_it(signed_in, sandbox, say, lang):
     page = signed_in
@@ -148,6 +157,11 @@ def test_schedule_a_send_on_the_payout_date_then_cancel_it(signed_in, sandbox, s
     expect(send_area.get_by_role("button", name=say["send"])).to_have_count(0)
     assert_same_page(page)
     page.screenshot(path=f"{SCREENSHOTS}/dispatch-scheduled-{lang}.png", full_page=True)
+    page.get_by_role("navigation").get_by_role("link", name=say["runs"]).click()
+    expect(page.get_by_role("row").filter(has_text=say["listed_scheduled"])).to_have_count(1)
+    page.screenshot(path=f"{SCREENSHOTS}/run-list-scheduled-{lang}.png", full_page=True)
+    page.go_back()
+    mark_page(page)
 
     page.once("dialog", lambda dialog: dialog.accept())  # "Cancel the scheduled send?"
     cancel.click()

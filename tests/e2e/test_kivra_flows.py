@@ -77,6 +77,9 @@ def test_first_send_activates_kivra_and_queues_the_run(signed_in, worker_held, w
 def test_not_now_queues_the_run_for_min_lon(signed_in, words, lang):
     page = signed_in
     prompt = open_activation_prompt(page, words)
+    # A button named in running text is quoted, as Swedish and English typography quote it.
+    expect(prompt).to_contain_text({"sv": "Väljer du ”Inte nu” skickas lönebeskeden",
+                                    "en": "“Not now” sends this run's payslips"}[lang])
     page.screenshot(path=f"{SCREENSHOTS}/kivra-prompt-{lang}.png", full_page=True)
 
     prompt.get_by_role("button", name=words["not_now"]).click()
@@ -155,11 +158,11 @@ def test_activate_from_more_solutions_then_discontinue(signed_in, worker_held, w
 HISTORY = {
     "sv": {"ended": r"Kivra avslutades \d{4}-\d\d-\d\d \d\d:\d\d av Anna Admin\.", "again": "Aktivera Kivra igen",
            "history_link": "Status och historik för Kivra", "delivered": "Levererat till Kivra",
-           "outcomes": "Varje lönebesked och hur det gick finns på Kivras statussida.",
+           "outcomes": "Varje lönebesked och hur det gick finns på status-sidan för Kivra.",
            "ended_before": "Kivra avslutades innan"},
     "en": {"ended": r"Kivra was discontinued on \d{4}-\d\d-\d\d \d\d:\d\d by Anna Admin\.",
            "again": "Activate Kivra again", "history_link": "Kivra status and history",
-           "delivered": "Delivered to Kivra", "outcomes": "Each payslip's outcome is on the Kivra status page.",
+           "delivered": "Delivered to Kivra", "outcomes": "Each payslip's outcome is on the status page for Kivra.",
            "ended_before": "Kivra was discontinued before"},
 }
 
@@ -205,8 +208,14 @@ def vla_agreement(live_app):
 
 def test_vla_moved_notice_can_be_dismissed_for_good(vla_agreement, signed_in, words, lang):
     page = signed_in
-    open_step_page(page, words)
     notice = page.get_by_role("status").filter(has_text=words["vla_moved"])
+    expect(notice).to_be_visible()  # where the user lands after signing in: the run list
+    page.screenshot(path=f"{SCREENSHOTS}/vla-moved-runs-{lang}.png", full_page=True)
+    page.get_by_role("link", name=words["more"]).click()
+    expect(notice).to_be_visible()  # and Fler lösningar, where the agreement is
+    page.screenshot(path=f"{SCREENSHOTS}/vla-moved-more-solutions-{lang}.png", full_page=True)
+    page.get_by_role("navigation").get_by_role("link", name=words["runs"]).click()
+    open_step_page(page, words)
     expect(notice).to_be_visible()
     page.screenshot(path=f"{SCREENSHOTS}/vla-moved-{lang}.png", full_page=True)
 
@@ -218,3 +227,7 @@ def test_vla_moved_notice_can_be_dismissed_for_good(vla_agreement, signed_in, wo
     page.reload()
     expect(page.get_by_role("heading", level=2, name=words["send"])).to_be_visible()
     expect(page.get_by_text(words["vla_moved"])).to_have_count(0)
+    for place in (words["runs"], words["more"]):  # closed once, gone everywhere
+        page.get_by_role("navigation").get_by_role("link", name=place).click()
+        expect(page.get_by_role("heading", level=1)).to_be_visible()
+        expect(page.get_by_text(words["vla_moved"])).to_have_count(0)

@@ -37,6 +37,11 @@ def test_add_employee_with_a_bad_personnummer_then_fix_it(signed_in, words, lang
     expect(row).to_contain_text("19770103-****")
     expect(row).to_contain_text({"sv": "31 250,50 kr", "en": "SEK 31,250.50"}[lang])
     page.screenshot(path=f"{SCREENSHOTS}/employees-{lang}.png", full_page=True)
+    # A register, not a cramped table: at 1280 px it fits the window, one line per employee.
+    assert page.viewport_size["width"] == 1280
+    assert page.locator(".table-scroll").evaluate("el => el.scrollWidth <= el.clientWidth")
+    for name in ("Astrid Lindqvist", "David Nilsson"):  # David has no e-mail address: "No e-mail address" instead
+        assert page.get_by_role("row").filter(has_text=name).bounding_box()["height"] < 45
 
 
 def test_a_birth_number_000_and_a_short_form_with_a_space_are_refused_with_the_reason(signed_in, words, lang):

@@ -28,7 +28,7 @@ def production_env(database_url: str, redis_url: str, sandbox: Sandbox) -> dict:
     """/etc/payroll/payroll.env for the test: every setting production requires, Kivra's pointing at the sandbox.
     Lease, sweep and heartbeat keep their production defaults; only the retry backoff is cut short."""
     env = child_env(
-        APP_ENV="production", SECRET_KEY="production-faults-not-a-real-secret", DATABASE_URL=database_url,
+        APP_ENV="production", SECRET_KEY="production-faults-not-a-real-secret-key-32+", DATABASE_URL=database_url,
         REDIS_URL=redis_url, KIVRA_API_URL=sandbox.url, KIVRA_CLIENT_ID="sandbox-client",
         KIVRA_CLIENT_SECRET="sandbox-secret", HUEY_NAME="kivra-production-faults",
         SMTP_URL="smtp://127.0.0.1:9", PUBLIC_URL="https://lon.example.se",  # no e-mail is written in these tests

@@ -2,7 +2,8 @@ from decimal import Decimal
 
 import pytest
 
-from kivra.payroll.calculation import Line, NegativeGrossError, calculate, parse_amount, preliminary_tax
+from kivra.money import parse_kronor as parse_amount
+from kivra.payroll.calculation import Line, NegativeGrossError, calculate, preliminary_tax
 
 
 def salary(ore):

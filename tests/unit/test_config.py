@@ -26,12 +26,12 @@ def test_development_has_safe_local_defaults(tmp_path):
 
 def test_environment_variables_are_read(tmp_path):
     config = load_config(str(tmp_path), {
-        "APP_ENV": "production", "SECRET_KEY": "s3cret", "DATABASE_URL": "postgresql+psycopg://db/payroll",
+        "APP_ENV": "production", "SECRET_KEY": "s3cret-but-at-least-32-characters-long", "DATABASE_URL": "postgresql+psycopg://db/payroll",
         "REDIS_URL": "redis://queue:6379/0", "KIVRA_API_URL": "https://kivra.example", "KIVRA_CLIENT_ID": "id", "KIVRA_CLIENT_SECRET": "secret",
         "EMPLOYER_CONTRIBUTION_RATE": "10.21", "SMTP_URL": "smtp://mail.example:587", "PUBLIC_URL": "https://lon.example/",
     })
     assert (config["SMTP_URL"], config["PUBLIC_URL"]) == ("smtp://mail.example:587", "https://lon.example")
-    assert config["SECRET_KEY"] == "s3cret"
+    assert config["SECRET_KEY"] == "s3cret-but-at-least-32-characters-long"
     assert config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://db/payroll"
     assert (config["KIVRA_API_URL"], config["KIVRA_CLIENT_ID"], config["KIVRA_CLIENT_SECRET"]) == ("https://kivra.example", "id", "secret")
     assert str(config["EMPLOYER_CONTRIBUTION_RATE"]) == "10.21"
@@ -48,7 +48,7 @@ def test_testing_without_secret_key_refuses_too(tmp_path):
         load_config(str(tmp_path), {"APP_ENV": "testing"})
 
 
-PRODUCTION = {"APP_ENV": "production", "SECRET_KEY": "s3cret"}
+PRODUCTION = {"APP_ENV": "production", "SECRET_KEY": "s3cret-but-at-least-32-characters-long"}
 KIVRA = {"KIVRA_API_URL": "https://kivra.example", "KIVRA_CLIENT_ID": "id", "KIVRA_CLIENT_SECRET": "secret"}
 
 

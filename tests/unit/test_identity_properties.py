@@ -8,7 +8,7 @@ from kivra.identity import OrgnrError, PersonnummerError, luhn_valid, parse_orgn
 from kivra.sandbox.validation import ssn_problem
 
 TODAY = date(2026, 12, 1)
-births = st.dates(min_value=date(1850, 1, 1), max_value=TODAY)
+births = st.dates(min_value=date(1870, 1, 1), max_value=TODAY)  # kivra.identity.EARLIEST_BIRTH
 serials = st.integers(min_value=1, max_value=999).map(lambda n: f"{n:03d}")
 
 

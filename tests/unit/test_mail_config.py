@@ -6,7 +6,7 @@ import pytest
 
 from kivra.config import ConfigError, load_config, log_effective
 
-READY = {"APP_ENV": "production", "SECRET_KEY": "s3cret", "KIVRA_API_URL": "https://kivra.example",
+READY = {"APP_ENV": "production", "SECRET_KEY": "s3cret-but-at-least-32-characters-long", "KIVRA_API_URL": "https://kivra.example",
          "KIVRA_CLIENT_ID": "id", "KIVRA_CLIENT_SECRET": "secret",
          "DATABASE_URL": "postgresql+psycopg://payroll:pw@db/payroll", "REDIS_URL": "redis://:pw@queue:6379/0"}
 MAIL = {"SMTP_URL": "smtp://lon%40example.se:smtp-password@mail.example.se:587", "PUBLIC_URL": "https://lon.example.se"}

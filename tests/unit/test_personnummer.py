@@ -40,11 +40,12 @@ def test_format_error(typed):
     assert error.value.reason == "format"
 
 
-@pytest.mark.parametrize("typed", ["19121312-1212", "19120230-1212", "20301212-1212"])
-def test_impossible_or_future_birth_date(typed):
+@pytest.mark.parametrize("typed, reason", [("19121312-1212", "date"), ("19120230-1212", "date"),
+                                           ("20301212-1212", "born")])
+def test_impossible_or_future_birth_date(typed, reason):
     with pytest.raises(PersonnummerError) as error:
         parse(typed, TODAY)
-    assert error.value.reason == "date"
+    assert error.value.reason == reason
 
 
 def test_samordningsnummer_is_accepted_and_flagged():
@@ -67,7 +68,11 @@ def test_masked_hides_the_last_four():
 
 def test_plus_means_a_hundred_or_older():
     number = "261231+001" + next(d for d in "0123456789" if luhn_valid("261231001" + d))
-    assert parse(number, TODAY).digits.startswith("1826")  # 1926 would make a 99-year-old
+    with pytest.raises(PersonnummerError) as error:  # 1926 would make a 99-year-old, and 1826 is before 1870
+        parse(number, TODAY)
+    assert error.value.reason == "born"
+    number = "261124+001" + next(d for d in "0123456789" if luhn_valid("261124001" + d))
+    assert parse(number, TODAY).digits.startswith("1926")  # a hundred today
 
 
 def test_only_ascii_digits_are_digits():

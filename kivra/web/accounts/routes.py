@@ -2,7 +2,7 @@
 
 from flask import flash, redirect, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, logout_user
+from flask_login import current_user
 from sqlalchemy import select
 
 from kivra.accounts import passwords
@@ -12,14 +12,14 @@ from kivra.extensions import db, login_manager
 from kivra.web.accounts import bp
 from kivra.web.accounts.forms import LanguageForm, LoginForm
 from kivra.web.passwords import PasswordResetPages
-from kivra.web.signin import SignInPage, safe_next
+from kivra.web.signin import SignInPage, safe_next, sign_out
 
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | PortalAccount | None:
     """The session names its principal and the session version it was signed in under: "user:<id>:<version>" a
-    company user, "employee:<id>:<version>" an employee in Min lön. A password reset counts the version up, so every
-    session from before it finds no one (a session from before versions were kept has version 0)."""
+    company user, "employee:<id>:<version>" an employee in Min lön. Logging out, a new password, a new invitation and
+    deactivation count the version up (kivra/accounts/sessions.py), so every session from before finds no one (a session from before versions were kept has version 0)."""
     kind, key, version = _session_parts(user_id)
     if kind == "user":
         principal = db.session.get(User, key)
@@ -60,7 +60,8 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    logout_user()
+    """Ends every session of this user, in this browser and any other (one cookie copied from it too)."""
+    sign_out()
     return redirect(url_for("accounts.login"), code=303)
 
 

@@ -1,12 +1,12 @@
 import re
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import EmailField, StringField, ValidationError
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from kivra import identity
 from kivra.accounts import bank, settings
+from kivra.web.forms import Form
 
 ORGNR_MESSAGES = {
     "format": _l("Write the organisation number as NNNNNN-NNNN, e.g. 556840-2266."),
@@ -33,7 +33,8 @@ def _optional(text: str | None) -> str | None:
     return (text or "").strip() or None
 
 
-class CompanySettingsForm(FlaskForm):
+class CompanySettingsForm(Form):
+    printed = frozenset({"name"})  # on the payslip PDF
     name = StringField(_l("Company name"), validators=[
         DataRequired(message=_l("Enter the company's name.")), Length(max=200)])
     orgnr = StringField(_l("Organisation number"))

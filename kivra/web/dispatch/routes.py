@@ -80,7 +80,7 @@ def send_to_min_lon(run_id: int):
     run = _sendable(run_id)
     if service.send_of(run) is None and agreement.in_force(run.company_id) is not None:
         # The prompt is stale: an admin approved Kivra meanwhile. Let the user choose again.
-        flash(_("Kivra was activated meanwhile. Press Send payslips to send through Kivra."), "info")
+        flash(_("Kivra was activated meanwhile. Press “Send payslips” to send through Kivra."), "info")
         return _after(run)
     return _send(run, min_lon_only=True)
 

@@ -1,24 +1,24 @@
 import re
-from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, EmailField, StringField, ValidationError
 from wtforms.validators import DataRequired, Email, Length, Optional
 
-from kivra import identity
-from kivra.payroll.calculation import parse_amount
+from kivra import identity, money
+from kivra.web.forms import Form, KronorField
 
 PNR_MESSAGES = {
     "format": _l("Write the personnummer as YYYYMMDD-NNNN, YYYYMMDDNNNN or YYMMDD-NNNN."),
     "space": _l("Write YYMMDD-NNNN, or YYMMDD+NNNN for someone 100 or older: with six digits for the date, a space does not say which century."),
     "date": _l("The personnummer does not start with a valid date of birth."),
+    "born": _l("The personnummer's date of birth must be between 1 January 1870 and today."),
     "serial": _l("The personnummer's birth number (the three digits after the date) cannot be 000."),
     "checksum": _l("The personnummer's last digit does not match (check digit error). Check for a typo."),
 }
 
 
-class EmployeeForm(FlaskForm):
+class EmployeeForm(Form):
+    printed = frozenset({"name", "bank_account"})  # on the payslip PDF
     name = StringField(
         _l("Name"),
         validators=[DataRequired(message=_l("Enter the employee's name.")), Length(max=200)],
@@ -35,8 +35,9 @@ class EmployeeForm(FlaskForm):
         validators=[DataRequired(message=_l("Enter the employment start date as YYYY-MM-DD."))],
     )
     employment_end = DateField(_l("Employment end date (optional)"), validators=[Optional()])
-    monthly_salary = StringField(
-        _l("Monthly salary (kr)"), validators=[DataRequired(message=_l("Enter the monthly salary."))]
+    monthly_salary = KronorField(
+        _l("Monthly salary (kr)"), validators=[DataRequired(message=_l("Enter the monthly salary."))],
+        messages={"negative": _l("The salary cannot be negative.")},
     )
     tax_rate = StringField(
         _l("Preliminary tax rate (%)"), validators=[DataRequired(message=_l("Enter the preliminary tax rate."))]
@@ -54,22 +55,11 @@ class EmployeeForm(FlaskForm):
         if field.data and self.employment_start.data and field.data < self.employment_start.data:
             raise ValidationError(_l("The employment cannot end before it starts."))
 
-    def validate_monthly_salary(self, field):
-        try:
-            self.salary_ore = parse_amount(field.data)
-        except ValueError:
-            raise ValidationError(_l("Write the salary in kronor, e.g. 32 500 or 32500,50.")) from None
-        if self.salary_ore < 0:
-            raise ValidationError(_l("The salary cannot be negative."))
-
     def validate_tax_rate(self, field):
         try:
-            rate = Decimal(field.data.strip().replace(",", ".").rstrip("%").strip())
-        except InvalidOperation:
+            self.parsed_tax_rate = money.parse_percent(field.data)
+        except money.NumberError:
             raise ValidationError(_l("Write the tax rate as a per cent between 0 and 100, e.g. 30 or 32,5.")) from None
-        if not rate.is_finite() or not 0 <= rate <= 100 or rate.as_tuple().exponent < -2:
-            raise ValidationError(_l("Write the tax rate as a per cent between 0 and 100, e.g. 30 or 32,5."))
-        self.parsed_tax_rate = rate
 
     def validate_bank_account(self, field):
         digits = re.sub(r"[\s-]", "", field.data or "")

@@ -88,7 +88,7 @@ def kivra_check_now():
     try:
         kivra_check.require_active(current_user.company_id)
     except kivra_check.KivraNotActive:
-        flash(_("Kivra is not active for the company, so there is nothing to ask. Kivra is activated under More Solutions."), "info")
+        flash(_("Kivra is not active for the company, so there is nothing to ask. Kivra is activated under “More Solutions”."), "info")
         return redirect_to(url_for("employees.index"))
     kivra_jobs.ask(current_user.company_id, JobKind.USERMATCH, current_user.id)
     if is_htmx():
@@ -160,7 +160,7 @@ def _fill(employee: Employee, form: EmployeeForm) -> None:
     employee.email = (form.email.data or "").strip() or None
     employee.employment_start = form.employment_start.data
     employee.employment_end = form.employment_end.data
-    employee.monthly_salary_ore = form.salary_ore
+    employee.monthly_salary_ore = form.monthly_salary.ore
     employee.tax_rate = form.parsed_tax_rate
     employee.bank_account = (form.bank_account.data or "").strip() or None
     employee.min_lon_only = bool(form.min_lon_only.data)

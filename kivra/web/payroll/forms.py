@@ -1,12 +1,13 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, MonthField, SelectChoice, SelectField, StringField, ValidationError
 from wtforms.validators import DataRequired, Length
 
-from kivra.payroll.calculation import parse_amount
+from kivra.web.forms import Form, KronorField
+
+NOT_POSITIVE = _l("The amount must be more than zero; choose Deduction to subtract.")
 
 
-class RunForm(FlaskForm):
+class RunForm(Form):
     period = MonthField(_l("Month"), validators=[DataRequired(message=_l("Choose the month as YYYY-MM."))])
     payout_date = DateField(
         _l("Payout date"), validators=[DataRequired(message=_l("Enter the payout date as YYYY-MM-DD."))]
@@ -19,7 +20,8 @@ class RunForm(FlaskForm):
                 raise ValidationError(_l("The payout date must be in the month paid for or the month after."))
 
 
-class LineForm(FlaskForm):
+class LineForm(Form):
+    printed = frozenset({"description"})  # on the payslip PDF
     kind = SelectField(
         _l("Type"),
         choices=[SelectChoice("addition", _l("Addition")), SelectChoice("deduction", _l("Deduction"))],
@@ -29,12 +31,9 @@ class LineForm(FlaskForm):
         _l("Description"),
         validators=[DataRequired(message=_l("Describe the line, e.g. Overtime.")), Length(max=100)],
     )
-    amount = StringField(_l("Amount (kr)"), validators=[DataRequired(message=_l("Enter the amount."))])
+    amount = KronorField(_l("Amount (kr)"), validators=[DataRequired(message=_l("Enter the amount."))],
+                         messages={"negative": NOT_POSITIVE})
 
     def validate_amount(self, field):
-        try:
-            self.amount_ore = parse_amount(field.data)
-        except ValueError:
-            raise ValidationError(_l("Write the amount in kronor, e.g. 1 500 or 1500,50.")) from None
-        if self.amount_ore <= 0:
-            raise ValidationError(_l("The amount must be more than zero; choose Deduction to subtract."))
+        if field.ore == 0:
+            raise ValidationError(NOT_POSITIVE)

@@ -7,10 +7,12 @@ from kivra.extensions import db
 from kivra.payroll import service
 from kivra.payroll.calculation import NegativeGrossError
 from kivra.payroll.models import Payslip, PayslipLine
+from kivra.payroll.printable import UnprintableText
 from kivra.web import is_htmx, render
 from kivra.web.loaders import get_payslip
 from kivra.web.payroll import bp
 from kivra.web.payroll.forms import LineForm
+from kivra.web.text_rules import unprintable_message
 
 
 def _page(payslip: Payslip, form: LineForm | None = None, status: int = 200):
@@ -42,7 +44,7 @@ def add_line(payslip_id: int):
     if not form.validate_on_submit():
         return _page(payslip, form, status=422)
     payslip.lines.append(
-        PayslipLine(kind=form.kind.data, description=form.description.data.strip(), amount_ore=form.amount_ore)
+        PayslipLine(kind=form.kind.data, description=form.description.data.strip(), amount_ore=form.amount.ore)
     )
     db.session.commit()
     return _after_change(payslip)
@@ -79,6 +81,9 @@ def correct(payslip_id: int):
         except NegativeGrossError:
             db.session.rollback()
             flash(_("The deductions are larger than the pay. Correct the lines first."), "error")
+        except UnprintableText as error:
+            db.session.rollback()
+            flash(unprintable_message(error.char), "error")
         except service.CorrectedMeanwhileError:
             flash(_("Someone else created a corrected version at the same time. Its version is shown below."), "error")
             return _page(get_payslip(payslip_id), status=409)

@@ -8,10 +8,12 @@ from sqlalchemy import select
 from kivra import clock
 from kivra.accounts import settings
 from kivra.accounts.models import Company
+from kivra.dispatch import progress
 from kivra.extensions import db
 from kivra.payroll import service, sie
 from kivra.payroll.calculation import NegativeGrossError
 from kivra.payroll.models import PayrollRun
+from kivra.payroll.printable import UnprintableText
 from kivra.status import getting_started
 from kivra.web import is_htmx, redirect_to, render
 from kivra.web.i18n import period_name
@@ -19,11 +21,12 @@ from kivra.web.loaders import get_run
 from kivra.web.payroll import bp
 from kivra.web.payroll.forms import RunForm
 from kivra.web.send_step import send_and_post_page
+from kivra.web.text_rules import unprintable_message
 
 
 @bp.get("/runs")
 def runs():
-    period = clock.today_in_sweden().replace(day=1)
+    period = service.first_free_period(current_user.company_id, clock.today_in_sweden())
     payout_date = settings.proposed_payout_date(db.session.get(Company, current_user.company_id), period)
     return _runs_page(RunForm(formdata=None, period=period, payout_date=payout_date))
 
@@ -34,8 +37,10 @@ def _runs_page(form: RunForm, status: int = 200):
     ).all()
     company = db.session.get(Company, current_user.company_id)
     steps = getting_started.first_steps(company)
+    sends = progress.sends_by_run([run.id for run in runs])
     return render("payroll/runs.html", "run_form", status=status, runs=runs, form=form, steps=steps,
-                  links=_first_step_links(steps))
+                  links=_first_step_links(steps), sends=sends,
+                  scheduled={run_id for run_id, pair in sends.items() if progress.is_scheduled(*pair)})
 
 
 def _first_step_links(steps: getting_started.FirstSteps) -> dict:
@@ -105,6 +110,10 @@ def calculate(run_id: int):
         except NegativeGrossError:
             db.session.rollback()
             flash(_("A payslip has deductions larger than its pay. Correct it before calculating."), "error")
+            return redirect_to(url_for("payroll.run", run_id=run.id))
+        except UnprintableText as error:
+            db.session.rollback()
+            flash(unprintable_message(error.char), "error")
             return redirect_to(url_for("payroll.run", run_id=run.id))
         flash(_("The payroll run is calculated: every payslip is frozen as a version."), "success")
     return redirect_to(url_for("payroll.send_and_post", run_id=run.id))

@@ -1,7 +1,7 @@
 """Min lön: sign in, choose a password from an invitation or a reset link, read one's payslips, settings."""
 from flask import abort, flash, make_response, redirect, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, logout_user
+from flask_login import current_user
 
 from kivra.dispatch.corrections import corrects_received
 from kivra.extensions import db
@@ -9,11 +9,11 @@ from kivra.mail.links import LinkError
 from kivra.payroll.service import version_pdf
 from kivra.portal import invitations, passwords, payslips
 from kivra.web import is_htmx, redirect_to, render
-from kivra.web.forms import MIN_PASSWORD_LENGTH, ChoosePasswordForm
+from kivra.web.forms import MIN_PASSWORD_LENGTH, ChoosePasswordForm, words_about
 from kivra.web.passwords import PasswordResetPages
 from kivra.web.portal import bp
-from kivra.web.portal.forms import PortalLoginForm, SettingsForm
-from kivra.web.signin import SignInPage, sign_in
+from kivra.web.portal.forms import ChangePasswordForm, PortalLoginForm, SettingsForm
+from kivra.web.signin import SignInPage, sign_in, sign_out, stay_signed_in
 
 SIGN_IN = SignInPage("employee", PortalLoginForm, "portal/login.html", "portal_login_form", home="portal.index",
                      within=bp.url_prefix + "/", authenticate=invitations.authenticate)  # only Min lön's own pages
@@ -46,7 +46,8 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    logout_user()
+    """Ends every session of this employee, in this browser and any other (one cookie copied from it too)."""
+    sign_out()
     return redirect(url_for("portal.login"), code=303)
 
 
@@ -56,7 +57,7 @@ def invitation(token: str):
         account = invitations.open_invitation(token)
     except LinkError as error:
         return _unusable(error)
-    form = ChoosePasswordForm()
+    form = ChoosePasswordForm(words_about_the_person=words_about(account))
     if form.validate_on_submit():
         try:
             account = invitations.accept(token, form.password.data)
@@ -103,4 +104,20 @@ def settings():
               else _("Saved: you get no e-mail about new payslips. They are here all the same."), "success")
         if not is_htmx():
             return redirect_to(url_for("portal.settings"))
-    return render("portal/settings.html", "settings_form", status=422 if form.errors else 200, form=form)
+    return render("portal/settings.html", "settings_form", status=422 if form.errors else 200, form=form,
+                  password_form=ChangePasswordForm(), min_length=MIN_PASSWORD_LENGTH)
+
+
+@bp.post("/settings/password")
+def change_password():
+    """A new password: every other session of the employee ends, this browser stays signed in."""
+    form = ChangePasswordForm(words_about_the_person=words_about(current_user._get_current_object()))
+    if form.validate_on_submit():
+        account = current_user._get_current_object()
+        if passwords.change_password(account, form.current.data, form.password.data):
+            stay_signed_in(account)
+            flash(_("Your new password is saved. Your other sessions have ended."), "success")
+            return redirect_to(url_for("portal.settings"))
+        form.current.errors.append(_("The current password is wrong."))
+    return render("portal/settings.html", "password_form", status=422, form=SettingsForm(obj=current_user),
+                  password_form=form, min_length=MIN_PASSWORD_LENGTH)

@@ -3,6 +3,7 @@ from wtforms import EmailField, StringField, ValidationError
 from wtforms.validators import DataRequired, Email, Length
 
 from kivra import identity
+from kivra.accounts import password_strength
 from kivra.web.forms import ChoosePasswordForm
 
 ORGNR_MESSAGES = {
@@ -19,6 +20,8 @@ def _stripped(value):
 
 class SignUpForm(ChoosePasswordForm):
     """The company, its first admin and the admin's password (the rules of choosing one elsewhere)."""
+
+    printed = frozenset({"company_name"})  # on the payslip PDF
 
     company_name = StringField(_l("Company name"), filters=[_stripped], validators=[
         DataRequired(message=_l("Enter the company's name.")),
@@ -40,6 +43,10 @@ class SignUpForm(ChoosePasswordForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.password.label.text = _l("Choose a password")
+
+    def words_about_the_person(self) -> list[str]:
+        return password_strength.words_about(self.name.data, self.email.data, self.company_name.data,
+                                             orgnr=self.orgnr.data)
 
     def validate_orgnr(self, field):
         try:

@@ -1,13 +1,14 @@
 """Registrera företag: the sign-up form, the page that asks to confirm the address (and sends the e-mail again), and
 the confirmation link's page, which confirms with a button (a GET changes nothing)."""
 from flask import current_app, flash, make_response, redirect, url_for
-from flask_babel import get_locale, gettext as _
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 
 from kivra.accounts import signup
 from kivra.mail.links import LinkError
 from kivra.web import current_company, redirect_to, render, signed_in_as
 from kivra.web.forms import MIN_PASSWORD_LENGTH
+from kivra.web.i18n import current_locale
 from kivra.web.signin import sign_in
 from kivra.web.signup import bp
 from kivra.web.signup.forms import SignUpForm
@@ -24,7 +25,7 @@ def register():
         try:
             user, confirmation = signup.sign_up(
                 form.company_name.data, form.parsed_orgnr.digits, form.name.data, form.email.data,
-                form.password.data, str(get_locale() or "sv"), current_app.config["EMPLOYER_CONTRIBUTION_RATE"])
+                form.password.data, current_locale(), current_app.config["EMPLOYER_CONTRIBUTION_RATE"])
         except signup.OrgnrTaken:
             form.orgnr.errors.append(_("This organisation number already has an account: sign in, or ask its "
                                        "administrator to invite you."))

@@ -9,6 +9,7 @@ from kivra.web import current_company
 
 def context(**extra) -> dict:
     company = current_company()
+    run = extra.get("run")
     return dict(
         company=company,
         agreement=agreement.in_force(company.id),
@@ -19,6 +20,8 @@ def context(**extra) -> dict:
         access_job=kivra_calls.open_job(company.id, JobKind.ACCESS),  # a worker is registering or asking Kivra
         missing_details=missing_employer_details(company),
         sole_trader=agreement.is_sole_trader(company),  # Kivra does not take them
+        # The agreement opened from a run already sent: approving changes nothing for that run.
+        run_sent=run is not None and dispatch.send_of(run) is not None,
         version=agreement.VERSION,
         version_date=agreement.VERSION_DATE,
         **extra,

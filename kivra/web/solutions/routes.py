@@ -10,7 +10,7 @@ from kivra.agreement.models import JobKind
 from kivra.dispatch import activation
 from kivra.dispatch.schedule import BadSchedule, carried_schedule
 from kivra.extensions import db
-from kivra.web import current_company, is_htmx, redirect_to, render
+from kivra.web import current_company, is_htmx, redirect_to, render, signed_in_as
 from kivra.web.loaders import run_from
 from kivra.web.signin import safe_next
 from kivra.web.solutions import bp
@@ -73,11 +73,12 @@ def approve():
     run = run_from(request.form.get("run"))
     _require_admin()
     payslips, invoices = bool(request.form.get("payslips")), bool(request.form.get("invoices"))
-    if not (payslips or invoices):
-        flash(_("Choose what Kivra may be used for: payslips, invoices or both."), "error")
-        return render("solutions/agreement.html", "agreement", status=422,
+    if not (payslips or invoices):  # said beside the checkboxes, with the boxes as they were ticked
+        return render("solutions/agreement.html", "agreement", status=422, scope_error=True,
+                      chosen={"payslips": payslips, "invoices": invoices},
                       **page_context(run=run, send_at=request.form.get("send_at")))
     company = current_company()
+    before = agreement.in_force(company.id)
     try:
         send_at = carried_schedule(request.form.get("send_at")) if run is not None else None
     except BadSchedule as error:  # the chosen time passed while the agreement was read: send now instead
@@ -92,9 +93,18 @@ def approve():
         flash(_("Kivra does not accept payslips from sole traders (enskild firma), so Kivra cannot be activated for "
                 "the company. The employees read their payslips in Min lön."), "error")
         return render("solutions/agreement.html", "agreement", status=422, **page_context(run=run))
-    flash(_("The Kivra agreement is approved."), "success")  # the page follows the worker registering it
+    if before is None:
+        flash(_("The Kivra agreement is approved."), "success")  # the page follows the worker registering it
+    else:
+        flash(scope_changed(payslips, invoices), "success")
     sent_from_run = run is not None and payslips and not run.is_draft
     return redirect_to(url_for("payroll.send_and_post", run_id=run.id) if sent_from_run else url_for("solutions.kivra"))
+
+
+def scope_changed(payslips: bool, invoices: bool) -> str:
+    if payslips and invoices:
+        return _("The agreement now covers payslips and invoices.")
+    return _("The agreement now covers payslips.") if payslips else _("The agreement now covers invoices.")
 
 
 @bp.get("/kivra/discontinue")
@@ -116,6 +126,13 @@ def discontinue():
     else:
         flash(_("Kivra is discontinued. Later payslips go to Min lön; the history stays here."), "success")
     return redirect(url_for("solutions.index"), code=303)
+
+
+@bp.app_template_global("vla_moved_notice_due")
+def vla_moved_notice_due() -> bool:
+    """The notice that the status page moved from the web payroll: on the pages a user lands on (the run list after
+    signing in, Fler lösningar, a run's send step) until this user closes it."""
+    return signed_in_as("user") and notices.show_vla_moved(current_user)
 
 
 @bp.post("/notices/vla-moved")

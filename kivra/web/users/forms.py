@@ -1,7 +1,8 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import EmailField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length
+
+from kivra.web.forms import Form
 
 ROLE_LABELS = {"admin": _l("Administrator"), "payroll": _l("Payroll administrator")}
 ROLE_CHOICES = [SelectChoice(role, label) for role, label in ROLE_LABELS.items()]
@@ -11,7 +12,7 @@ def _stripped(value):
     return value.strip() if isinstance(value, str) else value
 
 
-class InviteForm(FlaskForm):
+class InviteForm(Form):
     name = StringField(_l("Name"), filters=[_stripped], validators=[
         DataRequired(message=_l("Enter the name of the person you invite.")),
         Length(max=200, message=_l("The name can be at most %(max)d characters long.")),
@@ -24,9 +25,9 @@ class InviteForm(FlaskForm):
     role = SelectField(_l("Role"), choices=ROLE_CHOICES, default="payroll")
 
 
-class RoleForm(FlaskForm):
+class RoleForm(Form):
     role = SelectField(_l("Role"), choices=ROLE_CHOICES)
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     """A bare POST button (resend, deactivate, reactivate): only its CSRF token."""

@@ -9,7 +9,7 @@ from kivra.accounts.models import User, UserAction
 from kivra.extensions import db
 from kivra.mail.links import LinkError
 from kivra.web import is_htmx, redirect_to, render
-from kivra.web.forms import MIN_PASSWORD_LENGTH, ChoosePasswordForm
+from kivra.web.forms import MIN_PASSWORD_LENGTH, ChoosePasswordForm, words_about
 from kivra.web.signin import sign_in
 from kivra.web.users import bp
 from kivra.web.users.forms import ROLE_LABELS, ActionForm, InviteForm, RoleForm
@@ -162,7 +162,7 @@ def invitation(token: str):
     except LinkError as error:
         return _unusable(error)
     session.setdefault("locale", user.locale)  # the language the invitation was written in, unless one was chosen
-    form = ChoosePasswordForm()
+    form = ChoosePasswordForm(words_about_the_person=words_about(user))
     if form.validate_on_submit():
         try:
             user = users.accept(token, form.password.data)
