@@ -70,11 +70,19 @@ def internal_error(error):
 
 def unique_conflict(error):
     """A unique constraint decided a race a route did not foresee (two clicks, two tabs): nothing was saved, so a 409
-    that says so, not a 500 whose logged traceback would carry the row's values."""
+    that says so, not a 500. Any other IntegrityError (NOT NULL, a foreign key, a CHECK) is a bug: re-raised, it is
+    logged (without its values: kivra.database_errors) and answered by the 500 page."""
+    if not is_unique_violation(error):
+        raise error
     db.session.rollback()
     return render("errors/error.html", "error", status=409, kind=409, reason=_(
         "Someone else changed the same thing at the same time, so nothing was saved. Reload the page to see the"
         " latest and try again."))
+
+
+def is_unique_violation(error: IntegrityError) -> bool:
+    """PostgreSQL's SQLSTATE 23505, or SQLite's "UNIQUE constraint failed"."""
+    return getattr(error.orig, "sqlstate", None) == "23505" or str(error.orig).startswith("UNIQUE constraint failed")
 
 
 def https_required():

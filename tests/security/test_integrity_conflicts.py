@@ -75,7 +75,7 @@ def test_an_unforeseen_unique_conflict_answers_409_not_500(app, company, admin, 
     client.login(admin)
 
     def collide(payslip):
-        raise IntegrityError("INSERT ...", {}, Exception("duplicate key"))
+        raise IntegrityError("INSERT ...", {}, Exception("UNIQUE constraint failed: payslip_version.number"))
 
     monkeypatch.setattr(service, "correct", collide)
     make_employee(company)
