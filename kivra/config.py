@@ -177,9 +177,11 @@ def load_config(instance_path: str, environ=None, testing: bool = False) -> dict
         "SECRET_KEY_FALLBACKS": _fallbacks(env),
         "SQLALCHEMY_DATABASE_URI": database_url,
         # Times are stored as UTC without a zone: a PostgreSQL session in UTC reads and writes them as they are.
+        # hide_parameters: a database error (logged with its traceback) names the statement, never the values bound
+        # to it, which may be a personnummer, a bank account or a salary.
         "SQLALCHEMY_ENGINE_OPTIONS": (
-            {"connect_args": {"options": "-c timezone=UTC"}, "pool_pre_ping": True}
-            if database_url.startswith("postgresql") else {}
+            {"connect_args": {"options": "-c timezone=UTC"}, "pool_pre_ping": True, "hide_parameters": True}
+            if database_url.startswith("postgresql") else {"hide_parameters": True}
         ),
         "KIVRA_API_URL": env.get("KIVRA_API_URL", "http://127.0.0.1:8765"),
         # `flask serve` starts a Kivra sandbox in-process on this port, unless KIVRA_API_URL names a Kivra (None).

@@ -10,6 +10,7 @@ import threading
 
 from werkzeug.serving import run_simple
 
+from kivra.access_log import redact_werkzeug_log
 from kivra.config import child_environ, log_effective
 from kivra.dispatch import access as tasks
 from kivra.resources import ROOT
@@ -99,4 +100,5 @@ def serve(app, host: str, port: int, with_worker: bool = True) -> None:
         start_access_checks(app, app.config["KIVRA_ACCESS_CHECK_SECONDS"])
     log_effective(app.config, "serve", address=f"{host}:{port}", embedded_worker=with_worker)
     print(f"Payroll at http://{host}:{port}/  (admin@demo.se / demo-admin, lon@demo.se / demo-lon)")
+    redact_werkzeug_log()
     run_simple(host, port, app, threaded=True, use_reloader=False)

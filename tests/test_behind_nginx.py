@@ -26,6 +26,7 @@ def site_config(work: Path, http_port: int, https_port: int, app_port: int) -> s
     text = text.replace("listen 443 ssl http2;", f"listen 127.0.0.1:{https_port} ssl http2;")
     text = text.replace("/etc/letsencrypt/live/payroll.example.se/fullchain.pem", str(work / "cert.pem"))
     text = text.replace("/etc/letsencrypt/live/payroll.example.se/privkey.pem", str(work / "key.pem"))
+    text = text.replace("/var/log/nginx/payroll.access.log", str(work / "payroll.access.log"))
     assert "127.0.0.1:8000" in text
     return text.replace("127.0.0.1:8000", f"127.0.0.1:{app_port}")
 

@@ -31,6 +31,10 @@ class NothingToPostError(ValueError):
     """Everything in the run is already posted."""
 
 
+class CorrectedMeanwhileError(ValueError):
+    """Another request created the payslip's next version at the same time."""
+
+
 def last_day(period: date) -> date:
     return period.replace(day=calendar.monthrange(period.year, period.month)[1])
 
@@ -216,7 +220,11 @@ def correct(payslip: Payslip) -> PayslipVersion | None:
     payslip_totals(payslip)
     check_printed(payslip)
     version = new_version(payslip)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:  # the unique (payslip, number) let another click's version through first
+        db.session.rollback()
+        raise CorrectedMeanwhileError(payslip.id) from None
     return version
 
 

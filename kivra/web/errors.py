@@ -5,6 +5,7 @@ from contextlib import nullcontext
 from flask import render_template, request, session
 from flask_babel import force_locale, gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import IntegrityError
 
 from kivra.extensions import db
 from kivra.locales import LOCALES, babel_locale
@@ -32,6 +33,7 @@ def init_app(app) -> None:
     for code in (413, 429):
         app.register_error_handler(code, lambda error, code=code: _page(code, error))
     app.register_error_handler(500, internal_error)
+    app.register_error_handler(IntegrityError, unique_conflict)
 
 
 log = logging.getLogger(__name__)
@@ -64,6 +66,23 @@ def internal_error(error):
         db.session.rollback()
         with force_locale(babel_locale(request.accept_languages.best_match(LOCALES))):
             return render_template("errors/unavailable.html"), 500
+
+
+def unique_conflict(error):
+    """A unique constraint decided a race a route did not foresee (two clicks, two tabs): nothing was saved, so a 409
+    that says so, not a 500. Any other IntegrityError (NOT NULL, a foreign key, a CHECK) is a bug: re-raised, it is
+    logged (without its values: kivra.database_errors) and answered by the 500 page."""
+    if not is_unique_violation(error):
+        raise error
+    db.session.rollback()
+    return render("errors/error.html", "error", status=409, kind=409, reason=_(
+        "Someone else changed the same thing at the same time, so nothing was saved. Reload the page to see the"
+        " latest and try again."))
+
+
+def is_unique_violation(error: IntegrityError) -> bool:
+    """PostgreSQL's SQLSTATE 23505, or SQLite's "UNIQUE constraint failed"."""
+    return getattr(error.orig, "sqlstate", None) == "23505" or str(error.orig).startswith("UNIQUE constraint failed")
 
 
 def https_required():

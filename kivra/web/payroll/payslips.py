@@ -84,6 +84,9 @@ def correct(payslip_id: int):
         except UnprintableText as error:
             db.session.rollback()
             flash(unprintable_message(error.char), "error")
+        except service.CorrectedMeanwhileError:
+            flash(_("Someone else created a corrected version at the same time. Its version is shown below."), "error")
+            return _page(get_payslip(payslip_id), status=409)
         else:
             if version is None:
                 flash(_("Nothing has changed since the latest version."), "info")

@@ -16,7 +16,7 @@ from flask_login import current_user
 from kivra import agreement, clock, status
 from kivra.dispatch import service
 from kivra.dispatch.models import DispatchState
-from kivra.status import chart as bar_chart, export
+from kivra.status import chart as bar_chart, export, export_audit
 from kivra.web import current_company, is_htmx, redirect_to, render
 from kivra.web.feedback import flash_resent
 from kivra.web.loaders import run_from
@@ -111,7 +111,8 @@ def _status_page(context: dict, month: date, outcome: str | None, search: str, s
     return render(
         "solutions/kivra.html", "dispatch_month", status=status_code, month=month, months=_months(month),
         outcome=outcome, search=search, totals=totals,
-        lines=status.month_lines(company_id, month, outcome, search, page=_page_number(), totals=totals), **context)
+        lines=status.month_lines(company_id, month, outcome, search, page=_page_number(), totals=totals),
+        personnummer_exports=export_audit.latest(company_id) if current_user.is_admin else [], **context)
 
 
 @bp.post("/kivra/resend-failed")
@@ -155,6 +156,8 @@ def export_month():
               _("Correlation id"), _("Time"), _("Version")]
     lines = status.all_lines(current_user.company_id, month, outcome, search, full_personnummer=full)
     body = export.month_csv(lines, header, words, full_personnummer=full)
+    if full:  # recorded before the file leaves: an export that could not be recorded is not made
+        export_audit.record(current_user, month, outcome, bool(search), rows=len(lines))
     name = f"{_('payslips')}-{month.strftime('%Y-%m')}.csv"
     fallback = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
     return body, 200, {
