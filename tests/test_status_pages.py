@@ -94,14 +94,19 @@ def test_the_months_totals_are_the_rows_in_the_database(as_admin, kivra_on, marc
         assert word in text(response)
 
 
-def test_the_previous_month_is_the_default(as_admin, kivra_on, admin):
+def test_the_latest_month_with_sends_is_the_default_and_last_month_is_one_click_away(as_admin, kivra_on, admin,
+                                                                                      lang):
     employees = add_employees(kivra_on, 3)
     last_month = status.previous_month()
     add_month(kivra_on, admin, employees, last_month)
-    add_month(kivra_on, admin, employees[:1], status.this_month())
+    add_month(kivra_on, admin, employees[:1], status.this_month())  # just sent: what the user wants to see
     body = as_admin.get("/solutions/kivra").get_data(as_text=True)
-    assert sum(totals_on(body).values()) == 3
-    assert f'value="{last_month:%Y-%m}" selected' in body
+    assert sum(totals_on(body).values()) == 1
+    assert f'value="{status.this_month():%Y-%m}" selected' in body
+    link = f'<a href="/solutions/kivra?month={last_month:%Y-%m}">'
+    words = {"sv": "Förra månadens utskick", "en": "Last month's sends"}[lang]
+    assert link + words in body  # the help article's "förra månadens utskick"
+    assert sum(totals_on(as_admin.get(f"/solutions/kivra?month={last_month:%Y-%m}").get_data(as_text=True)).values()) == 3
 
 
 def test_each_row_says_who_where_what_why_and_when(as_admin, kivra_on, march, lang):

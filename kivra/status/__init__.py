@@ -16,7 +16,7 @@ from kivra.dispatch import resends
 from kivra.dispatch.models import OUTCOMES, UNFINISHED, Channel, Dispatch, DispatchState
 from kivra.employees.models import Employee
 from kivra.extensions import db
-from kivra.payroll.models import PayslipVersion
+from kivra.payroll.models import PayrollRun, PayslipVersion
 
 PENDING = "pending"  # the pages' one outcome for the unfinished: queued, held and sending
 # What the pages count and filter by; cancelled rows (superseded by a correction) are left out everywhere.
@@ -62,10 +62,55 @@ def minute_text(moment: datetime) -> str:
     return clock.in_sweden(moment).strftime("%Y-%m-%d %H:%M")
 
 
-def _in_month(company_id: int, month: date) -> tuple:
+def _in_month(company_id: int, month: date, run_id: int | None = None) -> tuple:
     start, end = utc_range(month)
-    return (Dispatch.company_id == company_id, Dispatch.dispatched_at >= start, Dispatch.dispatched_at < end,
-            Dispatch.state != DispatchState.CANCELLED)
+    clauses = (Dispatch.company_id == company_id, Dispatch.dispatched_at >= start, Dispatch.dispatched_at < end,
+               Dispatch.state != DispatchState.CANCELLED)
+    return clauses if run_id is None else (*clauses, Dispatch.run_id == run_id)
+
+
+def _month_of(moment: datetime | None) -> date | None:
+    if moment is None:
+        return None
+    local = clock.in_sweden(moment)
+    return date(local.year, local.month, 1)
+
+
+def latest_month_with_sends(company_id: int) -> date | None:
+    """The newest month in which the company's payslips went out: where the status page opens (the index's max)."""
+    return _month_of(db.session.scalar(select(func.max(Dispatch.dispatched_at)).where(
+        Dispatch.company_id == company_id, Dispatch.state != DispatchState.CANCELLED)))
+
+
+def nearest_month_with_sends(company_id: int, month: date) -> date | None:
+    """For an empty month: the closest month before or after it with sends (before wins a tie)."""
+    start, end = utc_range(month)
+    sent = (Dispatch.company_id == company_id, Dispatch.state != DispatchState.CANCELLED)
+    before = _month_of(db.session.scalar(select(func.max(Dispatch.dispatched_at)).where(
+        *sent, Dispatch.dispatched_at < start)))
+    after = _month_of(db.session.scalar(select(func.min(Dispatch.dispatched_at)).where(
+        *sent, Dispatch.dispatched_at >= end)))
+    if before is None or after is None:
+        return before or after
+
+    def distance(other: date) -> int:
+        return abs((other.year - month.year) * 12 + other.month - month.month)
+
+    return before if distance(before) <= distance(after) else after
+
+
+def run_month(run_id: int) -> date | None:
+    """The month a run's payslips went out in (its first row), where the status page opens coming from the run."""
+    return _month_of(db.session.scalar(select(func.min(Dispatch.dispatched_at)).where(
+        Dispatch.run_id == run_id, Dispatch.state != DispatchState.CANCELLED)))
+
+
+def month_runs(company_id: int, month: date) -> list[tuple[int, date]]:
+    """The payroll runs with payslips sent in the month, newest period first: the status page's run filter."""
+    return [(run_id, period) for run_id, period in db.session.execute(
+        select(PayrollRun.id, PayrollRun.period).where(PayrollRun.id.in_(
+            select(Dispatch.run_id).where(*_in_month(company_id, month)).distinct()))
+        .order_by(PayrollRun.period.desc()))]
 
 
 def _outcome_clause(outcome: str):
@@ -98,13 +143,13 @@ def _outcome(state: str) -> str:
     return PENDING if state in UNFINISHED else state
 
 
-def month_totals(company_id: int, month: date) -> Totals:
-    """One aggregate query over the month."""
+def month_totals(company_id: int, month: date, run_id: int | None = None) -> Totals:
+    """One aggregate query over the month (one run's payslips in it, when `run_id` is given)."""
     by_outcome: dict[str, int] = {}
     reasons: dict[str, int] = {}
     by_channel: dict[tuple[str, str], int] = {}
     query = (select(Dispatch.channel, Dispatch.state, Dispatch.reason, func.count())
-             .where(*_in_month(company_id, month)).group_by(Dispatch.channel, Dispatch.state, Dispatch.reason))
+             .where(*_in_month(company_id, month, run_id)).group_by(Dispatch.channel, Dispatch.state, Dispatch.reason))
     for channel, state, reason, count in db.session.execute(query):
         outcome = _outcome(state)
         by_outcome[outcome] = by_outcome.get(outcome, 0) + count
@@ -169,6 +214,7 @@ class DispatchLine:
     correlation_id: str | None
     dispatched_at: datetime
     version: int
+    period: date  # the payroll run's month: two runs sent in one month are told apart by it
     personnummer: str | None = None
 
     @property
@@ -204,16 +250,18 @@ def matching_employees(company_id: int, search: str) -> list[int]:
         select(Employee.id, Employee.name).where(Employee.company_id == company_id)) if needle in name.casefold()]
 
 
-def _lines_query(company_id: int, month: date, outcome: str | None, search: str | None, full: bool = False):
+def _lines_query(company_id: int, month: date, outcome: str | None, search: str | None, full: bool = False,
+                 run_id: int | None = None):
     columns = [Dispatch.id, Dispatch.employee_id, Employee.name, func.substr(Employee.personnummer, 1, 8),
                Dispatch.channel, Dispatch.state, Dispatch.reason, Dispatch.error_code, Dispatch.correlation_id,
-               Dispatch.dispatched_at, PayslipVersion.number]
+               Dispatch.dispatched_at, PayslipVersion.number, PayrollRun.period]
     if full:
         columns.append(Employee.personnummer)
     query = (select(*columns)
              .join(Employee, Employee.id == Dispatch.employee_id)
              .join(PayslipVersion, PayslipVersion.id == Dispatch.version_id)
-             .where(*_in_month(company_id, month)))
+             .join(PayrollRun, PayrollRun.id == Dispatch.run_id)
+             .where(*_in_month(company_id, month, run_id)))
     if outcome in PAGE_OUTCOMES:
         query = query.where(_outcome_clause(outcome))
     if search:
@@ -225,11 +273,11 @@ _ORDER = (Employee.name, Employee.id, PayslipVersion.number, Dispatch.id)
 
 
 def month_lines(company_id: int, month: date, outcome: str | None = None, search: str | None = None,
-                page: int = 1, per_page: int = PER_PAGE, totals: Totals | None = None) -> Page:
+                page: int = 1, per_page: int = PER_PAGE, totals: Totals | None = None, run_id: int | None = None) -> Page:
     """A page of the month's payslips by employee name, filtered by outcome and a name search. Without a search the
     month's `totals` already say how many match, which saves counting them again."""
-    query = _lines_query(company_id, month, outcome, search)
-    if totals is not None and not search:
+    query = _lines_query(company_id, month, outcome, search, run_id=run_id)
+    if totals is not None and not search:  # the totals are of the same run filter
         total = totals[outcome] if outcome in PAGE_OUTCOMES else totals.total
     else:
         total = db.session.scalar(select(func.count()).select_from(query.subquery()))
@@ -240,9 +288,9 @@ def month_lines(company_id: int, month: date, outcome: str | None = None, search
 
 
 def all_lines(company_id: int, month: date, outcome: str | None = None, search: str | None = None,
-              full_personnummer: bool = False) -> list[DispatchLine]:
+              full_personnummer: bool = False, run_id: int | None = None) -> list[DispatchLine]:
     """Every matching payslip of the month (for the CSV); the full personnummer only when asked for."""
-    query = _lines_query(company_id, month, outcome, search, full=full_personnummer).order_by(*_ORDER)
+    query = _lines_query(company_id, month, outcome, search, full=full_personnummer, run_id=run_id).order_by(*_ORDER)
     return [DispatchLine(*row) for row in db.session.execute(query)]
 
 

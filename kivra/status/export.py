@@ -20,11 +20,13 @@ def csv_bytes(header: list[str], records: Iterable[list]) -> bytes:
 
 
 def month_csv(lines: Iterable[DispatchLine], header: list[str], words: Callable[[DispatchLine], list[str]],
-              full_personnummer: bool = False) -> bytes:
+              full_personnummer: bool = False, run_name: Callable[[DispatchLine], str] = lambda line: "") -> bytes:
     """One row per payslip. `words(line)` gives its channel, outcome and reason in the user's language (the
-    templates' one vocabulary); the full personnummer only when asked for (and loaded)."""
+    templates' one vocabulary), `run_name(line)` its payroll run; the full personnummer only when asked for (and
+    loaded)."""
     return csv_bytes(header, (
         [line.name, line.personnummer if full_personnummer else line.masked, *words(line),
-         line.error_code or "", line.correlation_id or "", minute_text(line.dispatched_at), line.version]
+         line.error_code or "", line.correlation_id or "", minute_text(line.dispatched_at), line.version,
+         run_name(line)]
         for line in lines
     ))

@@ -5,6 +5,7 @@ import re
 
 import httpx
 import pytest
+from babel.dates import format_date
 from playwright.sync_api import expect
 
 from kivra import status
@@ -17,14 +18,16 @@ STATUS_WORDS = {
            "per_employee": "Min lön och Kivra per anställd", "chart": "Utfall per månad", "table": "Siffrorna som tabell",
            "not_user": "Använder inte Kivra", "id": "ID-numret godtas inte av Kivra", "code": "Kivras kod 42900",
            "overview": "Min lön och Kivra", "no_match": "Inga lönebesked matchar.",
-           "chart_name": "Lönebesked per månad efter utfall"},
+           "chart_name": "Lönebesked per månad efter utfall", "nearest": "Närmaste månad med utskick:",
+           "last_month": "Förra månadens utskick", "run": "Lönekörning"},
     "en": {"month": "Month", "outcome": "Outcome", "search": "Search by name", "delivered": "Delivered to Kivra",
            "published": "Published in Min lön", "failed": "Failed", "resend": "Resend failed",
            "resent": "3 failed payslips are being sent again", "sent_failed": "3 failed",
            "per_employee": "Min lön and Kivra per employee", "chart": "Outcomes per month", "table": "The figures as a table",
            "not_user": "Not a Kivra user", "id": "ID number not accepted by Kivra", "code": "Kivra's code 42900",
            "overview": "Min lön and Kivra", "no_match": "No payslips match.",
-           "chart_name": "Payslips per month by outcome"},
+           "chart_name": "Payslips per month by outcome", "nearest": "The nearest month with sends:",
+           "last_month": "Last month's sends", "run": "Payroll run"},
 }
 
 
@@ -35,6 +38,11 @@ def one_attempt(live_app, sandbox):
     live_app[0].config.update(DISPATCH_MAX_ATTEMPTS=1, KIVRA_MAX_ATTEMPTS=1, DISPATCH_RETRY_SECONDS=0.0,
                               DISPATCH_RETRY_CAP_SECONDS=0.0)
     httpx.post(f"{sandbox.url}/_sandbox/faults", json={"burst_429_every": 17, "burst_429_length": 3}).raise_for_status()
+
+
+def month_name(month, lang: str) -> str:
+    """`december 2026` / `December 2026`, as the pages write a month."""
+    return format_date(month, "LLLL yyyy", locale={"sv": "sv", "en": "en_GB"}[lang])
 
 
 def total(page, outcome: str):
@@ -56,18 +64,37 @@ def test_the_admin_reads_the_month_and_resends_the_failed(one_attempt, signed_in
 
     send_area.get_by_role("link", name=words["status_link"]).click()
     expect(page.get_by_role("heading", level=1, name=words["status"])).to_be_visible()
-    this_month = status.this_month()
-    # The page opens on the previous month; the demo's send is this month's.
-    expect(page.get_by_role("combobox", name=say["month"])).to_have_value(f"{status.add_months(this_month, -1):%Y-%m}")
+    this_month, last_month = status.this_month(), status.previous_month()
+    # Coming from the run, the page opens on the month its payslips went out: this one, not an empty last month.
+    expect(page.get_by_role("combobox", name=say["month"])).to_have_value(f"{this_month:%Y-%m}")
+    expect(total(page, "failed")).to_have_text("3")
+    per_employee = page.get_by_role("link", name=say["per_employee"])
+    expect(per_employee).to_have_attribute("href", re.compile(rf"month={this_month:%Y-%m}$"))
+
+    # Last month (the help article's "förra månadens utskick") is one click away; it is empty and says where the
+    # nearest month with sends is. htmx moves between them and the header's links follow the month shown.
     mark_page(page)
-    page.get_by_role("combobox", name=say["month"]).select_option(f"{this_month:%Y-%m}")
+    settled(page)
+    page.get_by_role("combobox", name=say["month"]).select_option(f"{last_month:%Y-%m}")
+    nearest = page.get_by_role("link", name=f"{say['nearest']} {month_name(this_month, lang)}")
+    expect(nearest).to_be_visible()
+    expect(per_employee).to_have_attribute("href", re.compile(rf"month={last_month:%Y-%m}$"))
+    page.screenshot(path=f"{SCREENSHOTS}/status-empty-month-{lang}.png", full_page=True)
+    settled(page)
+    nearest.click()
     expect(total(page, "failed")).to_have_text("3")
     assert_same_page(page)
     expect(page).to_have_url(re.compile(rf"month={this_month:%Y-%m}"))
+    expect(per_employee).to_have_attribute("href", re.compile(rf"month={this_month:%Y-%m}$"))
+    expect(page.get_by_role("link", name=say["last_month"])).to_have_attribute(
+        "href", re.compile(rf"month={last_month:%Y-%m}$"))
     expect(total(page, "delivered")).to_have_text("17")
     expect(total(page, "published")).to_have_text("5")
     table = page.locator("table.dispatches")
     expect(table.get_by_role("row")).to_have_count(1 + 25)
+    # Each row names its payroll run, so two runs sent in one month can be told apart.
+    expect(table.get_by_role("columnheader", name=say["run"])).to_be_visible()
+    expect(table.get_by_role("row").nth(1)).to_contain_text(month_name(this_month, lang).capitalize())
     expect(table).to_contain_text(say["id"])
     expect(table).to_contain_text(say["code"])
     expect(table).not_to_contain_text(re.compile(r"\d{8}-\d{4}"))  # masked: birth date and ****

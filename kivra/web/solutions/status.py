@@ -62,6 +62,23 @@ def _filters(default: date) -> tuple[date, str | None, str]:
     return month, outcome if outcome in status.PAGE_OUTCOMES else None, search
 
 
+def _default_month(run=None) -> date:
+    """Where the status pages open without a month: coming from a run, the month its payslips went out; otherwise
+    the latest month with sends (the previous month for a company that has sent none)."""
+    company_id = current_user.company_id
+    month = status.run_month(run.id) if run is not None else None
+    return month or status.latest_month_with_sends(company_id) or status.previous_month()
+
+
+def _run_filter(month: date) -> tuple[int | None, list[tuple[int, date]]]:
+    """The chosen run (`for_run`) among the month's runs with sends, and those runs: another company's run id, or a
+    run with nothing in the month, filters nothing."""
+    runs = status.month_runs(current_user.company_id, month)
+    value = request.values.get("for_run", "")
+    chosen = int(value) if value.isdigit() and int(value) in {run_id for run_id, _period in runs} else None
+    return chosen, runs
+
+
 def _page_number() -> int:
     value = request.args.get("page", "1")
     return int(value) if value.isdigit() and 0 < len(value) < 7 else 1
@@ -102,23 +119,26 @@ def kivra():
     context = page_context(run=run_from(request.args.get("run")))
     if context["agreement"] is None and not context["kivra_history"]:
         return render("solutions/agreement.html", "agreement", **context)
-    return _status_page(context, *_filters(status.previous_month()))
+    return _status_page(context, *_filters(_default_month(context["run"])))
 
 
 def _status_page(context: dict, month: date, outcome: str | None, search: str, status_code: int = 200):
     company_id = context["company"].id
-    totals = status.month_totals(company_id, month)
+    for_run, runs = _run_filter(month)
+    totals = status.month_totals(company_id, month, for_run)
+    lines = status.month_lines(company_id, month, outcome, search, page=_page_number(), totals=totals, run_id=for_run)
     return render(
         "solutions/kivra.html", "dispatch_month", status=status_code, month=month, months=_months(month),
-        outcome=outcome, search=search, totals=totals,
-        lines=status.month_lines(company_id, month, outcome, search, page=_page_number(), totals=totals),
+        outcome=outcome, search=search, totals=totals, lines=lines, runs=runs, for_run=for_run,
+        run_names=month_names(period for _run_id, period in runs), last_month=status.previous_month(),
+        nearest=status.nearest_month_with_sends(company_id, month) if not totals.total else None,
         personnummer_exports=export_audit.latest(company_id) if current_user.is_admin else [], **context)
 
 
 @bp.post("/kivra/resend-failed")
 def resend_failed():
     """The month's failed payslips go again, with the bytes stored the first time."""
-    month, _outcome, _search = _filters(status.previous_month())
+    month, _outcome, _search = _filters(_default_month())
     context = page_context()
     try:
         count = status.resend_failed(context["company"].id, month)
@@ -140,7 +160,7 @@ def not_resent() -> str:
 @bp.get("/kivra/dispatches.csv")
 def export_month():
     """The month's list as CSV for Excel; the full personnummer only for an administrator who asks for it."""
-    month, outcome, search = _filters(status.previous_month())
+    month, outcome, search = _filters(_default_month())
     full = request.args.get("full_personnummer") == "1"
     if full and not current_user.is_admin:
         abort(403)
@@ -153,9 +173,12 @@ def export_month():
         return [str(channel_name(line.channel)), str(outcome_label(line.state)), str(reason)]
 
     header = [_("Name"), _("Personnummer"), _("Channel"), _("Outcome"), _("Reason"), _("Kivra's code"),
-              _("Correlation id"), _("Time"), _("Version")]
-    lines = status.all_lines(current_user.company_id, month, outcome, search, full_personnummer=full)
-    body = export.month_csv(lines, header, words, full_personnummer=full)
+              _("Correlation id"), _("Time"), _("Version"), _("Payroll run")]
+    for_run, _runs = _run_filter(month)
+    lines = status.all_lines(current_user.company_id, month, outcome, search, full_personnummer=full,
+                             run_id=for_run)
+    names = month_names({line.period for line in lines})
+    body = export.month_csv(lines, header, words, full_personnummer=full, run_name=lambda line: names[line.period])
     if full:  # recorded before the file leaves: an export that could not be recorded is not made
         export_audit.record(current_user, month, outcome, bool(search), rows=len(lines))
     name = f"{_('payslips')}-{month.strftime('%Y-%m')}.csv"
@@ -170,7 +193,7 @@ def export_month():
 @bp.get("/dispatches")
 def dispatches():
     """Min lön and Kivra on one page: per employee, which channel got the month's payslip and what happened."""
-    month, _outcome, search = _filters(status.previous_month())
+    month, _outcome, search = _filters(_default_month())
     company_id = current_user.company_id
     people, paging = status.by_employee(company_id, month, search, page=_page_number())
     return render(
