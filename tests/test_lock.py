@@ -93,7 +93,7 @@ def test_a_range_that_the_pin_no_longer_meets_is_named(check_lock, tmp_path):
     root = copy_of_the_repository(tmp_path, '"httpx>=0.28,<0.29",', '"httpx>=0.29,<0.30",')
     pinned = check_lock.pins(root / "requirements" / "app.txt")[canonicalize_name("httpx")]
     for lock in LOCKS:
-        assert any(f"httpx>=0.29,<0.30" in problem and str(pinned) in problem
+        assert any("httpx>=0.29,<0.30" in problem and str(pinned) in problem
                    for problem in check_lock.problems(root, lock)), lock
 
 

@@ -2,21 +2,11 @@
 the person's language, never a 500 and never a header split. Both sign-in pages and the language switch."""
 import pytest
 
-from kivra.accounts.models import utcnow
-from kivra.employees.portal_account import PortalAccount
-from kivra.extensions import db
-from tests.conftest import PASSWORD, PASSWORD_HASH, Client, make_employee, text
+from tests.conftest import PASSWORD, Client, text
+from tests.test_signin import employee  # noqa: F401 (the fixture: an employee with a Min lön password)
 
 BAD = ["/runs\r\nSet-Cookie: x=1", "/min-lon/\nx", "/runs\rx", "/runs\x00", "/runs\tx", "/min-lon/\x7f"]
 SAID = {"sv": "Felaktig begäran", "en": "Bad request"}
-
-
-@pytest.fixture
-def employee(company):
-    person = make_employee(company)
-    db.session.add(PortalAccount(employee_id=person.id, password_hash=PASSWORD_HASH, password_set_at=utcnow()))
-    db.session.commit()
-    return person
 
 
 @pytest.fixture(params=["/login", "/min-lon/login"])
