@@ -4,13 +4,16 @@ import io
 from datetime import date
 
 import pytest
+from flask_migrate import downgrade, upgrade
 from pypdf import PdfReader
+from sqlalchemy import inspect
 
 from kivra.extensions import db
 from kivra.payroll import service
 from kivra.payroll.models import PayslipLine
 from kivra.payroll.printable import UnprintableText
 from tests.conftest import make_employee
+from tests.test_postgres import migrated_app, pg_app  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.both_databases
 
@@ -140,3 +143,21 @@ def test_an_address_typed_before_the_form_refused_it_stops_the_calculation(compa
     with pytest.raises(UnprintableText, match="the company.s city"):
         service.calculate_run(run)
     assert run.payslips[0].versions == []
+
+
+LETTERHEAD_COLUMNS = {"employer_street_address", "employer_postal_code", "employer_city", "employer_email",
+                      "employer_phone", "ytd_gross_ore", "ytd_tax_ore", "ytd_net_ore"}
+
+
+def test_0017_adds_the_frozen_letterhead_and_year_to_date_and_goes_down(migrated_app):  # noqa: F811 - fixture
+    upgrade(revision="0016_export_audit")
+    assert not LETTERHEAD_COLUMNS & version_columns()
+    upgrade(revision="0017_payslip_letterhead")
+    assert LETTERHEAD_COLUMNS <= version_columns()
+    downgrade(revision="0016_export_audit")
+    assert not LETTERHEAD_COLUMNS & version_columns()
+    upgrade()
+
+
+def version_columns() -> set[str]:
+    return {column["name"] for column in inspect(db.engine).get_columns("payslip_version")}
