@@ -20,14 +20,14 @@ from pypdf import PdfReader
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("APP_ENV", "development")
 
-from babel.dates import format_date  # noqa: E402
-from babel.numbers import format_currency, format_decimal  # noqa: E402
-from flask_babel import force_locale, lazy_gettext as _l  # noqa: E402
+from babel.numbers import format_currency  # noqa: E402
+from flask_babel import force_locale  # noqa: E402
 from fpdf import FPDF  # noqa: E402
+from fpdf.output import OutputProducer  # noqa: E402
 
 from kivra import create_app  # noqa: E402
 from kivra.payroll import pdf  # noqa: E402
-from kivra.payroll.pdf import FONTS, PayslipDocument  # noqa: E402
+from kivra.payroll.pdf import FONTS, Address, PayslipDocument  # noqa: E402
 
 NAMES = ["Astrid Lindqvist", "Åsa Öberg", "Björn Ärlig", "Erik Johansson", "Renée Dahl", "Karl-Åke Sjöström",
          "Łukasz Żółć", "Nguyễn Văn An", "Maria Müller", "Sven Ek"]
@@ -49,6 +49,8 @@ def documents(count: int) -> list[PayslipDocument]:
             period=date(2026, 11, 1), payout_date=date(2026, 11, 25), tax_rate=Decimal("30"), lines=lines,
             gross_ore=gross, tax_ore=tax, net_ore=gross - tax, contributions_ore=gross * 3142 // 10000,
             version=1 + n % 5 // 4, correction=n % 5 == 4, created_at=datetime(2026, 11, 20, 8, n % 60, tzinfo=timezone.utc),
+            employer_address=Address("Storgatan 1", "111 22", "Stockholm"), employer_email="lon@demo.se",
+            employer_phone="08-123 456 00", year_to_date=(11 * gross, 11 * tax, 11 * (gross - tax)),
         ))
     return docs
 
@@ -66,60 +68,19 @@ def old_kr(ore: int) -> str:
 
 
 def old_render(doc: PayslipDocument) -> bytes:
-    """`render` as it was before the fonts were kept per process."""
-    both, kr = old_both, old_kr
-    pdf = FPDF(format="A4")
-    pdf.set_creation_date(doc.created_at)
-    pdf.set_title(f"{both(_l('Payslip'))} {doc.period:%Y-%m}")
-    pdf.add_font("DejaVu", "", FONTS / "DejaVuSans-subset.ttf")
-    pdf.add_font("DejaVu", "B", FONTS / "DejaVuSans-Bold-subset.ttf")
-    pdf.set_auto_page_break(True, margin=20)
-    pdf.add_page()
-    pdf.set_font("DejaVu", "B", 16)
-    pdf.cell(0, 10, both(_l("Payslip")), new_x="LMARGIN", new_y="NEXT")
-    if doc.version > 1:
-        pdf.set_font("DejaVu", "B", 10)
-        pdf.cell(0, 6, both(_l("Correction, version %(number)d", number=doc.version)), new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(4)
-    facts = [
-        (both(_l("Employer")), f"{doc.company_name} ({doc.orgnr[:6]}-{doc.orgnr[6:]})"),
-        (both(_l("Employee")), doc.employee_name),
-        (both(_l("Personal identity number")), f"{doc.personnummer[:8]}-{doc.personnummer[8:]}"),
-        (both(_l("Period")), format_date(doc.period, "LLLL yyyy", locale="sv_SE")),
-        (both(_l("Payout date")), doc.payout_date.isoformat()),
-        (both(_l("Tax rate")), f"{format_decimal(doc.tax_rate, '#,##0.##', locale='sv_SE')} %"),
-    ]
-    if doc.bank_account:
-        facts.append((both(_l("Bank account")), doc.bank_account))
-    for label, value in facts:
-        pdf.set_font("DejaVu", "", 9)
-        pdf.cell(75, 6, label)
-        pdf.set_font("DejaVu", "", 10)
-        pdf.cell(0, 6, value, new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(4)
-    pdf.set_font("DejaVu", "B", 10)
-    pdf.cell(130, 7, both(_l("Description")), border="B")
-    pdf.cell(0, 7, both(_l("Amount")), border="B", align="R", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("DejaVu", "", 10)
-    for line in doc.lines:
-        sign = -1 if line["kind"] == "deduction" else 1
-        pdf.cell(130, 7, line["description"] or both(_l("Monthly salary")))
-        pdf.cell(0, 7, kr(sign * line["amount_ore"]), align="R", new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(2)
-    totals = (
-        (_l("Gross pay"), doc.gross_ore, "", "T"),
-        (_l("Preliminary tax"), -doc.tax_ore, "", 0),
-        (_l("Net pay"), doc.net_ore, "B", 0),
-    )
-    for label, ore, style, border in totals:
-        pdf.set_font("DejaVu", style, 10)
-        pdf.cell(130, 7, both(label), border=border)
-        pdf.cell(0, 7, kr(ore), border=border, align="R", new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(6)
-    pdf.set_font("DejaVu", "", 8)
-    pdf.cell(130, 5, both(_l("Employer contributions (paid by the employer)")))
-    pdf.cell(0, 5, kr(doc.contributions_ore), align="R", new_x="LMARGIN", new_y="NEXT")
-    return bytes(pdf.output())
+    """`render` as it was before the fonts were kept per process: fpdf2 parses and subsets them for each payslip,
+    and Babel formats each label and amount afresh. The layout is `render`'s own, so both draw the same page."""
+    saved = pdf.add_fonts, pdf.PayslipOutput, pdf.both, pdf.swedish_kronor
+    pdf.add_fonts, pdf.PayslipOutput, pdf.both, pdf.swedish_kronor = parse_every_time, OutputProducer, old_both, old_kr
+    try:
+        return pdf.render(doc)
+    finally:
+        pdf.add_fonts, pdf.PayslipOutput, pdf.both, pdf.swedish_kronor = saved
+
+
+def parse_every_time(document_pdf: FPDF) -> None:
+    document_pdf.add_font("DejaVu", "", FONTS / "DejaVuSans-subset.ttf")
+    document_pdf.add_font("DejaVu", "B", FONTS / "DejaVuSans-Bold-subset.ttf")
 
 
 def text(content: bytes) -> str:

@@ -85,6 +85,16 @@ class PayslipVersion(db.Model):
     tax_ore: Mapped[int] = mapped_column(Ore)
     net_ore: Mapped[int] = mapped_column(Ore)
     contributions_ore: Mapped[int] = mapped_column(Ore)
+    # The employer's address and contact as they were (None in versions made before they were frozen: left out).
+    employer_street_address: Mapped[str | None] = mapped_column(String(200))
+    employer_postal_code: Mapped[str | None] = mapped_column(String(10))
+    employer_city: Mapped[str | None] = mapped_column(String(100))
+    employer_email: Mapped[str | None] = mapped_column(String(254))
+    employer_phone: Mapped[str | None] = mapped_column(String(30))
+    # The calendar year's totals up to and including this version (kivra.payroll.year_to_date); None before.
+    ytd_gross_ore: Mapped[int | None] = mapped_column(Ore)
+    ytd_tax_ore: Mapped[int | None] = mapped_column(Ore)
+    ytd_net_ore: Mapped[int | None] = mapped_column(Ore)
     # Rendered from the fields above on first need, then stored and never rendered again.
     pdf: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)  # loaded only when read
     pdf_sha256: Mapped[str | None] = mapped_column(String(64))

@@ -35,6 +35,18 @@ FACES = {"": ("DejaVuSans-subset.ttf", TEXT_GLYPHS), "B": ("DejaVuSans-Bold-subs
 
 
 @dataclass(frozen=True)
+class Address:
+    street: str | None = None
+    postal_code: str | None = None
+    city: str | None = None
+
+    def lines(self) -> list[str]:
+        """What is known of it, as printed: the street, then the postal code and city."""
+        town = " ".join(part for part in (self.postal_code, self.city) if part)
+        return [part for part in (self.street, town) if part]
+
+
+@dataclass(frozen=True)
 class PayslipDocument:
     company_name: str
     orgnr: str
@@ -52,6 +64,11 @@ class PayslipDocument:
     version: int
     correction: bool  # an earlier version reached the employee: this one says it corrects it
     created_at: datetime
+    # Frozen with versions made since they were added; a version made before has none, and they are left out.
+    employer_address: Address = Address()
+    employer_email: str | None = None
+    employer_phone: str | None = None
+    year_to_date: tuple[int, int, int] | None = None  # gross, tax, net in öre, this payslip included
 
 
 def both(label) -> str:
@@ -73,16 +90,53 @@ def printed(doc: PayslipDocument) -> PayslipDocument:
     """The document's own texts as printed (composed); UnprintableText if one holds a character the fonts lack."""
     lines = [{**line, "description": check_printable(line["description"] or "", "a line's description")}
              for line in doc.lines]
+    address = doc.employer_address
     return replace(
         doc, company_name=check_printable(doc.company_name, "the company name"),
         employee_name=check_printable(doc.employee_name, "the employee name"),
         bank_account=doc.bank_account and check_printable(doc.bank_account, "the bank account"), lines=lines,
+        employer_address=Address(*(part and check_printable(part, "the company's address")
+                                   for part in (address.street, address.postal_code, address.city))),
+        employer_email=doc.employer_email and check_printable(doc.employer_email, "the company's e-mail"),
+        employer_phone=doc.employer_phone and check_printable(doc.employer_phone, "the company's telephone"),
     )
+
+
+def masked(account: str) -> str:
+    """A bank account as the payslip shows it: its last four digits."""
+    return f"**** {''.join(c for c in account if c in '0123456789')[-4:]}"
+
+
+class PayslipPDF(FPDF):
+    """An A4 payslip whose every page ends with the employer's name, address and contact."""
+
+    def __init__(self, footer_lines: list[str]):
+        super().__init__(format="A4")
+        self.footer_lines = footer_lines
+
+    def footer(self) -> None:
+        self.set_y(-17)
+        self.set_font("DejaVu", "", 8)
+        for line in self.footer_lines:
+            self.multi_cell(0, 4, line, align="C", new_x="LMARGIN", new_y="NEXT")
+
+
+def letterhead(doc: PayslipDocument) -> list[str]:
+    orgnr = both(_l("Org. no."))
+    return [*doc.employer_address.lines(), f"{orgnr} {doc.orgnr[:6]}-{doc.orgnr[6:]}"]
+
+
+def footer_lines(doc: PayslipDocument) -> list[str]:
+    """The employer's name and address, then its contact: what is known of them."""
+    contact = [f"{both(label)} {value}" for label, value in ((_l("E-mail"), doc.employer_email),
+                                                             (_l("Telephone"), doc.employer_phone)) if value]
+    lines = [" | ".join(filter(None, (doc.company_name, ", ".join(doc.employer_address.lines()))))]
+    return lines + [" | ".join(contact)] if contact else lines
 
 
 def render(doc: PayslipDocument) -> bytes:
     doc = printed(doc)
-    pdf = FPDF(format="A4")
+    pdf = PayslipPDF(footer_lines(doc))
     pdf.set_creation_date(doc.created_at)  # fixed, so the same version gives the same bytes
     pdf.set_title(f"{both(_l('Payslip'))} {doc.period:%Y-%m}")
     add_fonts(pdf)
@@ -93,9 +147,16 @@ def render(doc: PayslipDocument) -> bytes:
     if doc.correction:
         pdf.set_font("DejaVu", "B", 10)
         pdf.cell(0, 6, both(_l("Correction, version %(number)d", number=doc.version)), new_x="LMARGIN", new_y="NEXT")
+    below_title = pdf.get_y()
+    pdf.set_xy(110, 10)  # the employer, top right, as on a letter
+    pdf.set_font("DejaVu", "B", 11)
+    pdf.multi_cell(90, 6, doc.company_name, align="R", new_x="LEFT", new_y="NEXT")
+    pdf.set_font("DejaVu", "", 9)
+    for line in letterhead(doc):
+        pdf.multi_cell(90, 5, line, align="R", new_x="LEFT", new_y="NEXT")
+    pdf.set_xy(pdf.l_margin, max(below_title, pdf.get_y()))
     pdf.ln(4)
     facts = [
-        (both(_l("Employer")), f"{doc.company_name} ({doc.orgnr[:6]}-{doc.orgnr[6:]})"),
         (both(_l("Employee")), doc.employee_name),
         (both(_l("Personal identity number")), f"{doc.personnummer[:8]}-{doc.personnummer[8:]}"),
         (both(_l("Period")), format_date(doc.period, "LLLL yyyy", locale=SWEDISH)),
@@ -103,7 +164,7 @@ def render(doc: PayslipDocument) -> bytes:
         (both(_l("Tax rate")), f"{format_decimal(doc.tax_rate, '#,##0.##', locale=SWEDISH)} %"),
     ]
     if doc.bank_account:
-        facts.append((both(_l("Bank account")), doc.bank_account))
+        facts.append((both(_l("Bank account")), masked(doc.bank_account)))
     for label, value in facts:
         pdf.set_font("DejaVu", "", 9)
         pdf.cell(75, 6, label)
@@ -128,11 +189,31 @@ def render(doc: PayslipDocument) -> bytes:
         pdf.set_font("DejaVu", style, 10)
         pdf.cell(130, 7, both(label), border=border)
         pdf.cell(0, 7, swedish_kronor(ore), border=border, align="R", new_x="LMARGIN", new_y="NEXT")
+    if doc.year_to_date is not None:
+        year_to_date(pdf, doc.year_to_date)
     pdf.ln(6)
     pdf.set_font("DejaVu", "", 8)
     pdf.cell(130, 5, both(_l("Employer contributions (paid by the employer)")))
     pdf.cell(0, 5, swedish_kronor(doc.contributions_ore), align="R", new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output(output_producer_class=PayslipOutput))
+
+
+def year_to_date(pdf: FPDF, figures: tuple[int, int, int]) -> None:
+    """The year so far in three columns: gross, tax, net."""
+    gross, tax, net = figures
+    pdf.ln(5)
+    pdf.set_font("DejaVu", "B", 10)
+    pdf.cell(0, 7, both(_l("Year to date")), border="B", new_x="LMARGIN", new_y="NEXT")
+    columns = ((_l("Gross pay"), gross), (_l("Preliminary tax"), -tax), (_l("Net pay"), net))
+    width = (pdf.w - pdf.l_margin - pdf.r_margin) / len(columns)
+    pdf.set_font("DejaVu", "", 8)
+    for label, _ in columns:
+        pdf.cell(width, 5, both(label))
+    pdf.ln(5)
+    pdf.set_font("DejaVu", "", 10)
+    for _, ore in columns:
+        pdf.cell(width, 6, swedish_kronor(ore))
+    pdf.ln(6)
 
 
 def add_fonts(pdf: FPDF) -> None:

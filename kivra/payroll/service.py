@@ -15,8 +15,10 @@ from kivra.payroll.calculation import Line, Totals, calculate
 from kivra.payroll.models import PayrollRun, Payslip, PayslipLine, PayslipVersion, Voucher, VoucherRow
 from kivra.payroll.printable import check_printable
 from kivra.payroll.voucher import Row, difference, is_balanced, rows_for
+from kivra.payroll.year_to_date import YearToDate, earlier_in_year
 
 VOUCHER_SERIES = "L"
+EMPLOYER_DETAILS = ("street_address", "postal_code", "city", "email", "phone")  # frozen with each version
 
 
 class RunExistsError(ValueError):
@@ -103,8 +105,10 @@ def check_printed(payslip: Payslip) -> None:
     """UnprintableText before freezing a payslip whose PDF could not be made: texts typed before the forms refused
     what the payslip cannot print."""
     employee = payslip.employee
-    texts = [("the company name", db.session.get(Company, payslip.run.company_id).name),
-             ("the employee name", employee.name), ("the bank account", employee.bank_account or "")]
+    company = db.session.get(Company, payslip.run.company_id)
+    texts = [("the company name", company.name), ("the employee name", employee.name),
+             ("the bank account", employee.bank_account or "")]
+    texts += [(f"the company's {name.replace('_', ' ')}", getattr(company, name) or "") for name in EMPLOYER_DETAILS]
     for where, text in texts + [("a line's description", line.description) for line in payslip.lines]:
         check_printable(text, where)
 
@@ -134,10 +138,14 @@ def has_changes(payslip: Payslip) -> bool:
     return any(getattr(current, key) != value for key, value in snapshot.items())
 
 
-def new_version(payslip: Payslip) -> PayslipVersion:
-    """Freeze the payslip as it is now; its PDF is made from this snapshot alone."""
+def new_version(payslip: Payslip, earlier: YearToDate | None = None) -> PayslipVersion:
+    """Freeze the payslip as it is now; its PDF is made from this snapshot alone. `earlier`: the employee's year so
+    far before this run (`earlier_in_year`), looked up here when not given."""
     company = db.session.get(Company, payslip.run.company_id)
     totals = payslip_totals(payslip)
+    if earlier is None:
+        earlier = earlier_in_year(payslip.run, [payslip.employee_id]).get(payslip.employee_id, YearToDate())
+    year = earlier.plus(totals)
     version = PayslipVersion(
         number=len(payslip.versions) + 1,
         created_at=utcnow().replace(microsecond=0),
@@ -147,6 +155,10 @@ def new_version(payslip: Payslip) -> PayslipVersion:
         tax_ore=totals.tax_ore,
         net_ore=totals.net_ore,
         contributions_ore=totals.contributions_ore,
+        ytd_gross_ore=year.gross_ore,
+        ytd_tax_ore=year.tax_ore,
+        ytd_net_ore=year.net_ore,
+        **{f"employer_{name}": getattr(company, name) for name in EMPLOYER_DETAILS},
         **_snapshot(payslip),
     )
     payslip.versions.append(version)
@@ -163,6 +175,12 @@ def render_pdf(version: PayslipVersion, correction: bool) -> bytes:
         employee_name=version.employee_name,
         personnummer=version.personnummer,
         bank_account=version.bank_account,
+        employer_address=pdf.Address(version.employer_street_address, version.employer_postal_code,
+                                     version.employer_city),
+        employer_email=version.employer_email,
+        employer_phone=version.employer_phone,
+        year_to_date=None if version.ytd_gross_ore is None else (
+            version.ytd_gross_ore, version.ytd_tax_ore, version.ytd_net_ore),
         period=run.period,
         payout_date=run.payout_date,
         tax_rate=version.tax_rate,
@@ -207,8 +225,9 @@ def calculate_run(run: PayrollRun) -> None:
     if not claimed:  # calculated meanwhile by another click or tab
         db.session.rollback()
         raise AlreadyCalculatedError(run.id)
+    earlier = earlier_in_year(run, [payslip.employee_id for payslip in run.payslips])
     for payslip in run.payslips:
-        new_version(payslip)
+        new_version(payslip, earlier.get(payslip.employee_id, YearToDate()))
     db.session.commit()
     db.session.refresh(run)
 

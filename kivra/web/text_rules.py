@@ -40,7 +40,7 @@ class TextRule:
 def unprintable_message(char: str) -> str:
     """For a payslip frozen from texts typed before the forms refused them."""
     return _("The character “%(char)s” (%(code)s) cannot be printed on the payslip. Correct the employee, the "
-             "company name or the payslip's lines first.", char=char, code=code_point(char))
+             "company's name, address and contact or the payslip's lines first.", char=char, code=code_point(char))
 
 
 def text_rule(field: Field, printed: bool) -> TextRule:

@@ -1,11 +1,23 @@
 """Every flow of the foundation in a real browser, in Swedish and in English."""
 import io
 import re
+import shutil
+import subprocess
+from pathlib import Path
 
 from playwright.sync_api import expect
 from pypdf import PdfReader
 
 SCREENSHOTS = "test-artifacts"
+
+
+def save_pdf_and_png(content: bytes, name: str) -> None:
+    """The PDF among the screenshots, and as a PNG where poppler's pdftoppm is installed, to look at."""
+    path = Path(SCREENSHOTS) / f"{name}.pdf"
+    path.parent.mkdir(exist_ok=True)
+    path.write_bytes(content)
+    if shutil.which("pdftoppm"):
+        subprocess.run(["pdftoppm", "-png", "-r", "80", "-singlefile", path, path.with_suffix("")], check=True)
 
 
 def add_employee(page, words, name, personnummer, salary="31 250"):
@@ -101,7 +113,22 @@ def test_create_run_open_payslip_pdf_and_post_the_voucher(signed_in, words, lang
     text = PdfReader(io.BytesIO(response.body())).pages[0].extract_text().replace("\xa0", " ")
     swedish_net = net.replace("SEK", "").replace(",", " ").replace(".", ",").strip() + " kr" if lang == "en" else net
     assert swedish_net.replace("\xa0", " ") in text
+    # The employer as on a letter, the month and payout day, the year so far (this run is 2030's first: its own net
+    # again), the employer's contact at the foot; one page. The same document in both languages.
+    for part in ("Org.nr / Org. no. 556840-2266", "Demo AB | Storgatan 1, 111 22 Stockholm", "januari 2030",
+                 "Utbetalningsdag / Payout date 2030-01-25", "Hittills i år / Year to date",
+                 "E-post / E-mail lon@demo.se | Telefon / Telephone 08-123 456 00"):
+        assert part in text, part
+    assert text.count(swedish_net.replace("\xa0", " ")) == 2
+    assert len(PdfReader(io.BytesIO(response.body())).pages) == 1
+    save_pdf_and_png(response.body(), f"payslip-pdf-{lang}")
     pdf_page.close()
+
+    page.go_back()
+    page.get_by_role("link", name="Björn Åkesson").click()
+    href = page.get_by_role("link", name=words["pdf"]).get_attribute("href")
+    text = PdfReader(io.BytesIO(page.request.get(live_url + href).body())).pages[0].extract_text()
+    assert "**** 7919" in text and "9400007919" not in text  # the bank account masked: its last four digits
 
 
 def test_language_switch_persists_and_navigation_works(signed_in, words, lang, live_url):

@@ -19,7 +19,7 @@ from tests.test_employees import VALID as EMPLOYEE
 pytestmark = pytest.mark.both_databases
 
 PRINTED = {  # form class name → its fields that reach the payslip PDF
-    "EmployeeForm": {"name", "bank_account"}, "LineForm": {"description"}, "CompanySettingsForm": {"name"},
+    "EmployeeForm": {"name", "bank_account"}, "LineForm": {"description"}, "CompanySettingsForm": {"name", "street_address", "postal_code", "city", "email", "phone"},
     "SignUpForm": {"company_name"},
 }
 CONTROL = {"sv": "får inte innehålla radbrytningar, tabbar eller andra styrtecken", "en": "cannot hold a line break"}
@@ -93,7 +93,8 @@ def test_a_payslip_line_is_refused_the_same_way(as_admin, run, lang, description
 
 
 @pytest.mark.parametrize("field, typed, message", [("name", "Demo\r\nAB", CONTROL), ("name", "Demo 😀", UNPRINTABLE),
-                                                   ("city", "Stock\x00holm", CONTROL)])
+                                                   ("city", "Stock\x00holm", CONTROL),
+                                                   ("city", "Stockholm 😀", UNPRINTABLE)])
 def test_company_settings_are_refused_the_same_way(as_admin, lang, field, typed, message):
     response = as_admin.post("/company/settings", {**SETTINGS, field: typed})
     assert response.status_code == 422

@@ -34,7 +34,7 @@ def _optional(text: str | None) -> str | None:
 
 
 class CompanySettingsForm(Form):
-    printed = frozenset({"name"})  # on the payslip PDF
+    printed = frozenset({"name", "street_address", "postal_code", "city", "email", "phone"})  # on the payslip PDF
     name = StringField(_l("Company name"), validators=[
         DataRequired(message=_l("Enter the company's name.")), Length(max=200)])
     orgnr = StringField(_l("Organisation number"))

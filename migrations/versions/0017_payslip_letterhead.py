@@ -1,0 +1,40 @@
+"""A payslip version freezes the employer's address and contact and the year-to-date totals it prints; versions
+made before keep NULL there, and their PDF leaves them out
+
+Revision ID: 0017_payslip_letterhead
+Revises: 0016_export_audit
+Create Date: 2026-12-01 11:00:00
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0017_payslip_letterhead'
+down_revision = '0016_export_audit'
+branch_labels = None
+depends_on = None
+
+ORE = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')
+COLUMNS = (
+    ('employer_street_address', sa.String(length=200)),
+    ('employer_postal_code', sa.String(length=10)),
+    ('employer_city', sa.String(length=100)),
+    ('employer_email', sa.String(length=254)),
+    ('employer_phone', sa.String(length=30)),
+    ('ytd_gross_ore', ORE),
+    ('ytd_tax_ore', ORE),
+    ('ytd_net_ore', ORE),
+)
+
+
+def upgrade():
+    with op.batch_alter_table('payslip_version', schema=None) as batch_op:
+        for name, type_ in COLUMNS:
+            batch_op.add_column(sa.Column(name, type_, nullable=True))
+
+
+def downgrade():
+    with op.batch_alter_table('payslip_version', schema=None) as batch_op:
+        for name, _ in reversed(COLUMNS):
+            batch_op.drop_column(name)
