@@ -99,3 +99,14 @@ def test_a_new_run_proposes_the_first_month_without_one(signed_in, words):
     page.get_by_role("navigation").get_by_role("link", name=words["runs"]).click()
     following = status.add_months(status.this_month(), 1)  # Demo AB has this month's run
     expect(page.get_by_label(words["month"])).to_have_value(f"{following:%Y-%m}")
+
+
+def test_dates_are_written_as_in_sweden_and_the_tab_has_an_icon(signed_in, words, lang):
+    page = signed_in
+    open_step_page(page, words)
+    # 25 december 2026 / 25 December 2026 (the British order used in Sweden's English), never "December 25, 2026".
+    payout = {"sv": r"Utbetalningsdag: \d{1,2} [a-zåäö]+ \d{4}", "en": r"Payout date: \d{1,2} [A-Z][a-z]+ \d{4}"}[lang]
+    expect(page.get_by_text(re.compile(payout))).to_be_visible()
+    icon = page.locator('link[rel="icon"]').get_attribute("href")
+    answer = page.request.get(page.url.split("/runs/")[0] + icon)
+    assert answer.ok and answer.headers["content-type"].startswith("image/svg+xml")

@@ -9,7 +9,15 @@ from babel.dates import format_date
 from playwright.sync_api import expect
 
 from kivra import status
-from tests.e2e.test_kivra_flows import SCREENSHOTS, assert_same_page, mark_page, open_agreement_from_prompt
+from tests.e2e.test_agreement_feedback import approve_on_the_card
+from tests.e2e.test_dispatch_flows import create_calculated_run
+from tests.e2e.test_kivra_flows import (
+    SCREENSHOTS,
+    assert_same_page,
+    mark_page,
+    open_agreement_from_prompt,
+    open_step_page,
+)
 
 STATUS_WORDS = {
     "sv": {"month": "Månad", "outcome": "Utfall", "search": "Sök på namn", "delivered": "Levererat till Kivra",
@@ -146,6 +154,32 @@ def test_the_admin_reads_the_month_and_resends_the_failed(one_attempt, signed_in
     last_row = page.locator(".chart-table tbody tr").last
     expect(last_row.get_by_role("cell").last).to_have_text("25")
     page.screenshot(path=f"{SCREENSHOTS}/status-chart-{lang}.png", full_page=True)
+
+
+def test_two_runs_sent_in_one_month_are_told_apart_and_filtered(signed_in, words, lang):
+    page, say = signed_in, STATUS_WORDS[lang]
+    approve_on_the_card(page, words)
+    page.get_by_role("navigation").get_by_role("link", name=words["runs"]).click()
+    send_area = open_step_page(page, words)  # the demo's run, this month's
+    send_area.get_by_role("button", name=words["send"]).click()
+    expect(send_area).to_contain_text(words["all_sent"], timeout=30_000)
+    last_month = status.previous_month()  # a late run for last month, sent now: the same month's sends
+    send_area = create_calculated_run(page, words, last_month.replace(day=25))
+    send_area.get_by_role("button", name=words["send"]).click()
+    expect(send_area).to_contain_text(words["all_sent"], timeout=30_000)
+
+    send_area.get_by_role("link", name=words["status_link"]).click()
+    table = page.locator("table.dispatches")
+    expect(table.get_by_role("row")).to_have_count(1 + 50)
+    late = month_name(last_month, lang).capitalize()
+    expect(table.get_by_role("row").filter(has_text=late)).to_have_count(25)
+    mark_page(page)
+    settled(page)
+    page.get_by_role("combobox", name=say["run"]).select_option(label=late)
+    expect(table.get_by_role("row")).to_have_count(1 + 25)
+    expect(total(page, "delivered")).to_have_text("20")
+    assert_same_page(page)
+    page.screenshot(path=f"{SCREENSHOTS}/status-two-runs-{lang}.png", full_page=True)
 
 
 REGISTER_WORDS = {
