@@ -27,7 +27,7 @@ MAIL = {
         "forgot": "Glömt lösenordet?", "send_link": "Skicka länk", "reset_subject": "Återställ ditt lösenord",
         "choose": "Välj ett nytt lösenord", "reset_done": "Ditt nya lösenord är sparat och du är inloggad.",
         "mail_to": "E-post till {}", "invitation_kind": "Inbjudan", "sent": "Skickad", "failed": "Misslyckades",
-        "queued": "Köat", "send_again": "Skicka igen", "send_again_name": "Skicka mejlet till {} igen",
+        "queued": "Köat", "send_again": "Skicka igen", "send_again_name": "Skicka igen, {}",
         "bjorn_invited": "Inbjudan till Min lön för bjorn@demo.se ligger i kö",
     },
     "en": {
@@ -38,7 +38,7 @@ MAIL = {
         "forgot": "Forgot your password?", "send_link": "Send link", "reset_subject": "Reset your password",
         "choose": "Choose a new password", "reset_done": "Your new password is saved, and you are logged in.",
         "mail_to": "E-mail to {}", "invitation_kind": "Invitation", "sent": "Sent", "failed": "Failed",
-        "queued": "Queued", "send_again": "Send again", "send_again_name": "Send the e-mail to {} again",
+        "queued": "Queued", "send_again": "Send again", "send_again_name": "Send again, {}",
         "bjorn_invited": "The invitation to Min lön for bjorn@demo.se is queued",
     },
 }
