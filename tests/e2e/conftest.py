@@ -15,6 +15,7 @@ from kivra.mail import delivery
 from kivra.mailbox import start_in_thread as start_mailbox
 from kivra.sandbox.config import SandboxConfig
 from kivra.sandbox.server import start_in_thread
+from tests.e2e.accessibility import AccessibilityAudit
 
 log = logging.getLogger(__name__)
 CHROMIUM_ARGS = [
@@ -51,6 +52,34 @@ def no_policy_violations(request):
     page.context.on("page", watch)  # a page the test's page opens (a link with target=_blank)
     yield
     assert not refused, "the Content-Security-Policy refused:\n" + "\n".join(refused)
+
+
+@pytest.fixture(autouse=True)
+def accessibility(request, monkeypatch):
+    """Every page a test opens (and every page of a context it makes) is audited with axe-core on each load, before
+    each screenshot and at the test's end; a critical or serious violation fails the test (tests/e2e/accessibility.py).
+    A test that makes a violation on purpose clears `found` after looking at it."""
+    pages = [request.getfixturevalue(name) for name in ("page", "http_page") if name in request.fixturenames]
+    if not pages:
+        yield None
+        return
+    audit = AccessibilityAudit(request.getfixturevalue("live_url") if "live_url" in request.fixturenames else None)
+    for page in pages:
+        audit.watch(page)
+        page.context.on("page", audit.watch)
+    if "browser" in request.fixturenames:
+        browser = request.getfixturevalue("browser")
+        new_context = browser.new_context
+
+        def audited_context(*args, **kwargs):
+            context = new_context(*args, **kwargs)
+            context.on("page", audit.watch)
+            return context
+
+        monkeypatch.setattr(browser, "new_context", audited_context)
+    yield audit
+    audit.check_all()
+    assert not audit.found, audit.report()
 
 
 @pytest.fixture(scope="session")

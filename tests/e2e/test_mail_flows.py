@@ -27,7 +27,7 @@ MAIL = {
         "forgot": "Glömt lösenordet?", "send_link": "Skicka länk", "reset_subject": "Återställ ditt lösenord",
         "choose": "Välj ett nytt lösenord", "reset_done": "Ditt nya lösenord är sparat och du är inloggad.",
         "mail_to": "E-post till {}", "invitation_kind": "Inbjudan", "sent": "Skickad", "failed": "Misslyckades",
-        "queued": "Köat", "send_again": "Skicka igen", "send_again_name": "Skicka mejlet till {} igen",
+        "queued": "Köat", "send_again": "Skicka igen", "send_again_name": "Skicka igen {}",
         "bjorn_invited": "Inbjudan till Min lön för bjorn@demo.se ligger i kö",
     },
     "en": {
@@ -38,7 +38,7 @@ MAIL = {
         "forgot": "Forgot your password?", "send_link": "Send link", "reset_subject": "Reset your password",
         "choose": "Choose a new password", "reset_done": "Your new password is saved, and you are logged in.",
         "mail_to": "E-mail to {}", "invitation_kind": "Invitation", "sent": "Sent", "failed": "Failed",
-        "queued": "Queued", "send_again": "Send again", "send_again_name": "Send the e-mail to {} again",
+        "queued": "Queued", "send_again": "Send again", "send_again_name": "Send again {}",
         "bjorn_invited": "The invitation to Min lön for bjorn@demo.se is queued",
     },
 }
@@ -235,7 +235,7 @@ def test_register_lists_the_emails_and_sends_a_failed_one_again(signed_in, live_
     expect(failed).to_contain_text(say["invitation_kind"])
     expect(failed).to_contain_text("550 5.1.1 No such mailbox")
     again = failed.get_by_role("button", name=say["send_again_name"].format("Björn Åkesson"))
-    expect(again).to_have_text(say["send_again"])
+    expect(again).to_contain_text(say["send_again"])  # and the name, hidden, for a screen reader
     bjorn.scroll_into_view_if_needed()
     page.screenshot(path=f"{SCREENSHOTS}/register-emails-{lang}.png", full_page=True)
     assert mailbox.messages(to="bjorn@demo.se") == []

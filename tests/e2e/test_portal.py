@@ -20,12 +20,12 @@ from kivra.payroll.models import PayrollRun
 SCREENSHOTS = "test-artifacts"
 PASSWORD = "mina-lönebesked-1"
 PORTAL = {
-    "sv": {"invite": "Bjud in Astrid Lindqvist till Min lön", "invited": "Inbjudan till Min lön för",
+    "sv": {"invite": "Bjud in Astrid Lindqvist", "invited": "Inbjudan till Min lön för",
            "new": "Nytt lösenord", "repeat": "Upprepa lösenordet", "save": "Spara lösenordet och logga in",
            "mine": "Mina lönebesked", "kivra": "Skickat till din Kivra", "minlon": "I Min lön", "pdf": "Öppna PDF",
            "logout": "Logga ut", "login": "Logga in", "login_title": "Logga in i Min lön",
            "welcome": "Välkommen till Min lön!"},
-    "en": {"invite": "Invite Astrid Lindqvist to Min lön", "invited": "The invitation to Min lön for",
+    "en": {"invite": "Invite Astrid Lindqvist", "invited": "The invitation to Min lön for",
            "new": "New password", "repeat": "Repeat the password", "save": "Save password and log in",
            "mine": "My payslips", "kivra": "Sent to your Kivra", "minlon": "In Min lön", "pdf": "Open PDF",
            "logout": "Log out", "login": "Log in", "login_title": "Log in to Min lön",

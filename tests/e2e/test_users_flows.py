@@ -13,7 +13,7 @@ USERS = {
            "password": "Nytt lösenord", "repeat": "Upprepa lösenordet", "save": "Spara lösenordet och logga in",
            "welcome": "Välkommen till Demo AB!", "payroll_role": "Lönehandläggare",
            "deactivate": "Avaktivera Lars Lönesson", "deactivated": "Lars Lönesson är avaktiverad",
-           "role_of": "Roll för Greta Ny", "change_role": "Ändra rollen för Greta Ny", "admin_role": "Administratör",
+           "role_of": "Roll för Greta Ny", "change_role": "Ändra roll Greta Ny", "admin_role": "Administratör",
            "changed": "Anna Admin ändrade Greta Ny från lönehandläggare till administratör",
            "joined": "Greta Ny valde ett lösenord och gick med"},
     "en": {"users": "Users", "name": "Name", "email": "E-mail", "role": "Role", "send": "Send invitation",
@@ -22,7 +22,7 @@ USERS = {
            "password": "New password", "repeat": "Repeat the password", "save": "Save password and log in",
            "welcome": "Welcome to Demo AB!", "payroll_role": "Payroll administrator",
            "deactivate": "Deactivate Lars Lönesson", "deactivated": "Lars Lönesson is deactivated",
-           "role_of": "Role of Greta Ny", "change_role": "Change the role of Greta Ny", "admin_role": "Administrator",
+           "role_of": "Role of Greta Ny", "change_role": "Change role Greta Ny", "admin_role": "Administrator",
            "changed": "Anna Admin changed Greta Ny from payroll administrator to administrator",
            "joined": "Greta Ny chose a password and joined"},
 }
