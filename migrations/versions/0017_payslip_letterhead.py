@@ -6,6 +6,8 @@ Revises: 0016_export_audit
 Create Date: 2026-12-01 11:00:00
 
 """
+from contextlib import contextmanager
+
 from alembic import op
 import sqlalchemy as sa
 
@@ -28,12 +30,30 @@ COLUMNS = (
 )
 
 
+@contextmanager
+def _foreign_keys_off_on_sqlite():
+    """SQLite's batch mode copies a table and drops the old one, which the rows referring to it (dispatch,
+    payslip_pdf) would refuse."""
+    sqlite = op.get_bind().dialect.name == 'sqlite'
+    if sqlite:
+        with op.get_context().autocommit_block():
+            op.execute('PRAGMA foreign_keys=OFF')
+    try:
+        yield
+    finally:
+        if sqlite:
+            with op.get_context().autocommit_block():
+                op.execute('PRAGMA foreign_keys=ON')
+
+
+@_foreign_keys_off_on_sqlite()
 def upgrade():
     with op.batch_alter_table('payslip_version', schema=None) as batch_op:
         for name, type_ in COLUMNS:
             batch_op.add_column(sa.Column(name, type_, nullable=True))
 
 
+@_foreign_keys_off_on_sqlite()
 def downgrade():
     with op.batch_alter_table('payslip_version', schema=None) as batch_op:
         for name, _ in reversed(COLUMNS):

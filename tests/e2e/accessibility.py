@@ -6,6 +6,7 @@ as it is in production and the policy guard in conftest.py keeps watching the ap
 (`add_script_tag`, even with a path) is inline to the page and the policy would refuse it.
 """
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from playwright.sync_api import Error as PlaywrightError
 
@@ -48,6 +49,8 @@ class AccessibilityAudit:
     def check(self, page) -> None:
         if page.is_closed() or not self._audited(page.url):
             return
+        if urlsplit(page.url).path.endswith(".pdf") or page.evaluate("() => document.contentType") != "text/html":
+            return  # a PDF opened in a tab: Chromium's own viewer, not a page of ours
         if not page.evaluate("() => typeof window.axe === 'object'"):
             page.evaluate(AXE_SCRIPT.read_text(encoding="utf-8"))
         violations = page.evaluate(RUN_AXE, RULE_TAGS)
