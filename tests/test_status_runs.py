@@ -8,11 +8,10 @@ from datetime import date, datetime
 
 import pytest
 
-from kivra import agreement, status
-from kivra.agreement.models import KivraSender
-from kivra.extensions import db
+from kivra import status
 from tests.conftest import text
 from tests.status_history import add_employees, add_month
+from tests.test_status_pages import kivra_on  # noqa: F401 (the fixture: a company with Kivra active)
 
 pytestmark = pytest.mark.both_databases
 
@@ -22,14 +21,6 @@ WORDS = {
     "en": {"nearest": "The nearest month with sends: April 2026", "run": "Payroll run", "all_runs": "All payroll runs",
            "october": "October 2026", "november": "November 2026"},
 }
-
-
-@pytest.fixture
-def kivra_on(company, admin):
-    agreement.approve(company, admin)
-    db.session.add(KivraSender(company_id=company.id, state="active", tenant_key="tenant-demo"))
-    db.session.commit()
-    return company
 
 
 def selected_month(html: str) -> str:
