@@ -13,8 +13,9 @@ import pytest
 
 from kivra.identity import luhn_valid
 
-# YYYYMMDD or YYMMDD, then - or + or nothing, then four digits; no digit either side.
-SHAPE = re.compile(r"(?<![\d])((?:18|19|20)?\d{6})([-+]?)(\d{4})(?![\d])")
+# YYYYMMDD or YYMMDD, then - or + or nothing, then four digits; no digit or ASCII letter either side, so the digits
+# inside a hex digest or a token are not read as one.
+SHAPE = re.compile(r"(?<![0-9A-Za-z])((?:18|19|20)?\d{6})([-+]?)(\d{4})(?![0-9A-Za-z])")
 # Third-party servers' logs: their DETAIL lines are their operator's to configure (docs/security.md).
 NOT_OURS = ("postgres.log", "redis.log")
 
