@@ -1,6 +1,6 @@
 """Dispatch memory: how much a `flask worker` process's peak resident memory grows while it sends a big run.
 
-Run: .venv/bin/python bench/dispatch_memory.py [--payslips 10000] [--threads 4] [--limit-mb 150]
+Run: .venv/bin/python bench/dispatch_memory.py [--payslips 20000] [--threads 4] [--limit-mb 100]
 Starts the sandbox (no latency) and one worker (`flask --app app worker --threads N`) on their own SQLite database and
 queue in a temporary directory; the worker first sends a warm-up run of `--warm-up` payslips, and its peak RSS then
 (VmHWM in /proc/<pid>/status) is the baseline. It then sends `--payslips` payslips (fresh PDFs, payloads stored) and
@@ -47,10 +47,10 @@ def send_and_follow(run, admin, queue, worker, timeout: float, marks: int = 10) 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--payslips", type=int, default=10_000)
+    parser.add_argument("--payslips", type=int, default=20_000)
     parser.add_argument("--warm-up", type=int, default=20)
     parser.add_argument("--threads", type=int, default=4)
-    parser.add_argument("--limit-mb", type=float, default=150)
+    parser.add_argument("--limit-mb", type=float, default=100)
     parser.add_argument("--timeout", type=float, default=1800)
     args = parser.parse_args()
 

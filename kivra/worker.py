@@ -15,7 +15,7 @@ from flask import Flask
 from huey.exceptions import CancelExecution
 
 from kivra.config import log_effective
-from kivra.dispatch import app_queue, heartbeat, kivra_jobs as jobs, leases, maintenance, tasks
+from kivra.dispatch import app_queue, batch, heartbeat, kivra_jobs as jobs, leases, maintenance, tasks
 from kivra.extensions import db
 
 log = logging.getLogger(__name__)
@@ -50,10 +50,17 @@ def run_worker(app: Flask, threads: int) -> None:
 
 
 def _watch(stop_flag: threading.Event) -> list[float]:
-    """When the consumer began to stop (whichever signal): the grace counts from then."""
+    """When the consumer began to stop (whichever signal): the grace counts from then, and a task's batch of rows
+    sends no further row from then (kivra/dispatch/batch.py)."""
     since: list[float] = []
-    threading.Thread(target=lambda: (stop_flag.wait(), since.append(time.monotonic())), name="stop-watch",
-                     daemon=True).start()
+    batch.stopping.clear()
+
+    def watch():
+        stop_flag.wait()
+        since.append(time.monotonic())
+        batch.stopping.set()
+
+    threading.Thread(target=watch, name="stop-watch", daemon=True).start()
     return since
 
 

@@ -88,7 +88,7 @@ class Claim:
     tenant_key: str | None
 
 
-_CLAIMED = (Dispatch.id, Dispatch.send_id, Dispatch.company_id, Dispatch.employee_id, Dispatch.version_id,
+CLAIMED = (Dispatch.id, Dispatch.send_id, Dispatch.company_id, Dispatch.employee_id, Dispatch.version_id,
             Dispatch.channel, Dispatch.reason, Dispatch.routed, Dispatch.attempts, Dispatch.payload_sha256)
 
 
@@ -114,7 +114,7 @@ def claim(dispatch_id: int, config: Settings, now: datetime | None = None) -> Cl
         .where(Dispatch.id == dispatch_id, claimable(now, config.max_attempts))
         .values(state=DispatchState.SENDING, claimed_by=token, lease_until=now + config.lease,
                 attempts=Dispatch.attempts + 1)
-        .returning(*_CLAIMED)
+        .returning(*CLAIMED)
     ).first()
     db.session.commit()
     if taken is None:
@@ -124,7 +124,7 @@ def claim(dispatch_id: int, config: Settings, now: datetime | None = None) -> Cl
     return Claim(**taken._mapping, token=token, sender_state=sender.state, tenant_key=sender.tenant_key)
 
 
-def _finish(row: Claim, **values) -> bool:
+def finish(row: Claim, **values) -> bool:
     """Record the attempt's end, only if the claim is still ours. An outcome never sent again drops the stored
     payload bytes in the same statement (the checksum stays); a failed row keeps them for "Resend failed"."""
     values.setdefault("lease_until", None)
@@ -161,7 +161,7 @@ def stored_payload(row: Claim, config: Settings) -> bytes:
     The first attempt renders the version's PDF (if nobody has yet), builds the content around it, and stores both
     in one transaction. Whoever stores first wins: a worker that lost either race sends what is stored."""
     if row.payload_sha256 is not None:
-        return _read_payload(row.id)
+        return read_payload(row.id)
     version = db.session.scalar(
         select(PayslipVersion).where(PayslipVersion.id == row.version_id)
         .options(undefer(PayslipVersion.pdf), joinedload(PayslipVersion.payslip).joinedload(Payslip.run))
@@ -187,14 +187,14 @@ def stored_payload(row: Claim, config: Settings) -> bytes:
     db.session.commit()
     if stored:
         return body
-    return _read_payload(row.id)
+    return read_payload(row.id)
 
 
 class PayloadDropped(LookupError):
     """The row's payload was stored once and its bytes have since been dropped: other bytes must not go instead."""
 
 
-def _read_payload(dispatch_id: int) -> bytes:
+def read_payload(dispatch_id: int) -> bytes:
     """The stored bytes, with the read's transaction ended: nothing stays open while Kivra is called."""
     payload = db.session.scalar(select(Dispatch.payload).where(Dispatch.id == dispatch_id))
     db.session.commit()
@@ -220,6 +220,7 @@ def backoff(attempt: int, config: Settings, rng: random.Random = random.Random()
 
 
 def process(dispatch_id: int, client: KivraClient, config: Settings | None = None) -> Attempt:
+    """One attempt at one row (a retry's ring); a task's handful of rows goes through kivra/dispatch/batch.py."""
     config = config or settings()
     row = claim(dispatch_id, config)
     if row is None:
@@ -227,27 +228,32 @@ def process(dispatch_id: int, client: KivraClient, config: Settings | None = Non
     # This process's heartbeat renews the claim while the attempt runs; every log line names the row and its send.
     with leases.holding(row.id, row.token), \
             log_context(dispatch_id=row.id, send_id=row.send_id, company_id=row.company_id):
-        try:
-            return _attempt(row, client, config)
-        except Exception as error:  # noqa: BLE001 - every attempt counts, whatever ended it
-            db.session.rollback()  # a database error leaves the transaction unusable for recording the outcome
-            return _broken_attempt(row, error, config)
+        return attempt(row, client, config)
+
+
+def attempt(row: Claim, client: KivraClient, config: Settings) -> Attempt:
+    """The attempt at a row this process has claimed, its outcome recorded whatever ends it."""
+    try:
+        return _attempt(row, client, config)
+    except Exception as error:  # noqa: BLE001 - every attempt counts, whatever ended it
+        db.session.rollback()  # a database error leaves the transaction unusable for recording the outcome
+        return broken_attempt(row, error, config)
 
 
 def _attempt(row: Claim, client: KivraClient, config: Settings) -> Attempt:
     if row.channel == Channel.MINLON:
-        _finish(row, state=DispatchState.PUBLISHED, finished_at=utcnow())
+        finish(row, state=DispatchState.PUBLISHED, finished_at=utcnow())
         return Attempt(DispatchState.PUBLISHED)
     if row.sender_state != SenderState.ACTIVE:
         # Kivra has not granted access (or the company was refused meanwhile): hold until it is settled.
-        _finish(row, state=DispatchState.HELD, attempts=row.attempts - 1)
+        finish(row, state=DispatchState.HELD, attempts=row.attempts - 1)
         return Attempt(DispatchState.HELD)
     if not row.routed:  # the send's usermatch did not happen (Kivra was unreachable): route now, this row included
         try:
             routing.route(row.send_id, client)
         except KivraError as error:
             db.session.rollback()
-            return _failed_attempt(row, error, config)
+            return failed_attempt(row, error, config)
         current = db.session.execute(
             select(Dispatch.claimed_by, Dispatch.routed, Dispatch.channel, Dispatch.reason).where(Dispatch.id == row.id)
         ).one()
@@ -256,11 +262,11 @@ def _attempt(row: Claim, client: KivraClient, config: Settings) -> Attempt:
             log.warning("dispatch %d: claim lost while routing; the new claimant sends it", row.id)
             return Attempt(None)
         if not current.routed:  # Kivra's access went away meanwhile, so routing was skipped: hold until it is settled
-            _finish(row, state=DispatchState.HELD, attempts=row.attempts - 1)
+            finish(row, state=DispatchState.HELD, attempts=row.attempts - 1)
             return Attempt(DispatchState.HELD)
         row = dataclasses.replace(row, channel=current.channel, reason=current.reason, routed=True)
         if row.channel == Channel.MINLON:
-            _finish(row, state=DispatchState.PUBLISHED, finished_at=utcnow())
+            finish(row, state=DispatchState.PUBLISHED, finished_at=utcnow())
             return Attempt(DispatchState.PUBLISHED)
     try:
         body = stored_payload(row, config)
@@ -269,31 +275,31 @@ def _attempt(row: Claim, client: KivraClient, config: Settings) -> Attempt:
         # are filled in (the payload is stored only once it could be built).
         db.session.rollback()
         log.warning("dispatch %d: payload refused before sending: %s", row.id, error)
-        _finish(row, state=DispatchState.FAILED, reason="payload_invalid", finished_at=utcnow())
+        finish(row, state=DispatchState.FAILED, reason="payload_invalid", finished_at=utcnow())
         return Attempt(DispatchState.FAILED)
     except PayloadDropped:
         # Never reached by "Resend failed" (it leaves such rows failed): whatever queued it, nothing goes to Kivra.
         db.session.rollback()
         log.error("dispatch %d: its stored payload was dropped; nothing was sent", row.id)
         # (Or our lease ran out and the worker that took over sent it and finished: then the row is its.)
-        failed = _finish(row, state=DispatchState.FAILED, reason="internal_error", finished_at=utcnow())
+        failed = finish(row, state=DispatchState.FAILED, reason="internal_error", finished_at=utcnow())
         return Attempt(DispatchState.FAILED if failed else None)
     try:
         sent = client.send_content(row.tenant_key, body)
     except RecipientNotEligible as error:
         # Matched (or sent to be retained) and still refused: the person has declined payslips from this sender.
-        _finish(row, channel=Channel.MINLON, state=DispatchState.PUBLISHED, reason="opted_out",
+        finish(row, channel=Channel.MINLON, state=DispatchState.PUBLISHED, reason="opted_out",
                 error_code=error.code, correlation_id=error.correlation_id, finished_at=utcnow())
         return Attempt(DispatchState.PUBLISHED)
     except KivraError as error:
-        return _failed_attempt(row, error, config)
+        return failed_attempt(row, error, config)
     state = DispatchState.RETAINED if sent.retained else DispatchState.DELIVERED
-    _finish(row, state=state, content_key=sent.key, correlation_id=sent.correlation_id, error_code=None,
+    finish(row, state=state, content_key=sent.key, correlation_id=sent.correlation_id, error_code=None,
             finished_at=utcnow())
     return Attempt(state)
 
 
-def _broken_attempt(row: Claim, error: Exception, config: Settings) -> Attempt:
+def broken_attempt(row: Claim, error: Exception, config: Settings) -> Attempt:
     """An attempt ended by something other than Kivra's answer (an answer the client could not read, a database
     error, a bug): retried with backoff like a server error, then failed as a technical error on our side."""
     # Only the error's type and where it happened: its message may quote the payslip (an SQL statement's parameters).
@@ -301,30 +307,30 @@ def _broken_attempt(row: Claim, error: Exception, config: Settings) -> Attempt:
     log.error("dispatch %d attempt %d of %d: unexpected %s\n%s", row.id, row.attempts, config.max_attempts,
               type(error).__name__, where.rstrip())
     if row.attempts >= config.max_attempts:
-        if _finish(row, state=DispatchState.FAILED, reason="internal_error", error_code=None, correlation_id=None,
+        if finish(row, state=DispatchState.FAILED, reason="internal_error", error_code=None, correlation_id=None,
                    finished_at=utcnow()):
             journal.retries_exhausted(row.id, row.send_id, row.company_id, row.attempts, "internal_error")
         return Attempt(DispatchState.FAILED)
     delay = backoff(row.attempts, config)
-    _finish(row, state=DispatchState.QUEUED, due_at=utcnow() + timedelta(seconds=delay))
+    finish(row, state=DispatchState.QUEUED, due_at=utcnow() + timedelta(seconds=delay))
     return Attempt(None, retry_in=delay)
 
 
-def _failed_attempt(row: Claim, error: KivraError, config: Settings) -> Attempt:
+def failed_attempt(row: Claim, error: KivraError, config: Settings) -> Attempt:
     log.warning("dispatch %d attempt %d: %s", row.id, row.attempts, error)
     details = {"error_code": error.code or None, "correlation_id": error.correlation_id}
     if isinstance(error, InvalidRequest) or (not error.retryable and 400 <= error.status < 500 and error.status != 401
                                               and error.status != 403):
         # Kivra refused the content itself: sending it again cannot help. The employee still sees it in Min lön.
         reason = "invalid_personnummer" if error.code == 40009 else "kivra_rejected"
-        _finish(row, state=DispatchState.REJECTED, reason=reason, finished_at=utcnow(), **details)
+        finish(row, state=DispatchState.REJECTED, reason=reason, finished_at=utcnow(), **details)
         return Attempt(DispatchState.REJECTED)
     if row.attempts >= config.max_attempts:
-        if _finish(row, state=DispatchState.FAILED, reason="technical", finished_at=utcnow(), **details):
+        if finish(row, state=DispatchState.FAILED, reason="technical", finished_at=utcnow(), **details):
             journal.retries_exhausted(row.id, row.send_id, row.company_id, row.attempts, "technical", **details)
         return Attempt(DispatchState.FAILED)
     delay = backoff(row.attempts, config)
-    _finish(row, state=DispatchState.QUEUED, due_at=utcnow() + timedelta(seconds=delay), **details)
+    finish(row, state=DispatchState.QUEUED, due_at=utcnow() + timedelta(seconds=delay), **details)
     return Attempt(None, retry_in=delay)
 
 

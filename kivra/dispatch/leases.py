@@ -96,8 +96,17 @@ def release_held(now: datetime | None = None) -> list[tuple[int, int]]:
     the attempt not counted, its stored payload kept (the next attempt sends the same bytes, so a copy Kivra got
     meanwhile is a duplicate it ignores). Returns the (id, position) of the rows released, to ring for them; a claim
     another worker took over meanwhile is left alone."""
+    released = release(sorted(_held.claims()), now)
+    db.session.commit()
+    return released
+
+
+def release(claims, now: datetime | None = None) -> list[tuple[int, int]]:
+    """Hand back these claims — (id, token) pairs, or objects with both — in the caller's transaction, as
+    `release_held` does; returns the (id, position) of the rows that were still ours."""
     now, released = now or utcnow(), []
-    for dispatch_id, token in sorted(_held.claims()):
+    for claim in claims:
+        dispatch_id, token = (claim.id, claim.token) if hasattr(claim, "token") else claim
         position = db.session.execute(
             update(Dispatch.__table__)
             .where(Dispatch.id == dispatch_id, Dispatch.state == DispatchState.SENDING, Dispatch.claimed_by == token)
@@ -107,7 +116,6 @@ def release_held(now: datetime | None = None) -> list[tuple[int, int]]:
         ).scalar()
         if position is not None:
             released.append((dispatch_id, position))
-    db.session.commit()
     return released
 
 

@@ -1,6 +1,6 @@
 """How long a send's stored bytes and its history are kept (docs/operations.md, "Storage and retention").
 
-A row that reaches an outcome never sent again drops its payload bytes as it finishes (`engine._finish`); its
+A row that reaches an outcome never sent again drops its payload bytes as it finishes (`engine.finish`); its
 checksum and its history stay. A failed row keeps its bytes so "Resend failed" sends the very same ones, until it has
 been failed for DISPATCH_FAILED_PAYLOAD_DAYS (0: kept); then it stays failed and its employee reads it in Min lön.
 The history itself (who got which payslip, when, by which channel, with what outcome) is kept until an operator

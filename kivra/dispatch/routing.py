@@ -46,23 +46,36 @@ def route(send_id: int, client: KivraClient) -> int:
     locks.lock_sends([send_id])
     rows = [row for row in _unrouted(send_id) if row[2] in asked]  # another router may have written meanwhile
     record_kivra_status({employee_id: ssn for _, employee_id, ssn in rows}, matched)
-    for dispatch_id, _, ssn in sorted(rows):
-        values: dict = {"routed": True}
+    routes: dict[tuple, list[int]] = {}  # the values to write -> the rows that get them
+    for dispatch_id, _, ssn in rows:
+        values: tuple = (("routed", True),)
         if ssn not in matched:
             reason = min_lon_reason(ssn)
             if retain and reason == "not_kivra_user":
-                values["reason"] = "retain"  # Kivra holds it until the person opens Kivra
+                values += (("reason", "retain"),)  # Kivra holds it until the person opens Kivra
             else:
-                values.update(channel=Channel.MINLON, reason=reason)
-        db.session.execute(
-            update(Dispatch).where(Dispatch.id == dispatch_id, Dispatch.routed.is_(False), _ROUTABLE).values(**values)
-            .execution_options(synchronize_session=False)
-        )
+                values += (("channel", Channel.MINLON), ("reason", reason))
+        routes.setdefault(values, []).append(dispatch_id)
+    # One statement per route rather than per row; the rows locked in id order first, as every writer of several
+    # rows does (kivra/dispatch/locks.py), since an UPDATE of many rows takes their locks in no set order.
+    for ids in _slices(sorted(dispatch_id for dispatch_id, _, _ in rows)):
+        locks.lock_dispatches(Dispatch.id.in_(ids))
+    for values, ids in routes.items():
+        for part in _slices(ids):
+            db.session.execute(
+                update(Dispatch).where(Dispatch.id.in_(part), Dispatch.routed.is_(False), _ROUTABLE)
+                .values(**dict(values)).execution_options(synchronize_session=False)
+            )
     db.session.commit()
     return len(rows)
 
 
 _ROUTABLE = Dispatch.state.in_(UNFINISHED)
+SLICE = 1000  # ids per IN list: well under SQLite's and PostgreSQL's limits on a statement's parameters
+
+
+def _slices(ids: list[int]) -> list[list[int]]:
+    return [ids[n:n + SLICE] for n in range(0, len(ids), SLICE)]
 
 
 def _unrouted(send_id: int) -> list[tuple[int, int, str]]:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from kivra.accounts.models import utcnow
 from kivra.clock import as_utc
-from kivra.dispatch import engine, journal, outages, routing
+from kivra.dispatch import batch, engine, journal, outages, routing
 from kivra.dispatch.models import Dispatch, PayslipSend, SendState
 from kivra.dispatch.queue import huey, in_app, on_outage
 from kivra.extensions import db
@@ -19,6 +19,7 @@ from kivra.sender_api.errors import KivraError
 
 log = logging.getLogger(__name__)
 FAIR_SHARE = 10  # rows of one send per priority step: a small company's send overtakes a big one's tail
+BATCH = FAIR_SHARE  # rows per task (kivra/dispatch/batch.py): one priority step of one send at most
 
 
 def _priority(position: int) -> int:
@@ -29,10 +30,29 @@ def _priority(position: int) -> int:
 @on_outage
 @in_app
 def send_one(dispatch_id: int) -> None:
-    result = engine.process(dispatch_id, kivra_client())
-    if result.retry_in is not None:
+    """One row: a retry after its backoff (and any ring queued by a version that rang row by row)."""
+    _retry_later([(dispatch_id, engine.process(dispatch_id, kivra_client()))])
+
+
+@huey.task(name="dispatch.send_rows", retries=outages.OUTAGE_RETRIES, context=True)
+@on_outage
+@in_app
+def send_rows(dispatch_ids: list[int]) -> None:
+    """A handful of rows, claimed, built, sent and recorded together (kivra/dispatch/batch.py)."""
+    _retry_later(batch.process_many(dispatch_ids, kivra_client()))
+
+
+def _retry_later(attempts: list[tuple[int, engine.Attempt]]) -> None:
+    """Ring again for each row whose attempt should be retried: after its backoff, or now (handed back)."""
+    for dispatch_id, result in attempts:
+        if result.retry_in is None:
+            continue
         position = db.session.scalar(select(Dispatch.position).where(Dispatch.id == dispatch_id)) or 0
-        send_one.schedule((dispatch_id,), delay=result.retry_in, priority=_priority(position))
+        db.session.commit()
+        if result.retry_in > 0:
+            send_one.schedule((dispatch_id,), delay=result.retry_in, priority=_priority(position))
+        else:
+            huey.enqueue(send_one.s(dispatch_id, priority=_priority(position)))
 
 
 @huey.task(name="dispatch.start_send", retries=outages.OUTAGE_RETRIES, context=True)
@@ -55,9 +75,15 @@ def start_send(send_id: int) -> None:
 
 
 def enqueue(rows: list[tuple[int, int]]) -> None:
-    """Ring for these (id, position) rows, interleaved with other sends by priority."""
-    for dispatch_id, position in rows:
-        huey.enqueue(send_one.s(dispatch_id, priority=_priority(position)))
+    """Ring for these (id, position) rows, interleaved with other sends by priority: one task for each run of at
+    most BATCH rows in a row with the same priority."""
+    chunk: list[int] = []
+    for n, (dispatch_id, position) in enumerate(rows):
+        chunk.append(dispatch_id)
+        following = rows[n + 1] if n + 1 < len(rows) else None
+        if len(chunk) == BATCH or following is None or _priority(following[1]) != _priority(position):
+            huey.enqueue(send_rows.s(chunk, priority=_priority(position)))
+            chunk = []
 
 
 def kick(send: PayslipSend) -> None:

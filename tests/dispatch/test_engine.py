@@ -154,7 +154,7 @@ def test_a_crashed_claim_is_taken_over_after_its_lease_and_sent_once(app, compan
     later = utcnow() + settings.lease + timedelta(seconds=1)
     second = engine.claim(row_id, settings, now=later)
     assert second is not None and second.token != first.token and second.attempts == 2
-    assert not engine._finish(first, state="delivered")  # the first worker's late answer is ignored
+    assert not engine.finish(first, state="delivered")  # the first worker's late answer is ignored
 
 
 def test_a_correction_goes_as_a_new_document_saying_so_and_the_original_is_not_resent(company, sender, kivra):

@@ -36,7 +36,7 @@ def test_a_claim_renewed_by_its_live_worker_is_not_taken_over_and_is_soon_after_
     second = engine.claim(first.id, settings, now=start + lease * 2.9)
     assert second is not None and second.token != first.token and second.attempts == 2
     assert leases.renew(lease, now=start + lease * 3) == 0  # the dead worker's claims are not renewed
-    assert not engine._finish(first, state="delivered")
+    assert not engine.finish(first, state="delivered")
 
 
 def test_the_heartbeat_thread_renews_the_claims_this_process_holds(app, company, sender, kivra):

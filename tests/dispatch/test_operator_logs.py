@@ -114,7 +114,7 @@ def test_two_workers_finishing_the_last_rows_at_once_log_the_end_once(app, compa
             with app.app_context():
                 try:
                     start.wait(5)
-                    engine._finish(claim, state="delivered", finished_at=utcnow())
+                    engine.finish(claim, state="delivered", finished_at=utcnow())
                 except Exception as error:  # noqa: BLE001 - reported below
                     errors.append(error)
                 finally:

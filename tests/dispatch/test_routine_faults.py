@@ -11,7 +11,7 @@ from sqlalchemy import exc, select, update
 from kivra.accounts.models import utcnow
 from kivra.agreement import kivra_calls
 from kivra.agreement.models import KivraJob
-from kivra.dispatch import app_queue, engine, kivra_jobs as jobs, leases, maintenance, service, tasks
+from kivra.dispatch import app_queue, batch, engine, kivra_jobs as jobs, leases, maintenance, service, tasks
 from kivra.dispatch.models import Dispatch
 from kivra.extensions import db
 from tests.dispatch.test_engine import NOT_USER, USER, calculated_run, ledger, rows, sender  # noqa: F401 - fixtures
@@ -43,8 +43,8 @@ def test_a_send_that_meets_an_outage_is_tried_again_not_dropped(app, company, se
     app.config["DISPATCH_OUTAGE_RETRY_SECONDS"] = 0
     run = calculated_run(company, USER)
     service.request_send(run, sender)
-    fake, calls = failing_once(engine.process, OUTAGES[outage])
-    monkeypatch.setattr(engine, "process", fake)
+    fake, calls = failing_once(batch.process_many, OUTAGES[outage])
+    monkeypatch.setattr(batch, "process_many", fake)
     tasks.drain()
     assert len(calls) == 2, "the task was not run again after the outage"
     assert rows(run)[USER].state == "delivered"
@@ -55,8 +55,8 @@ def test_a_bug_is_not_retried_as_an_outage(app, company, sender, kivra, monkeypa
     app.config["DISPATCH_OUTAGE_RETRY_SECONDS"] = 0
     run = calculated_run(company, USER)
     service.request_send(run, sender)
-    fake, calls = failing_once(engine.process, KeyError("a bug"))
-    monkeypatch.setattr(engine, "process", fake)
+    fake, calls = failing_once(batch.process_many, KeyError("a bug"))
+    monkeypatch.setattr(batch, "process_many", fake)
     tasks.drain()
     assert len(calls) == 1
     assert rows(run)[USER].state == "queued"  # the sweep rings it once it counts as lost
@@ -122,7 +122,7 @@ def test_a_stopping_worker_hands_its_claims_back_with_their_stored_bytes(company
     assert (row.state, row.claimed_by, row.lease_until, row.attempts) == ("queued", None, None, 0)
     assert row.due_at is not None and row.due_at <= utcnow().replace(tzinfo=None)
     assert row.payload_sha256 == stored and row.payload is not None
-    assert not engine._finish(claim, state="delivered"), "the old claim could still record an outcome"
+    assert not engine.finish(claim, state="delivered"), "the old claim could still record an outcome"
     tasks.drain()  # start_send's ring sends it (the worker rings for the rows it released, too)
     row = rows(run)[USER]
     assert (row.state, row.attempts, row.payload_sha256) == ("delivered", 1, stored)
