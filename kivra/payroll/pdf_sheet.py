@@ -151,11 +151,7 @@ class Sheet:
             self.add_page()
             self.x = x
         k, x, y = self.k, self.x, self.y
-        left, right, top, bottom = x * k, (x + w) * k, (self.h - y) * k, (self.h - (y + h)) * k
-        drawn = [f"{left:.2f} {edge:.2f} m {right:.2f} {edge:.2f} l S"
-                 for side, edge in (("T", top), ("B", bottom)) if border and side in border]
-        if border and set(border) - {"T", "B"}:
-            raise ValueError(f"a Sheet draws only top and bottom borders, not {border}")
+        drawn = self._borders(w, h, border) if border else []
         if text:
             width = self._mm(units)
             dx = {"L": self.c_margin, "R": w - self.c_margin - width, "C": (w - width) / 2}[align]
@@ -165,10 +161,17 @@ class Sheet:
                 self._out(f"BT /F{self.face.number} {self.size_pt:.2f} Tf ET")
                 self.pages[-1].fonts.add(self.face.number)
                 self.font_set_on_page = True
-            drawn.append(f"({self._encode(text)}) Tj")
-            drawn.append("ET")
+            drawn.append(f"({self._encode(text)}) Tj ET")
         if drawn:
             self._out(" ".join(drawn))
+
+    def _borders(self, w: float, h: float, border: str) -> list[str]:
+        if not isinstance(border, str) or set(border) - {"T", "B"}:
+            raise ValueError(f"a Sheet draws only top and bottom borders, not {border}")
+        k, x, y = self.k, self.x, self.y
+        left, right, top, bottom = x * k, (x + w) * k, (self.h - y) * k, (self.h - (y + h)) * k
+        return [f"{left:.2f} {edge:.2f} m {right:.2f} {edge:.2f} l S"
+                for side, edge in (("T", top), ("B", bottom)) if side in border]
 
     def _encode(self, text: str) -> str:
         """The text as the codes of its glyphs in this document's subset of the face, escaped for a PDF string."""
