@@ -47,7 +47,8 @@ def write_pdf(pages: list[PageContent], extra: dict[str, str], title: str, creat
         file.add(f"<<\n/Font <<{fonts}>>\n/ProcSet {PROC_SET}\n>>".encode() if fonts
                  else f"<<\n/ProcSet {PROC_SET}\n>>".encode())
     date = PDFDate(created, with_tz=True).serialize()
-    file.add(f"<<\n/CreationDate {date}\n/Title {PDFString(title).serialize()}\n>>".encode("latin-1"))
+    title = f"\n/Title {PDFString(title).serialize()}" if title else ""
+    file.add(f"<<\n/CreationDate {date}{title}\n>>".encode("latin-1"))
     return file.close(created)
 
 

@@ -1,7 +1,7 @@
 """The few drawing calls of fpdf2's FPDF a payslip uses (`cell`, `multi_cell`, `set_font`, `ln`, page breaks with a
 footer), writing the same content stream fpdf2 2.8 writes, at a small part of its cost.
 
-fpdf2 spent ~5 ms of CPU per payslip on generality a fixed one-page layout never uses (text fragments, markdown,
+fpdf2 spent ~6–8 ms of CPU per payslip on generality a fixed one-page layout never uses (text fragments, markdown,
 bidi, graphics-state stacks, an object model serialised by introspection). A `Sheet` does the same arithmetic on the
 same numbers (page geometry from fpdf2 itself, glyph widths from fpdf2's parse of the fonts), so a payslip drawn on
 it is byte for byte the payslip fpdf2 draws (tests/unit/test_pdf_speed_invariants.py compares them).
@@ -106,6 +106,9 @@ class Sheet:
             self._move(w, h, new_x if last else "LEFT", new_y if last else "NEXT")
 
     def output(self) -> bytes:
+        if self.creation_date is None:
+            raise ValueError("set_creation_date first: fpdf2 would stamp the time now, and the same document must "
+                             "give the same bytes")
         if not self.pages:
             self.add_page()
         self._footer()

@@ -16,6 +16,7 @@ from pypdf import PdfReader
 
 from kivra import create_app
 from kivra.payroll import pdf, pdf_fonts
+from kivra.payroll.printable import UnprintableText
 from tests import payslip_fpdf2
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -146,3 +147,14 @@ def test_random_names_wrap_where_fpdf2_wraps_them():
                        employer_address=pdf.Address(words(rng.randint(1, 9)), "111 22", words(2)),
                        employer_email=words(1) + "@demo.se", employer_phone=words(rng.randint(1, 8)))
         assert pdf.render(doc) == payslip_fpdf2.render(doc), doc.company_name
+
+
+@pytest.mark.parametrize("style", ["", "B"])
+def test_a_character_a_face_lacks_is_refused_by_the_sheet_not_dropped(style):
+    """printed() refuses such a character in the document's texts; a label (a translation) is drawn unchecked."""
+    sheet = pdf.PayslipSheet([])
+    sheet.add_page()
+    sheet.set_font("DejaVu", style, 10)
+    with pytest.raises(UnprintableText) as refused:
+        sheet.cell(0, 5, "Lön 李")
+    assert refused.value.char == "李"
