@@ -8,9 +8,10 @@ version, render the PDF, schema-check the salaryslip, render the HTML part, base
 payload in one commit), and the same when the version's PDF was stored before (someone opened it); and the ratio of
 the whole content to the PDF alone. All three run in this process on the same payslips of one send in a SQLite file,
 interleaved in rounds so machine noise hits them alike; each round starts with every PDF and payload cleared (outside
-the timing).
+the timing). The machine's load average is printed with the figures.
 """
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -80,6 +81,7 @@ def main() -> int:
             for claim in rows[:5]:  # warm the per-process font, label and template caches
                 content(claim, settings)
             pdf_times, fresh_times, stored_times, sizes = [], [], [], []
+            load_before = os.getloadavg()
             for _ in range(args.rounds):
                 clear(run_id, send_id)
                 loaded = [db.session.get(PayslipVersion, claim.version_id) for claim in rows]
@@ -90,6 +92,7 @@ def main() -> int:
                 fresh_times.append(per_payslip(lambda claim: content(claim, settings), rows))
                 clear(run_id, send_id, pdfs=False)
                 stored_times.append(per_payslip(lambda claim: sizes.append(content(claim, settings)), rows))
+            load_after = os.getloadavg()
             db.session.remove()
             db.engine.dispose()
 
@@ -101,6 +104,8 @@ def main() -> int:
     print(f"ratio whole content / PDF alone: {fresh_ms / pdf_ms:.2f}  "
           f"(the content around a stored PDF, read and stored included, {stored_ms:.2f} ms; rendering and storing the "
           f"PDF {fresh_ms - stored_ms:.2f} ms)")
+    print("load average (1, 5, 15 min): before {:.2f} {:.2f} {:.2f}, after {:.2f} {:.2f} {:.2f}".format(
+        *load_before, *load_after))
     return 0
 
 

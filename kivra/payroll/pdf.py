@@ -1,37 +1,24 @@
-"""The payslip as a PDF (fpdf2), labelled in Swedish and English, made once per version."""
-import copy
-import threading
+"""The payslip as a PDF, labelled in Swedish and English, made once per version.
+
+The layout is written against fpdf2's drawing calls and drawn on a `Sheet` (pdf_sheet.py), which writes the content
+stream fpdf2 writes at a fraction of its CPU; the tests draw the same layout with fpdf2 itself and compare the bytes.
+"""
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
-from io import BytesIO
-from pathlib import Path
 
 from babel import Locale
 from babel.dates import format_date
 from babel.numbers import format_decimal
 from flask import current_app
 from flask_babel import force_locale, lazy_gettext as _l
-from fontTools import subset as ftsubset
-from fontTools.ttLib import TTFont
-from fpdf import FPDF
-from fpdf.fonts import SubsetMap, TTFFont
-from fpdf.output import CIDSystemInfo, OutputProducer, PDFFont, PDFFontStream, _build_cmap_blocks, _cid_font_widths
-from fpdf.syntax import Name, PDFArray, PDFContentStream
 
 from kivra.money import swedish_kronor
-from kivra.payroll.printable import UnprintableText, check_printable
+from kivra.payroll.pdf_sheet import Sheet
+from kivra.payroll.printable import check_printable
 
-FONTS = Path(__file__).parent / "fonts"
 SWEDISH = Locale.parse("sv_SE")  # parsed once: Babel parses a locale name on every call
-
-# Parsing a TTF and subsetting it with fontTools took ~55 of the ~60 ms a payslip cost, so both happen once per
-# process (bench/pdf_build.py). A face's subset always holds its glyphs below, used or not, so nearly every payslip
-# embeds the same subset. Bold text is labels and amounts; regular text also has names, descriptions, bank accounts.
-AMOUNT_GLYPHS = "0123456789 ,-%\u00a0\u2212"
-TEXT_GLYPHS = "".join(map(chr, range(0x20, 0x7F))) + "ÅÄÖåäöÉéÜü\u00a0\u2212"
-FACES = {"": ("DejaVuSans-subset.ttf", TEXT_GLYPHS), "B": ("DejaVuSans-Bold-subset.ttf", AMOUNT_GLYPHS)}
 
 
 @dataclass(frozen=True)
@@ -107,8 +94,9 @@ def masked(account: str) -> str:
     return f"**** {''.join(c for c in account if c in '0123456789')[-4:]}"
 
 
-class PayslipPDF(FPDF):
-    """An A4 payslip whose every page ends with the employer's name, address and contact."""
+class Footed:
+    """Every page ends with the employer's name, address and contact: a mixin for fpdf2's FPDF or a Sheet, which
+    both call `footer` as a page ends."""
 
     def __init__(self, footer_lines: list[str]):
         super().__init__(format="A4")
@@ -119,6 +107,10 @@ class PayslipPDF(FPDF):
         self.set_font("DejaVu", "", 8)
         for line in self.footer_lines:
             self.multi_cell(0, 4, line, align="C", new_x="LMARGIN", new_y="NEXT")
+
+
+class PayslipSheet(Footed, Sheet):
+    """The payslip as it is rendered."""
 
 
 def letterhead(doc: PayslipDocument) -> list[str]:
@@ -136,10 +128,15 @@ def footer_lines(doc: PayslipDocument) -> list[str]:
 
 def render(doc: PayslipDocument) -> bytes:
     doc = printed(doc)
-    pdf = PayslipPDF(footer_lines(doc))
+    sheet = PayslipSheet(footer_lines(doc))
+    draw(sheet, doc)
+    return sheet.output()
+
+
+def draw(pdf: Footed, doc: PayslipDocument) -> None:
+    """The payslip's page(s), on a Sheet or on fpdf2's FPDF with both DejaVu faces added ("" then "B")."""
     pdf.set_creation_date(doc.created_at)  # fixed, so the same version gives the same bytes
     pdf.set_title(f"{both(_l('Payslip'))} {doc.period:%Y-%m}")
-    add_fonts(pdf)
     pdf.set_auto_page_break(True, margin=20)
     pdf.add_page()
     pdf.set_font("DejaVu", "B", 16)
@@ -195,10 +192,9 @@ def render(doc: PayslipDocument) -> bytes:
     pdf.set_font("DejaVu", "", 8)
     pdf.cell(130, 5, both(_l("Employer contributions (paid by the employer)")))
     pdf.cell(0, 5, swedish_kronor(doc.contributions_ore), align="R", new_x="LMARGIN", new_y="NEXT")
-    return bytes(pdf.output(output_producer_class=PayslipOutput))
 
 
-def year_to_date(pdf: FPDF, figures: tuple[int, int, int]) -> None:
+def year_to_date(pdf: Footed, figures: tuple[int, int, int]) -> None:
     """The year so far in three columns: gross, tax, net."""
     gross, tax, net = figures
     pdf.ln(5)
@@ -214,132 +210,3 @@ def year_to_date(pdf: FPDF, figures: tuple[int, int, int]) -> None:
     for _, ore in columns:
         pdf.cell(width, 6, swedish_kronor(ore))
     pdf.ln(6)
-
-
-def add_fonts(pdf: FPDF) -> None:
-    """Both DejaVu faces, as this document's own copies of the fonts parsed once per process."""
-    for style, (_, glyphs) in FACES.items():
-        font = copy.copy(parsed_font(style))
-        font.i = len(pdf.fonts) + 1
-        font.cw = font.cw.copy()  # fpdf2 writes the default width of a character the font lacks into it
-        font.missing_glyphs = []
-        font.subset = SubsetMap(font)
-        for char in glyphs:  # first, so their codes are the same in every payslip
-            font.subset.pick(ord(char))
-        pdf.fonts[font.fontkey] = font
-
-
-_parsed: dict[str, TTFFont] = {}
-_parsing = threading.Lock()
-
-
-def parsed_font(style: str) -> TTFFont:
-    """fpdf2's parse of a face's file, made once. Only read after that, by any thread: documents get copies."""
-    with _parsing:
-        if style not in _parsed:
-            scratch = FPDF()
-            scratch.add_font("DejaVu", style, FONTS / FACES[style][0])
-            font = scratch.fonts[f"dejavu{style}"]
-            font.close()
-            font.ttfont = None  # subsetting would change it in place; `embedding` opens the file afresh
-            _parsed[style] = font
-    return _parsed[style]
-
-
-class PayslipOutput(OutputProducer):
-    """fpdf2's output, with each font's embedded objects copied from `embedding`, made once per subset.
-
-    Every font of the document is one of `FACES`, added by `add_fonts`.
-    """
-
-    def _add_fonts(self, *_resources) -> dict[int, PDFFont]:
-        return {font.i: self._add_font(font) for font in sorted(self.fpdf.fonts.values(), key=lambda font: font.i)}
-
-    def _add_font(self, font: TTFFont) -> PDFFont:
-        """The objects fpdf2 2.8 makes for a TrueType font, in its order: the same bytes (a unit test compares)."""
-        if font.missing_glyphs:  # `printed` let a character through that this face lacks: never drop it silently
-            raise UnprintableText(chr(font.missing_glyphs[0]), f"the payslip ({font.name})")
-        glyphs = tuple(
-            (code, glyph.glyph_name, glyph.unicode, glyph.glyph_width)
-            for glyph, code in font.subset.items() if glyph is not None
-        )
-        made = embedding(Path(font.ttffile).name, glyphs)
-        name = f"MPDFAA+{font.name}"
-        composite = PDFFont(subtype="Type0", base_font=name, encoding="Identity-H")
-        self._add_pdf_obj(composite, "fonts")
-        cid_font = PDFFont(subtype="CIDFontType2", base_font=name, d_w=font.desc.missing_width, w=made.widths)
-        self._add_pdf_obj(cid_font, "fonts")
-        composite.descendant_fonts = PDFArray([cid_font])
-        composite.to_unicode = self._add_copy(made.to_unicode)
-        cid_font.c_i_d_system_info = CIDSystemInfo()
-        self._add_pdf_obj(cid_font.c_i_d_system_info, "fonts")
-        descriptor = copy.copy(font.desc)
-        descriptor.font_name = Name(name)
-        self._add_pdf_obj(descriptor, "fonts")
-        cid_font.font_descriptor = descriptor
-        cid_font.c_i_d_to_g_i_d_map = self._add_copy(made.cid_to_gid_map)
-        descriptor.font_file2 = self._add_copy(made.font_file)
-        font.subset.pick.cache_clear()  # fpdf2 caches picks for every subset map alive; as its own output does
-        font.subset.get_glyph.cache_clear()
-        return composite
-
-    def _add_copy(self, template):
-        """A shared object, as this document's own: the object number is set on it."""
-        obj = copy.copy(template)
-        self._add_pdf_obj(obj, "fonts")
-        return obj
-
-
-@dataclass(frozen=True)
-class Embedding:
-    widths: str
-    to_unicode: PDFContentStream
-    cid_to_gid_map: PDFContentStream
-    font_file: PDFFontStream
-
-
-@lru_cache(maxsize=128)  # names with letters outside the padded glyphs add entries; they cost a subsetting each
-def embedding(file: str, glyphs: tuple) -> Embedding:
-    """A font's subset and maps for these `(code, glyph name, unicode, width)`, as fpdf2 2.8 makes them."""
-    ttfont = TTFont(FONTS / file, recalcTimestamp=False, lazy=True)
-    options = ftsubset.Options(notdef_outline=True, recommended_glyphs=True)
-    options.drop_tables += [
-        "FFTM", "GDEF", "GPOS", "GSUB", "MATH", "hdmx", "meta", "sbix", "CBDT", "CBLC", "EBDT", "EBLC", "EBSC", "SVG ",
-        "CPAL", "COLR",
-    ]
-    subsetter = ftsubset.Subsetter(options)
-    subsetter.populate(glyphs=[name for _, name, _, _ in glyphs])
-    subsetter.subset(ttfont)
-    cid_to_gid = bytearray(256 * 256 * 2)
-    for code, name, _, _ in glyphs:
-        cid_to_gid[code * 2:code * 2 + 2] = ttfont.getGlyphID(name).to_bytes(2, "big")
-    font_file = BytesIO()
-    ttfont.save(font_file)
-    ttfont.close()
-    return Embedding(
-        widths=_cid_font_widths({code: width for code, _, _, width in glyphs}),
-        to_unicode=PDFContentStream(to_unicode_cmap(glyphs)),
-        cid_to_gid_map=PDFContentStream(bytes(cid_to_gid), compress=True),
-        font_file=PDFFontStream(font_file.getvalue()),
-    )
-
-
-def to_unicode_cmap(glyphs: tuple) -> bytes:
-    """The CMap that lets a reader copy and search the text."""
-    chars = [
-        f"<{code:04X}> <{''.join(_utf16_hex(point) for point in unicode)}>\n"
-        for code, _, unicode, _ in glyphs if isinstance(unicode, tuple) and unicode
-    ]
-    return (
-        "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n/CIDSystemInfo\n"
-        "<</Registry (Adobe)\n/Ordering (UCS)\n/Supplement 0\n>> def\n/CMapName /Adobe-Identity-UCS def\n"
-        "/CMapType 2 def\n1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n"
-        f"{_build_cmap_blocks(chars, 'bfchar')}"
-        "endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend"
-    ).encode("latin-1")
-
-
-def _utf16_hex(point: int) -> str:
-    if point > 0xFFFF:
-        return f"{0xD800 | (point - 0x10000) >> 10:04X}{0xDC00 | (point & 0x3FF):04X}"
-    return f"{point:04X}"

@@ -40,6 +40,13 @@ def test_a_decomposed_letter_is_printed_composed():
     assert "Renée Lindqvist" in text
 
 
+def test_a_text_holding_a_page_count_placeholder_is_printed_as_typed():
+    """fpdf2 replaced "{nb}" in any text by the page count: a name or description holding it lost it."""
+    text = pdf_text(pdf.render(document(employee_name="Anna {nb} Ek", company_name="{nb} AB", lines=[
+        {"kind": "addition", "description": "Bonus {nb}", "amount_ore": 100}])))
+    assert "Anna {nb} Ek" in text and "Bonus {nb}" in text and "{nb} AB" in text
+
+
 @pytest.mark.parametrize("field, value, char", [
     ("employee_name", "Astrid 😀 Lindqvist", "😀"),
     ("employee_name", "李小龍", "李"),

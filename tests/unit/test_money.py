@@ -2,6 +2,7 @@
 from decimal import Decimal
 
 import pytest
+from babel.numbers import format_currency
 
 from kivra import money
 
@@ -35,6 +36,13 @@ def test_kivra_writes_whole_kronor_without_decimals(ore, text):
 ])
 def test_the_payslip_pdf_writes_swedish_kronor(ore, text):
     assert money.swedish_kronor(ore) == text
+
+
+def test_swedish_kronor_are_babels_text_for_sek_in_swedish():
+    amounts = [0, 1, 9, 10, 99, 100, 101, 99_999, 100_000, 123_456_789, 10**13, *range(-2_000, 2_000, 7),
+               *(sign * 10**n + delta for n in range(2, 13) for delta in (-1, 0, 1) for sign in (1, -1))]
+    for ore in amounts:
+        assert money.swedish_kronor(ore) == format_currency(money.kronor(ore), "SEK", locale="sv_SE"), ore
 
 
 @pytest.mark.parametrize("ore, text", [(3_250_000, "32500,00"), (3_250_050, "32500,50"), (5, "0,05")])

@@ -1,6 +1,8 @@
-"""What the payslip PDF keeps while its fonts are parsed and subset once per process, not once per payslip."""
+"""What the payslip PDF keeps while its fonts are parsed and subset once per process, not once per payslip, and its
+page is drawn on a Sheet rather than by fpdf2: the bytes fpdf2 itself makes of the same layout."""
 import io
 import os
+import random
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -10,11 +12,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from fpdf.output import OutputProducer
 from pypdf import PdfReader
 
 from kivra import create_app
-from kivra.payroll import pdf
+from kivra.payroll import pdf, pdf_fonts
+from kivra.payroll.printable import UnprintableText
+from tests import payslip_fpdf2
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -94,7 +97,8 @@ def test_threads_rendering_at_once_give_the_bytes_of_one_thread():
     docs = [document(employee_name=name, version=number, correction=number > 1) for number, name in enumerate(
         ["Åsa Öberg", "Łukasz Żółć", "Nguyễn Văn An", "Sven Ek"] * 3, start=1)]
     alone = [pdf.render(doc) for doc in docs]
-    pdf.embedding.cache_clear()  # so that threads also make subsets at once
+    pdf_fonts.embedding.cache_clear()  # so that threads also make subsets at once
+    pdf_fonts.font_objects.cache_clear()
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
 
     def render(doc):
@@ -105,16 +109,52 @@ def test_threads_rendering_at_once_give_the_bytes_of_one_thread():
         assert list(pool.map(render, docs)) == alone
 
 
-def test_kept_fonts_give_the_bytes_of_fpdf2s_own_font_handling(monkeypatch):
-    def parse_every_time(document_pdf):
-        for style, (file, glyphs) in pdf.FACES.items():
-            document_pdf.add_font("DejaVu", style, pdf.FONTS / file)
-            for char in glyphs:
-                document_pdf.fonts[f"dejavu{style}"].subset.pick(ord(char))
+LONG_NAME = "Ärlig Städ och Fastighetsservice i Norra Stockholms län med omnejd Aktiebolag"
 
-    for doc in (document(), document(employee_name="Łukasz Żółć", version=3, correction=True)):
-        kept = pdf.render(doc)
-        with monkeypatch.context() as patch:
-            patch.setattr(pdf, "add_fonts", parse_every_time)
-            patch.setattr(pdf, "PayslipOutput", OutputProducer)
-            assert pdf.render(doc) == kept
+
+@pytest.mark.parametrize("changes", [
+    {},
+    {"employee_name": "Łukasz Żółć", "version": 3, "correction": True},
+    {"company_name": LONG_NAME, "employee_name": "Nguyễn Thị Đặng", "version": 2, "correction": True,
+     "employer_address": pdf.Address("Storgatan 1 (uppgång B)", "111 22", "Stockholm"), "employer_email": "lon@demo.se",
+     "employer_phone": "08-123 456 00", "year_to_date": (38_400_000, 11_520_000, 26_880_000)},
+    {"company_name": "Ett-mycket-långt-bolagsnamn-utan-mellanslag-som-måste-brytas-inne-i-ordet AB",
+     "employer_address": pdf.Address("Väg\u00a012\u00a0\\\u00a0bakgården", None, "Luleå"), "bank_account": None},
+    {"company_name": "Två  mellanslag   och\u00a0hårda\u00a0mellanslag AB  ", "employer_email": "a@b.se",
+     "lines": [{"kind": "addition", "description": f"Rad {n} (övertid) \\ ", "amount_ore": 100 * n} for n in range(40)]},
+])
+def test_the_sheet_gives_the_bytes_fpdf2_draws_of_the_same_layout(changes):
+    """The renderer draws the layout on a Sheet; fpdf2 draws it with its own fonts handling, parsed per payslip: the
+    same bytes, so the same page, text, positions and raster (wrapped names, two pages, the footer on each)."""
+    doc = document(**changes)
+    assert pdf.render(doc) == payslip_fpdf2.render(doc)
+
+
+def test_random_names_wrap_where_fpdf2_wraps_them():
+    """Names and addresses of random words and widths (letters beyond the padded glyphs too), in the right-aligned
+    letterhead and the centred footer: the lines break where fpdf2's MultiLineBreak breaks them."""
+    rng = random.Random(19)
+    letters = "abcdefghijklmnopqrstuvwxyzåäöABCDEFGHIJKLMNOPQRSTUVWXYZÅÄÖ0123456789.,-&()'łżćőűØÆœ"
+    spaces = [" ", " ", " ", "  ", "\u00a0", "\u2009"]
+
+    def words(count: int) -> str:
+        return "".join(
+            "".join(rng.choice(letters) for _ in range(rng.randint(1, 18))) + rng.choice(spaces) for _ in range(count)
+        ).strip()
+
+    for _ in range(12):
+        doc = document(company_name=words(rng.randint(1, 12)), employee_name=words(3),
+                       employer_address=pdf.Address(words(rng.randint(1, 9)), "111 22", words(2)),
+                       employer_email=words(1) + "@demo.se", employer_phone=words(rng.randint(1, 8)))
+        assert pdf.render(doc) == payslip_fpdf2.render(doc), doc.company_name
+
+
+@pytest.mark.parametrize("style", ["", "B"])
+def test_a_character_a_face_lacks_is_refused_by_the_sheet_not_dropped(style):
+    """printed() refuses such a character in the document's texts; a label (a translation) is drawn unchecked."""
+    sheet = pdf.PayslipSheet([])
+    sheet.add_page()
+    sheet.set_font("DejaVu", style, 10)
+    with pytest.raises(UnprintableText) as refused:
+        sheet.cell(0, 5, "Lön 李")
+    assert refused.value.char == "李"
