@@ -2,7 +2,8 @@
 
 Serve `bench.server_timing:timed_app()` instead of `kivra:create_app()`: the app configured from the environment, as
 production configures it, wrapped in a WSGI middleware that times each request from its arrival to its rendered
-response (queueing in gunicorn's listen backlog and the network are outside it; the client's time has them)."""
+response (queueing in gunicorn's listen backlog and the network are outside it; the client's time has them).
+bench/status_pages.py has the same middleware inside it, with settings of its own at import."""
 import time
 
 
