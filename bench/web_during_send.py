@@ -3,12 +3,12 @@ no send (the baseline), then while `flask worker` processes send a run of 20 000
 
 Run: bash scripts/install bench    # once: Locust (requirements/bench.txt)
      .venv/bin/python bench/web_during_send.py [--payslips 20000] [--users 50] [--seconds 60] [--worker-processes 2]
-     [--worker-threads 8] [--worker-nice 0] [--web-workers 4] [--latency-ms 50]
+     [--worker-threads 8] [--worker-nice 10] [--web-workers 4] [--latency-ms 50] [--nice 0]
 The production shape on loopback, each a process of its own: a throwaway PostgreSQL and Redis (tests/servers.py), the
 Kivra sandbox (`python -m kivra.sandbox --latency-ms 50`), the app served by gunicorn as deploy/payroll-web.service
 serves it (4 sync workers, the redacting access log) with a Server-Timing header added (bench/server_timing.py), and
-`flask worker` processes on Redis's queue as deploy/payroll-worker@.service starts them (--worker-nice N starts them
-under `nice -n N`). Data, written before the clock starts: a company with --payslips employees, all Kivra users in the
+`flask worker` processes on Redis's queue as deploy/payroll-worker@.service starts them: under `nice -n 10` (the
+unit's Nice=10; its CPUWeight=20 needs systemd), --worker-nice 0 for the web's priority. Data, written before the clock starts: a company with --payslips employees, all Kivra users in the
 sandbox, Kivra approved, a calculated November run and October's run already sent (--payslips dispatch rows, bulk
 inserted); administrators and Min lön employees (e-mail and password, the hash made once) to sign in as.
 Locust (bench/locust_web.py; headless, --users at 10 a second, --seconds long) signs each user in with the form's
@@ -246,7 +246,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--worker-processes", type=int, default=2)
     parser.add_argument("--worker-threads", type=int, default=8)
-    parser.add_argument("--worker-nice", type=int, default=0, help="start the workers under nice -n N")
+    parser.add_argument("--worker-nice", type=int, default=10,
+                        help="start the workers under nice -n N (10: deploy/payroll-worker@.service's Nice=10)")
     parser.add_argument("--web-workers", type=int, default=4)
     parser.add_argument("--latency-ms", type=int, default=50)
     parser.add_argument("--goal-ms", type=float, default=100.0)
