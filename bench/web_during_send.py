@@ -8,13 +8,15 @@ The production shape on loopback, each a process of its own: a throwaway Postgre
 Kivra sandbox (`python -m kivra.sandbox --latency-ms 50`), the app served by gunicorn as deploy/payroll-web.service
 serves it (4 sync workers, the redacting access log) with a Server-Timing header added (bench/server_timing.py), and
 `flask worker` processes on Redis's queue as deploy/payroll-worker@.service starts them: under `nice -n 10` (the
-unit's Nice=10; its CPUWeight=20 needs systemd), --worker-nice 0 for the web's priority. Data, written before the clock starts: a company with --payslips employees, all Kivra users in the
-sandbox, Kivra approved, a calculated November run and October's run already sent (--payslips dispatch rows, bulk
-inserted); administrators and Min lön employees (e-mail and password, the hash made once) to sign in as.
-Locust (bench/locust_web.py; headless, --users at 10 a second, --seconds long) signs each user in with the form's
-CSRF token, then browses with 1-3 s between pages: 20 administrators the status page and the run list in turn, the
-rest Min lön. Phase 1: no send. Phase 2: the run's send is requested (as the web does: rows written, the start queued)
-and the same load runs while the workers send; the payslips delivered during the window are counted.
+unit's Nice=10; its CPUWeight=20 needs systemd), --worker-nice 0 for the web's priority. Data, written before the
+clock starts: a company with --payslips employees, all Kivra users in the sandbox, Kivra approved, a calculated
+November run and October's run already sent (--payslips dispatch rows, bulk inserted); administrators and Min lön
+employees (e-mail and password, the hash made once) to sign in as.
+Locust (bench/locust_web.py; headless, --users at 10 a second) signs each user in with the form's CSRF token, then
+browses with 1-3 s between pages: 20 administrators the status page and the run list in turn, the rest Min lön. It
+runs --seconds plus 30 for the sign-ins (scrypt); the figures are from the last sign-in on. Phase 1: no send.
+Phase 2: the run's send is requested (as the web does: rows written, the start queued) and the same load runs while
+the workers send; the payslips delivered during the load are counted.
 Prints per page and overall, per phase: the app's own time (Server-Timing) median and p95, the client's p95 (Locust,
 queueing and loopback HTTP included), requests and failures; the ratio of the p95s with and without the send; the CPU
 seconds each part of the stack used in each window; the load average. Goal: server p95 under 100 ms during the send,
@@ -35,7 +37,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.dispatch_send import ROOT, Child, calculated_run, child_env, cpu_seconds, orgnr, personnummer, start_sandbox  # noqa: E402,E501
+from bench.dispatch_send import (  # noqa: E402
+    ROOT, Child, calculated_run, child_env, cpu_seconds, orgnr, personnummer, start_sandbox,
+)
 from tests.servers import PostgresServer, RedisServer, free_port  # noqa: E402
 
 HISTORY = date(2026, 10, 1)  # October's run, sent in October; calculated_run makes November's
@@ -74,8 +78,8 @@ def build(app, sandbox_url: str, payslips: int, admins: int, employees: int) -> 
         chosen = ids[::max(1, len(ids) // employees)][:employees]
         for n, employee_id in enumerate(chosen):
             db.session.execute(update(Employee).where(Employee.id == employee_id).values(email=f"minlon-{n}@bench.se"))
-        db.session.add_all(PortalAccount(employee_id=employee_id, password_hash=password_hash, notify_new_payslips=False,
-                                         password_set_at=utcnow()) for employee_id in chosen)
+        db.session.add_all(PortalAccount(employee_id=employee_id, password_hash=password_hash,
+                                         notify_new_payslips=False, password_set_at=utcnow()) for employee_id in chosen)
         db.session.commit()
         run_id, admin_id = run.id, admin.id
         db.session.remove()
@@ -148,7 +152,8 @@ def load(url: str, args, workdir: Path, label: str, stack: dict[str, int]) -> di
     env = child_env(BENCH_ADMINS=ADMIN_USERS, BENCH_EMPLOYEES=args.users, BENCH_PASSWORD=PASSWORD,
                     BENCH_TIMINGS=timings, BENCH_ADMIN_USERS=min(ADMIN_USERS, args.users), PYTHONPATH=ROOT)
     command = [str(Path(sys.executable).parent / "locust"), "-f", "bench/locust_web.py", "--headless",
-               "-u", str(args.users), "-r", "10", "-t", f"{args.seconds + SIGN_IN_SECONDS}s", "--stop-timeout", "5", "--host", url,
+               "-u", str(args.users), "-r", "10", "-t", f"{args.seconds + SIGN_IN_SECONDS}s", "--stop-timeout", "5",
+               "--host", url,
                "--csv", str(prefix), "--only-summary", "--loglevel", "WARNING"]
     samples, done = [], threading.Event()
 
@@ -215,7 +220,8 @@ def report(phases: dict[str, dict], sent: dict, args) -> bool:
         print(f"CPU seconds {label}: " + ", ".join(f"{name} {seconds:.1f}" for name, seconds in figures["cpu"].items())
               + f"; load average mean {statistics.mean(figures['load']):.2f}, max {max(figures['load']):.2f} "
               f"({os.cpu_count()} cores)")
-    print(f"payslips delivered during the load: {sent['during']} ({sent['during'] / (args.seconds + SIGN_IN_SECONDS):.1f}/s); "
+    rate = sent["during"] / (args.seconds + SIGN_IN_SECONDS)
+    print(f"payslips delivered during the load: {sent['during']} ({rate:.1f}/s); "
           f"the send requested in {sent['requested']:.1f} s, {sent['before']} delivered before the load began, "
           f"{sent['after']} of {args.payslips} when it ended")
     worst = max(p95(values) for values in busy["server"].values())
