@@ -1,7 +1,7 @@
 """Is a lock (requirements/NAME.txt) still what pyproject.toml asks for? scripts/install runs this before it installs,
 tests/test_lock.py runs it on the locks and on stale copies. See docs/dependencies.md.
 
-    python scripts/check_lock.py app test   # exit 1 and a list of what is stale, or exit 0 and no output
+    python scripts/check_lock.py app test bench   # exit 1 and a list of what is stale, or exit 0 and no output
     python scripts/check_lock.py --extras test   # the extras a lock holds, for scripts/lock
 
 Every requirement of pyproject.toml that a lock covers (the build backend, the dependencies, the lock's extras) must
@@ -25,6 +25,7 @@ except ImportError:  # a new virtualenv, before the lock is installed
 LOCKS = {
     "app": ["production"],  # scripts/start, and production
     "test": ["test", "postgres", "redis", "production"],  # scripts/test and so CI; constrained to the app lock
+    "bench": ["test", "postgres", "redis", "production", "bench"],  # bench/ (Locust); constrained to the test lock
 }
 UPDATE = "Update the locks: bash scripts/lock   (docs/dependencies.md)"
 

@@ -18,7 +18,7 @@ from packaging.version import Version
 from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
-LOCKS = ["app", "test"]
+LOCKS = ["app", "test", "bench"]  # bench: the benchmarks' (Locust), never installed by the tests or CI
 NEW_DEPENDENCY = ('"prometheus-client>=0.20,<1",', '"prometheus-client>=0.20,<1",\n    "tenacity>=8,<10",')
 
 
@@ -51,11 +51,19 @@ def test_every_requirement_of_pyproject_is_pinned_with_hashes_and_the_pin_is_in_
     assert check_lock.problems(ROOT, lock) == []
 
 
-def test_the_test_lock_has_the_app_locks_version_of_every_package_they_share(check_lock):
-    app, test = (check_lock.pins(ROOT / "requirements" / f"{lock}.txt") for lock in LOCKS)
-    assert app.keys() <= test.keys(), f"the app lock has what the tests never install: {app.keys() - test.keys()}"
-    differ = {name: (app[name], test[name]) for name in app if app[name] != test[name]}
-    assert not differ, f"app lock vs test lock: {differ}"
+@pytest.mark.parametrize(("smaller", "larger"), [("app", "test"), ("test", "bench")])
+def test_each_lock_has_the_version_of_the_lock_it_builds_on_for_every_package_they_share(check_lock, smaller, larger):
+    """The tests run the app's versions; the benchmarks run the tests' (they start the app and tests/servers.py)."""
+    small, large = (check_lock.pins(ROOT / "requirements" / f"{lock}.txt") for lock in (smaller, larger))
+    missing = small.keys() - large.keys()
+    assert not missing, f"the {smaller} lock has what {larger} never installs: {missing}"
+    differ = {name: (small[name], large[name]) for name in small if small[name] != large[name]}
+    assert not differ, f"{smaller} lock vs {larger} lock: {differ}"
+
+
+def test_the_tests_install_never_installs_the_benchmarks_tools(check_lock):
+    assert "bench" not in check_lock.LOCKS["test"]
+    assert "locust" not in check_lock.pins(ROOT / "requirements" / "test.txt")
 
 
 def test_the_locks_name_no_index_and_no_host():

@@ -1,5 +1,6 @@
 """Payroll runs: create, add lines, calculate, read the payslip and its PDF, correct it."""
 import io
+import re
 from datetime import date
 
 import pytest
@@ -214,3 +215,27 @@ def test_two_calculations_at_once_make_one_set_of_versions(as_admin, run):
     assert response.location == f"/runs/{run.id}/send-and-post"
     db.session.expire_all()
     assert all(len(p.versions) == 1 for p in run.payslips)
+
+
+def test_the_run_list_counts_payslips_without_loading_them(app, as_admin, staff, lang):
+    """A company of 20 000 made the run list load every payslip of every run to count them, and each run's vouchers
+    one query at a time (issue 19, bench/web_during_send.py): one counting query and one for the vouchers now,
+    whatever the number of runs and payslips."""
+    from sqlalchemy import event
+
+    for month in ("2026-09", "2026-10", "2026-11"):
+        as_admin.post("/runs", {"period": month, "payout_date": f"{month}-25"})
+    statements = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        response = as_admin.get("/runs")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    payslip_reads = [s for s in statements if re.search(r"FROM payslip\b", s)]
+    assert len(payslip_reads) == 1 and "count(" in payslip_reads[0].lower(), payslip_reads
+    assert sum("FROM voucher" in s for s in statements) == 1
+    body = response.get_data(as_text=True)
+    rows = re.findall(r'<tr>\s*<td><a href="/runs/\d+">.*?</tr>', body, re.S)
+    assert len(rows) == 3
+    assert [re.findall(r"<td>(.*?)</td>", row, re.S)[2] for row in rows] == ["2", "2", "2"]

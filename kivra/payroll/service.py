@@ -5,6 +5,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from kivra.accounts.models import Company, User, utcnow
 from kivra.clock import as_utc
@@ -47,6 +48,23 @@ def employed_in(company_id: int, period: date) -> list[Employee]:
         select(Employee).where(Employee.company_id == company_id, Employee.employment_start <= last).order_by(Employee.name)
     )
     return [e for e in employees if e.employed_during(first, last)]
+
+
+def company_runs(company_id: int) -> list[PayrollRun]:
+    """The company's runs, newest period first, with their vouchers: the run list."""
+    return list(db.session.scalars(
+        select(PayrollRun).where(PayrollRun.company_id == company_id).order_by(PayrollRun.period.desc())
+        .options(selectinload(PayrollRun.vouchers))
+    ))
+
+
+def payslip_counts(run_ids: list[int]) -> dict[int, int]:
+    """Payslips per run, counted by the database: a run of 20 000 is not loaded to be counted."""
+    if not run_ids:
+        return {}
+    counted = db.session.execute(
+        select(Payslip.run_id, func.count()).where(Payslip.run_id.in_(run_ids)).group_by(Payslip.run_id))
+    return {run_id: 0 for run_id in run_ids} | dict(counted.all())
 
 
 def first_free_period(company_id: int, start: date) -> date:

@@ -3,7 +3,6 @@
 from flask import Response, abort, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
 from kivra import clock
 from kivra.accounts import settings
@@ -12,7 +11,6 @@ from kivra.dispatch import progress
 from kivra.extensions import db
 from kivra.payroll import service, sie
 from kivra.payroll.calculation import NegativeGrossError
-from kivra.payroll.models import PayrollRun
 from kivra.payroll.printable import UnprintableText
 from kivra.status import getting_started
 from kivra.web import is_htmx, redirect_to, render
@@ -32,13 +30,12 @@ def runs():
 
 
 def _runs_page(form: RunForm, status: int = 200):
-    runs = db.session.scalars(
-        select(PayrollRun).where(PayrollRun.company_id == current_user.company_id).order_by(PayrollRun.period.desc())
-    ).all()
+    runs = service.company_runs(current_user.company_id)
     company = db.session.get(Company, current_user.company_id)
     steps = getting_started.first_steps(company)
     sends = progress.sends_by_run([run.id for run in runs])
     return render("payroll/runs.html", "run_form", status=status, runs=runs, form=form, steps=steps,
+                  payslip_counts=service.payslip_counts([run.id for run in runs]),
                   links=_first_step_links(steps), sends=sends,
                   scheduled={run_id for run_id, pair in sends.items() if progress.is_scheduled(*pair)})
 
