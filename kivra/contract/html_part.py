@@ -4,6 +4,7 @@ The client checks before sending and the sandbox on receipt, with this one readi
 like script (`Acme onerror=x AB`, escaped `<script>`) is text; only tags and attributes count.
 """
 import re
+from functools import lru_cache
 from html.parser import HTMLParser
 
 SCRIPT_TAGS = frozenset({"script", "noscript"})
@@ -64,10 +65,45 @@ def check_css(css: str) -> None:
         raise Finding("outside")
 
 
+# A document made only of plain tags (double-quoted values without `<` or `>`), text without `<`, and a doctype reads
+# the same to any parser: each `<` opens a tag that ends at the next `>`. Its markup is then its tags and its styles'
+# text, the same for every payslip of one template, so the parse of that markup is made once (a parse of the whole
+# part cost ~0.4 ms per payslip, issue 19). Anything else (a comment, a single-quoted or bare value, a `>` in a
+# value, a stray `<`) is parsed whole, as before.
+_PLAIN = re.compile(r"""(?:<!doctype html>|<(?:/?[a-z][a-z0-9-]*)(?:\s+[a-z][a-z0-9:_-]*(?:="[^"<>]*")?)*\s*/?>|[^<]+)""",
+                    re.I)
+_STYLE_OPEN = re.compile(r"<style\b", re.I)
+
+
 def finding(html: str) -> str | None:
     """`script`, `outside` or `tracking` for the first rule the markup breaks, None if it keeps them all."""
     if re.search(r"<\s*script", html, re.I):  # escaped text never holds a bare `<`: only markup can say this
         return "script"
+    markup = _markup(html)
+    return _parsed(html) if markup is None else _markup_finding(markup)
+
+
+def _markup(html: str) -> str | None:
+    """The tags of a plain document, with the text of its style elements; None when it is not plain."""
+    parts, in_style, at = [], False, 0
+    for match in _PLAIN.finditer(html):
+        if match.start() != at:
+            return None  # something the pattern does not cover: parse it whole
+        at, piece = match.end(), match.group()
+        if piece.startswith("<"):
+            parts.append(piece)
+            in_style = bool(_STYLE_OPEN.match(piece))
+        elif in_style:
+            parts.append(piece)
+    return "".join(parts) if at == len(html) else None
+
+
+@lru_cache(maxsize=64)
+def _markup_finding(markup: str) -> str | None:
+    return _parsed(markup)
+
+
+def _parsed(html: str) -> str | None:
     checker = _Checker()
     try:
         checker.feed(html)

@@ -5,6 +5,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from kivra.contract import html_part
 from kivra.dispatch import service, tasks
 from kivra.dispatch.models import Dispatch
 from kivra.extensions import db
@@ -45,6 +46,7 @@ def test_a_company_and_an_employee_named_like_script_get_their_payslips_sent(com
     markup = Markup(html)
     assert "script" not in markup.tags
     assert not [name for name in markup.attributes if name.startswith("on")]
+    assert html_part._markup(html) is not None  # plain: its markup's check is made once per template (issue 19)
 
 
 @pytest.mark.parametrize("html", [
@@ -72,3 +74,29 @@ def test_real_script_in_the_markup_is_still_refused(html):
 def test_loading_from_outside_is_still_refused(html):
     with pytest.raises(PayloadError, match="outside"):
         check_html(html)
+
+
+# Documents whose markup alone is checked (plain) and ones parsed whole: either way, the finding of the whole parse.
+SAMPLES = [
+    '<p>Acme onerror=alert(1) AB</p>', "<p>&lt;script&gt;x&lt;/script&gt;</p>", '<p title="onclick=x()">x</p>',
+    '<img src="x.png" onerror="alert(1)">', "<IMG SRC=x ONERROR=alert(1)>", '<img/src="x"/onerror=alert(1)>',
+    '<svg onload="x()"></svg>', "<body onload=x()>", '<a href=" JaVa&#x09;ScRiPt:alert(1)">x</a>',
+    '<form action="javascript:x()"></form>', '<p style="background: url(https://x.example/t.png)">x</p>',
+    '<img src="//x.example/t.png">', '<link rel="stylesheet" href="x.css">', '<a href="https://x.se/?utm_source=y">x</a>',
+    "<style>p { color: red }</style><p>x</p>", "<style>p { background: url(//x.example/t.png) }</style>",
+    "<style>p { width: expression(alert(1)) }</style>", "<!doctype html><html><body><p>x</p></body></html>",
+    '<a title="x>y" onclick="z()">x</a>', "<!-- <img src=x onerror=y> --><p>x</p>", "<p>1 < 2</p>",
+    "<p>a</p><img src='x' onerror='y'>", '<meta http-equiv="refresh" content="0; url=https://x.example">',
+    '<a href="jav&#x61;script:alert(1)">x</a>', "", "just text",
+]
+
+
+@pytest.mark.parametrize("html", SAMPLES)
+def test_the_markup_of_a_plain_document_finds_what_the_whole_parse_finds(html):
+    assert html_part.finding(html) == html_part._parsed(html)
+
+
+@pytest.mark.parametrize("html", ['<a title="x>y" onclick="z()">x</a>', "<!-- x --><p>x</p>", "<p>1 < 2</p>",
+                                  "<p a='x'>y</p>", "<p a=x>y</p>"])
+def test_anything_but_plain_markup_is_parsed_whole(html):
+    assert html_part._markup(html) is None
