@@ -111,7 +111,7 @@ def run_month(run_id: int) -> date | None:
 def month_runs(company_id: int, month: date) -> list[tuple[int, date]]:
     """The payroll runs with payslips sent in the month, newest period first: the status page's run filter."""
     return [(run_id, period) for run_id, period in db.session.execute(
-        select(PayrollRun.id, PayrollRun.period).where(PayrollRun.id.in_(
+        select(PayrollRun.id, PayrollRun.period).where(PayrollRun.company_id == company_id, PayrollRun.id.in_(
             select(Dispatch.run_id).where(*_in_month(company_id, month)).distinct()))
         .order_by(PayrollRun.period.desc()))]
 
@@ -263,7 +263,9 @@ def _lines_query(company_id: int, month: date, outcome: str | None, search: str 
              .join(Employee, Employee.id == Dispatch.employee_id)
              .join(PayslipVersion, PayslipVersion.id == Dispatch.version_id)
              .join(PayrollRun, PayrollRun.id == Dispatch.run_id)
-             .where(*_in_month(company_id, month, run_id)))
+             # The employees named by company too: PostgreSQL then hashes the company's (its index), not every
+             # company's employees in a bureau's table (a sequential scan, two thirds of a 5 000-row month's time).
+             .where(*_in_month(company_id, month, run_id), Employee.company_id == company_id))
     if outcome in PAGE_OUTCOMES:
         query = query.where(_outcome_clause(outcome))
     if search:
