@@ -124,3 +124,15 @@ def test_0018_adds_the_month_index_and_goes_down_again(migrated_app):
     assert INDEX in indexes()
     with db.engine.connect() as connection:
         assert connection.execute(sql("SELECT count(*) FROM dispatch")).scalar_one() == 0
+
+
+def test_the_status_pages_lists_join_only_the_companys_employees_and_runs(as_admin, bureau_company):
+    """In a bureau's database the employee and run tables hold every client's: the month's list names the company
+    on them, so PostgreSQL reads the company's part (its index) rather than hashing the whole table."""
+    statements = month_statements(as_admin, "/solutions/kivra?month=2026-10")
+    lines = [statement for statement, _ in statements if "JOIN employee" in statement and "LIMIT" in statement]
+    runs = [statement for statement, _ in statements if statement.lstrip().startswith("SELECT payroll_run.id")]
+    assert len(lines) == 1 and "employee.company_id = " in lines[0]
+    assert len(runs) == 1 and "payroll_run.company_id = " in runs[0]
+    people = month_statements(as_admin, "/solutions/dispatches?month=2026-10")
+    assert any("JOIN employee" in statement and "employee.company_id = " in statement for statement, _ in people)
