@@ -13,6 +13,7 @@ is made with the engine's own building blocks (`engine.render_pdf`, `engine.pays
 import hashlib
 import logging
 import threading
+import time
 import uuid
 from contextlib import ExitStack
 from datetime import datetime
@@ -35,6 +36,10 @@ from kivra.sender_api.errors import KivraError, RecipientNotEligible
 log = logging.getLogger(__name__)
 # Set by a stopping worker (kivra/worker.py): a batch sends no further row, and hands back those it did not send.
 stopping = threading.Event()
+# A batch that has taken this long (a slow Kivra: ten rows at 50 ms take half a second) hands back the rows it has not
+# sent yet, rung for at once, so that other threads send them rather than they wait their turn behind each other.
+PATIENCE_SECONDS = 1.0
+_clock = time.monotonic
 
 
 # Made once: a statement built per row cost more than running it.
@@ -93,6 +98,7 @@ def process_many(ids: list[int], client: KivraClient, config: engine.Settings | 
                  ) -> list[tuple[int, engine.Attempt]]:
     """One attempt at each of these rows that is ours to take; returns (id, attempt) for each row claimed."""
     config = config or engine.settings()
+    since = _clock()
     rows = claim_many(ids, config)
     results: list[tuple[int, engine.Attempt]] = []
     with ExitStack() as held:
@@ -103,7 +109,7 @@ def process_many(ids: list[int], client: KivraClient, config: engine.Settings | 
             if not _batched(row):
                 results.append((row.id, _one(row, client, config)))
         if batched:
-            results.extend(_send_batched(batched, client, config))
+            results.extend(_send_batched(batched, client, config, since))
     return results
 
 
@@ -112,7 +118,7 @@ def _one(row: engine.Claim, client: KivraClient, config: engine.Settings) -> eng
         return engine.attempt(row, client, config)
 
 
-def _send_batched(rows: list[engine.Claim], client: KivraClient, config: engine.Settings
+def _send_batched(rows: list[engine.Claim], client: KivraClient, config: engine.Settings, since: float
                   ) -> list[tuple[int, engine.Attempt]]:
     try:
         bodies = stored_payloads(rows, config)
@@ -122,7 +128,8 @@ def _send_batched(rows: list[engine.Claim], client: KivraClient, config: engine.
         return [(row.id, _one(row, client, config)) for row in rows]
     results, sent = [], []
     for n, row in enumerate(rows):
-        if stopping.is_set():  # the worker is stopping: what was not sent goes back to the queue now
+        # The worker is stopping, or Kivra is slow: what was not sent goes back to the queue now.
+        if stopping.is_set() or (n and _clock() - since > PATIENCE_SECONDS):
             _record(sent)
             return results + _hand_back(rows[n:])
         body = bodies[row.id]
@@ -218,8 +225,9 @@ def _record(sent: list[tuple[engine.Claim, str, object]]) -> None:
 
 
 def _hand_back(rows: list[engine.Claim]) -> list[tuple[int, engine.Attempt]]:
-    """Rows claimed but not sent when the worker began to stop: queued and due now, the attempt not counted (as
-    `leases.release_held` does at the end of the grace), and rung for at once by the caller (retry in 0 s)."""
+    """Rows claimed but not sent when the worker began to stop or the batch ran out of patience: queued and due now,
+    the attempt not counted (as `leases.release_held` does at the end of a stop's grace), their stored payloads kept,
+    and rung for at once, one task each, by the caller (retry in 0 s)."""
     released = leases.release(rows)
     db.session.commit()
     return [(dispatch_id, engine.Attempt(None, retry_in=0.0)) for dispatch_id, _ in released]

@@ -111,6 +111,30 @@ def test_a_stopping_worker_sends_no_further_row_and_hands_the_rest_back(company,
     assert ledger(kivra)["deliveries_per_recipient"] == dict.fromkeys(users[:4], 1)
 
 
+def test_a_batch_that_meets_a_slow_kivra_hands_back_what_it_has_not_sent(company, sender, kivra, users,
+                                                                         monkeypatch):
+    run = routed_run(company, sender, users[:4])
+    client, now = kivra_client(), [0.0]
+    real_send = client.send_content
+
+    def slow_send(tenant_key, body):  # each call takes two seconds
+        now[0] += 2.0
+        return real_send(tenant_key, body)
+
+    monkeypatch.setattr(client, "send_content", slow_send)
+    monkeypatch.setattr(batch, "_clock", lambda: now[0])
+    results = batch.process_many(ids_of(run), client)
+    first, *rest = ids_of(run)
+    assert results == [(first, engine.Attempt("delivered"))] + [
+        (row_id, engine.Attempt(None, retry_in=0.0)) for row_id in rest]
+    by_id = {row.id: row for row in rows(run).values()}
+    assert [(by_id[row_id].state, by_id[row_id].attempts) for row_id in rest] == [("queued", 0)] * 3
+    monkeypatch.undo()
+    tasks.enqueue([(row_id, 0) for row_id in rest])
+    tasks.drain()
+    assert ledger(kivra)["deliveries_per_recipient"] == dict.fromkeys(users[:4], 1)
+
+
 def test_a_refused_payload_fails_its_own_row_and_the_others_go(company, sender, kivra, users, monkeypatch):
     run = routed_run(company, sender, users[:3])
     refused = rows(run)[users[1]].version_id
