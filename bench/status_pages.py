@@ -49,6 +49,8 @@ os.environ.setdefault("SECRET_KEY", "bench-only-secret")
 os.environ.setdefault("HUEY_BACKEND", "memory")
 os.environ["APP_ENV"] = "testing"
 
+from bench.server_timing import server_timing  # noqa: E402
+
 MONTH = date(2026, 10, 1)  # the month the pages show
 PAGES = {
     "baseline": "/solutions",  # More Solutions: a small page through the same stack, for comparison
@@ -131,21 +133,6 @@ def timed_app():
     from kivra import create_app
 
     return server_timing(create_app())
-
-
-def server_timing(app):
-    """WSGI middleware: `Server-Timing: app;dur=<ms>, cpu;dur=<ms>`, from the request's arrival to its rendered
-    response: the time, and the CPU time of the thread that made it (the app's own work, whatever else the machine
-    runs; on PostgreSQL the database's work is in its server, not in this figure)."""
-    def timed(environ, start_response):
-        started, started_cpu = time.perf_counter(), time.thread_time()
-
-        def start(status, headers, exc_info=None):
-            headers.append(("Server-Timing", f"app;dur={(time.perf_counter() - started) * 1000:.3f}, "
-                                             f"cpu;dur={(time.thread_time() - started_cpu) * 1000:.3f}"))
-            return start_response(status, headers, exc_info)
-        return app(environ, start)
-    return timed
 
 
 def free_port() -> int:

@@ -78,8 +78,9 @@ def claim_many(ids: list[int], config: engine.Settings, now: datetime | None = N
     ).all()
     db.session.commit()
     seen = {row.id: row for row in looked}
+    order = {dispatch_id: n for n, dispatch_id in enumerate(ids)}  # the order they were rung in: by position
     claims = []
-    for row in sorted(taken, key=lambda row: ids.index(row.id) if row.id in ids else 0):
+    for row in sorted(taken, key=lambda row: order[row.id]):
         sender = seen[row.id]
         if sender.was == DispatchState.SENDING:
             journal.lease_takeover(row.id, row.send_id, row.company_id, row.attempts)
