@@ -97,6 +97,8 @@ class Dispatch(db.Model):
         Index("ix_dispatch_send_state", "send_id", "state"),
         Index("ix_dispatch_company_finished", "company_id", "finished_at"),
         Index("ix_dispatch_company_dispatched", "company_id", "dispatched_at"),
+        # A run's rows, and whether it has any in a month (the status page's run filter probes each run once).
+        Index("ix_dispatch_run_month", "run_id", "dispatched_at"),
         # The status pages' counts by month (kivra.status): every column they read, so a month of a company's rows
         # is counted from the index alone, a range per state with no sort, whatever the table's size.
         Index("ix_dispatch_company_state_month", "company_id", "state", "dispatched_at", "channel", "reason",
@@ -108,7 +110,7 @@ class Dispatch(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("company.id"))
     send_id: Mapped[int] = mapped_column(ForeignKey("payslip_send.id"))
-    run_id: Mapped[int] = mapped_column(ForeignKey("payroll_run.id"), index=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("payroll_run.id"))
     payslip_id: Mapped[int] = mapped_column(ForeignKey("payslip.id"), index=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("payslip_version.id"))
     employee_id: Mapped[int] = mapped_column(ForeignKey("employee.id"), index=True)

@@ -2,7 +2,7 @@
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Numeric, String, UniqueConstraint, false
+from sqlalchemy import ForeignKey, Index, Numeric, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kivra.extensions import Ore, db
@@ -10,7 +10,12 @@ from kivra.identity import Personnummer
 
 
 class Employee(db.Model):
-    __table_args__ = (UniqueConstraint("company_id", "personnummer"),)
+    __table_args__ = (
+        UniqueConstraint("company_id", "personnummer"),
+        # The status page lists a month's payslips by name, 100 at a time: read in this order, the first page of a
+        # 20 000-row month joins 100 employees to their rows instead of sorting all 20 000.
+        Index("ix_employee_company_name", "company_id", "name", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("company.id"), index=True)
