@@ -46,8 +46,7 @@ def finished_sends(send_ids) -> list[dict]:
     locks.lock_sends(ids)  # usually taken already by the caller, before the rows (kivra/dispatch/locks.py)
     finished = []
     for send_id in ids:
-        waiting = db.session.scalar(
-            select(Dispatch.id).where(Dispatch.send_id == send_id, Dispatch.state.in_(UNFINISHED)).limit(1))
+        waiting = db.session.scalar(waiting_row(send_id))
         if waiting is not None:
             continue
         send = db.session.execute(
@@ -60,6 +59,17 @@ def finished_sends(send_ids) -> list[dict]:
         finished.append({"send_id": send_id, "company_id": send.company_id, "outcomes": outcomes,
                          "duration_seconds": _since(send.scheduled_for or send.requested_at, send.requested_at)})
     return finished
+
+
+def waiting_row(send_id: int):
+    """One of the send's rows still waiting, if any. Read backwards through its (send_id, state) index: a send's
+    entries are in the order of their state's name, and `sending` and `queued` sort after the `delivered` and
+    `failed` a send in progress piles up. Read forwards, the check walked every row already delivered first, and
+    PostgreSQL, expecting a match at once, turned to reading the table (0.5 -> 4 ms over the first 4 000 of a 20 000
+    send, once per batch recorded); backwards it stops at the first waiting row (0.03 ms). Only a finished send is
+    read whole, once."""
+    return (select(Dispatch.id).where(Dispatch.send_id == send_id, Dispatch.state.in_(UNFINISHED))
+            .order_by(Dispatch.send_id.desc(), Dispatch.state.desc()).limit(1))
 
 
 def _since(scheduled: datetime, requested: datetime) -> float:

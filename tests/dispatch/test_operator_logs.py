@@ -147,3 +147,31 @@ def test_a_row_whose_worker_died_on_its_last_attempt_is_logged_as_exhausted_by_t
         row_id, send.id, "internal_error", 1)
     [finished] = lines(caplog, "send finished")
     assert (finished.send_id, finished.outcomes) == (send.id, {"failed": 1})
+
+
+def test_the_finished_check_reads_a_sends_waiting_rows_first(company, sender, kivra):
+    """The "send finished" check runs once per batch of outcomes recorded. It reads the send's (send_id, state) index
+    backwards, where `sending`, `queued` and `held` come before `delivered` and `failed`: read forwards it walked
+    every delivered row before the first waiting one, and PostgreSQL turned to reading the whole table (0.5 -> 4 ms
+    a check during a 20 000-payslip send; backwards 0.03 ms). PostgreSQL is asked with sequential scans off, as a
+    big send's statistics would leave it; the answer is checked against the rows on both databases."""
+    from kivra.dispatch import journal
+
+    run = calculated_run(company, USER, NOT_USER, COORDINATION)
+    send = service.request_send(run, sender)
+    statement = journal.waiting_row(send.id)
+    literal = str(statement.compile(db.engine, compile_kwargs={"literal_binds": True}))
+    with db.engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            chosen = "\n".join(row[-1] for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {literal}"))
+            assert "ix_dispatch_send_state" in chosen and "TEMP B-TREE" not in chosen, chosen
+        else:
+            with connection.begin() as transaction:
+                connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+                chosen = "\n".join(row[0] for row in connection.exec_driver_sql(f"EXPLAIN {literal}"))
+                transaction.rollback()
+            assert "Index Scan Backward using ix_dispatch_send_state" in chosen, chosen
+    waiting = db.session.scalar(statement)
+    assert db.session.get(Dispatch, waiting).state in ("queued", "held", "sending")
+    tasks.drain()
+    assert db.session.scalar(statement) is None  # every row final: none waiting
