@@ -6,7 +6,9 @@ about 20 (about 34 000 employees in all). The largest company (the one signed in
 with the pages' month: 120 000 rows, 60 000 of them in the chart's twelve months, five times the 24k dataset's.
 Every other company has sent every month for about 30 months, back from the same month; the last older month is cut
 short so the total is exactly 1 000 000 rows. Outcomes per employee as in tests/status_history.py (mostly delivered,
-some of every other outcome).
+some of every other outcome), each run's rows dispatched as a send writes them (tests.status_history.as_sent):
+within minutes of the 24th's 08:00, the failed an hour and a quarter later. The dispatch tally's triggers count
+the rows as they are loaded, and the load ends by compacting the tally, as a worker's sweep would.
 
 Built fast: companies, users, employees, runs and sends through SQLAlchemy Core; payslips, versions and dispatch
 rows, three million rows in all, straight through the driver, with COPY on PostgreSQL and executemany on SQLite.
@@ -17,7 +19,7 @@ from decimal import Decimal
 
 from sqlalchemy import insert, text
 
-from tests.status_history import DELIVERED, PATTERN, months_back, utc
+from tests.status_history import DELIVERED, PATTERN, as_sent, months_back, utc
 
 TOTAL_ROWS = 1_000_000
 COMPANIES = 500
@@ -64,6 +66,7 @@ def build(app, last: date, email: str, password_hash: str, log=print) -> int:
     from kivra import agreement
     from kivra.accounts.models import Company, User
     from kivra.agreement.models import KivraSender
+    from kivra.dispatch import tally
     from kivra.dispatch.models import PayslipSend
     from kivra.employees.models import Employee
     from kivra.extensions import db
@@ -116,6 +119,8 @@ def build(app, last: date, email: str, password_hash: str, log=print) -> int:
         (_copy if postgres else _executemany)(connection, rows)
         connection.commit()
         log(f"  payslips, versions and dispatch rows in {time.perf_counter() - started:.1f} s")
+        compacted = tally.compact_all()  # the triggers' deltas of the bulk load, folded as a worker's sweep would
+        log(f"  {compacted:,} tally keys compacted in {time.perf_counter() - started:.1f} s")
         if postgres:
             for table in ("company", "user", "employee", "payroll_run", "payslip_send", "payslip", "payslip_version",
                           "dispatch"):
@@ -143,6 +148,7 @@ def _bulk_rows(runs, company_ids, staff, employees, postgres: bool):
     tax, lines = (Decimal("30"), "[]") if postgres else ("30", "[]")
     payslips, versions, dispatches = [], [], []
     row_id = 0
+    sent = {month: as_sent(month) for month in {month for _index, month, _count in runs}}
     for run_id, (index, month, count) in enumerate(runs, start=1):
         company_id = company_ids[index]
         name, orgnr = ("Bench Byrå Största AB", BENCH_ORGNR) if index == 0 else (f"Kund {index + 1:03d} AB",
@@ -150,7 +156,7 @@ def _bulk_rows(runs, company_ids, staff, employees, postgres: bool):
         for position, (employee_id, employee_name, number) in enumerate(employees[index][:count]):
             row_id += 1
             channel, state, reason, code = PATTERN.get(position % 20, DELIVERED)
-            moment = stamp(utc(datetime(month.year, month.month, 1 + position % 28, position % 24, position % 60)))
+            moment = stamp(utc(sent[month](position)))
             payslips.append((row_id, run_id, employee_id))
             versions.append((row_id, row_id, 1, moment, name, orgnr, employee_name, number, tax, lines, 3_000_000,
                              900_000, 2_100_000, 942_600))

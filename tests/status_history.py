@@ -1,6 +1,6 @@
 """Dispatch history written straight into the tables (bulk inserts, not through the engine): for the status pages'
 tests and bench/status_pages.py. Every row is a real payslip version of a real run, so foreign keys hold."""
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -48,6 +48,19 @@ def add_employees(company: Company, count: int, prefix: str = "Anställd") -> li
     db.session.execute(insert(Employee), rows)
     db.session.commit()
     return [row["id"] for row in rows]
+
+
+def as_sent(month: date):
+    """`at` for add_month as a real send writes dispatched_at: the run's payslips go out from 08:00 Swedish time on
+    the 24th, 25 ms apart (5 000 in two minutes), and the failed ones finish an hour and a quarter later, when their
+    retries ran out. (add_month's default spreads a month's rows over its days and hours instead.)"""
+    start = datetime(month.year, month.month, 24, 8, 0)
+
+    def at(index: int) -> datetime:
+        failed = PATTERN.get(index % 20, DELIVERED)[1] == "failed"
+        return start + timedelta(milliseconds=25 * index, minutes=75 if failed else 0)
+
+    return at
 
 
 def add_month(company: Company, user: User, employee_ids: list[int], month: date, pattern=PATTERN,

@@ -9,7 +9,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from kivra.accounts.models import utcnow
-from kivra.dispatch import access, engine, kivra_jobs, leases, outages
+from kivra.dispatch import access, engine, kivra_jobs, leases, outages, tally
 from kivra.dispatch.app_queue import queue_storage
 from kivra.dispatch.models import Channel, Dispatch, DispatchState
 from kivra.dispatch.queue import _queue, huey
@@ -76,11 +76,19 @@ def _ring(ring) -> None:
         raise
 
 
+def compact_tally() -> int:
+    """Fold the dispatch tally's fresh deltas (kivra/dispatch/tally.py), so a month's figures stay a few rows."""
+    keys = tally.compact()
+    db.session.commit()
+    return keys
+
+
 def start_maintenance(app: Flask, sweep_seconds: float, access_check_seconds: float) -> threading.Event:
     """The worker's housekeeping: the sweep every few seconds, and Kivra's access checks now and then — in threads of
     their own, so a slow or silent Kivra never holds up the sweep that recovers a killed worker's payslips."""
     stop = threading.Event()
     _every(app, stop, sweep_seconds, sweep, "dispatch-sweep")
+    _every(app, stop, sweep_seconds, compact_tally, "dispatch-tally")
     _every(app, stop, access_check_seconds, access.check_access, "kivra-access-check")
     # The outbox, sent through SMTP (kivra/mail/delivery.py): a thread of its own, so a slow mail server holds up
     # neither the sweep nor a payslip.

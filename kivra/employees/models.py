@@ -18,7 +18,8 @@ class Employee(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    company_id: Mapped[int] = mapped_column(ForeignKey("company.id"), index=True)
+    # Indexed as the first column of (company_id, personnummer) and of (company_id, name, id).
+    company_id: Mapped[int] = mapped_column(ForeignKey("company.id"))
     name: Mapped[str] = mapped_column(String(200))
     personnummer: Mapped[str] = mapped_column(String(12))  # 12 digits, YYYYMMDDNNNN
     email: Mapped[str | None] = mapped_column(String(254))

@@ -3,23 +3,25 @@ and resending a month's failed payslips.
 
 A month is Swedish time (Europe/Stockholm): a payslip dispatched 23:59 on the last day belongs to that month. Queries
 filter on the month's UTC range [start, end) and the shown states, so the covering (company_id, state, dispatched_at,
-...) index does the work: a month is counted from the index alone, whatever the size of a bureau's table.
+...) index does the work for its rows. Its counts come from the dispatch tally (kivra.dispatch.tally): a row per hour
+with sends, so a month is counted in the same time whatever the size of the company or of a bureau's table.
 """
+from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import lru_cache
 
-from sqlalchemy import Integer, bindparam, func, literal, select, union_all
+from sqlalchemy import func, select
 
 from kivra import clock
 from kivra.accounts.models import utcnow
 from kivra.dispatch import resends
 from kivra.dispatch.models import OUTCOMES, UNFINISHED, Channel, Dispatch, DispatchState
+from kivra.dispatch.tally import PENDING, DispatchTally, hour_of
 from kivra.employees.models import Employee
 from kivra.extensions import db
 from kivra.payroll.models import PayrollRun, PayslipVersion
 
-PENDING = "pending"  # the pages' one outcome for the unfinished: queued, held and sending
+# PENDING: the pages' one outcome for the unfinished (queued, held and sending), as the tally counts them.
 # What the pages count and filter by; cancelled rows (superseded by a correction) are left out everywhere.
 PAGE_OUTCOMES = OUTCOMES + (PENDING,)
 PER_PAGE = 100
@@ -150,18 +152,30 @@ def _outcome(state: str) -> str:
     return PENDING if state in UNFINISHED else state
 
 
+def _hours(month: date) -> tuple[int, int]:
+    """The month's range [first, next month's first) of tally hours."""
+    start, end = utc_range(month)
+    return hour_of(start), hour_of(end)
+
+
 def month_totals(company_id: int, month: date, run_id: int | None = None) -> Totals:
-    """One aggregate query over the month (one run's payslips in it, when `run_id` is given)."""
+    """The month's counts (one run's payslips in it, when `run_id` is given), summed from the tally: a row per hour,
+    run, channel, outcome and reason with sends, not a row per payslip."""
     by_outcome: dict[str, int] = {}
     reasons: dict[str, int] = {}
     by_channel: dict[tuple[str, str], int] = {}
-    query = (select(Dispatch.channel, Dispatch.state, Dispatch.reason, func.count())
-             .where(*_in_month(company_id, month, run_id)).group_by(Dispatch.channel, Dispatch.state, Dispatch.reason))
-    for channel, state, reason, count in db.session.execute(query):
-        outcome = _outcome(state)
+    first, last = _hours(month)
+    query = (select(DispatchTally.channel, DispatchTally.outcome, DispatchTally.reason, func.sum(DispatchTally.n))
+             .where(DispatchTally.company_id == company_id, DispatchTally.hour >= first, DispatchTally.hour < last)
+             .group_by(DispatchTally.channel, DispatchTally.outcome, DispatchTally.reason))
+    if run_id is not None:
+        query = query.where(DispatchTally.run_id == run_id)
+    for channel, outcome, reason, count in db.session.execute(query):
+        if not count:
+            continue
         by_outcome[outcome] = by_outcome.get(outcome, 0) + count
         by_channel[channel, outcome] = by_channel.get((channel, outcome), 0) + count
-        if state == DispatchState.PUBLISHED:
+        if outcome == DispatchState.PUBLISHED:
             reasons[reason or "no_agreement"] = reasons.get(reason or "no_agreement", 0) + count
     return Totals(by_outcome, reasons, by_channel)
 
@@ -176,29 +190,18 @@ class MonthOutcomes:
         return sum(self.counts.values())
 
 
-@lru_cache(maxsize=4)
-def _monthly_statement(months: int):
-    """Per month, its UTC range of the (company_id, state, dispatched_at) index counted by state, the months joined with
-    UNION ALL: one statement, made once (building twelve selects costs more than running them on a small company).
-    A CASE placing each row in its month would cost SQLite a dozen comparisons per row: two to three times the time."""
-    return union_all(*[
-        select(literal(index, Integer).label("slot"), Dispatch.state, func.count())
-        .where(Dispatch.company_id == bindparam("company_id"), Dispatch.state.in_(SHOWN_STATES),
-               Dispatch.dispatched_at >= bindparam(f"start{index}"), Dispatch.dispatched_at < bindparam(f"end{index}"))
-        .group_by(Dispatch.state)
-        for index in range(months)
-    ])
-
-
 def monthly_outcomes(company_id: int, last: date, months: int = 12) -> list[MonthOutcomes]:
-    """Outcomes per month for the `months` months up to `last`, in one aggregate query."""
+    """Outcomes per month for the `months` months up to `last`: the tally's hours of the twelve months by outcome,
+    each hour then placed in its month."""
     firsts = [add_months(last, offset) for offset in range(1 - months, 1)]
-    params = {"company_id": company_id}
-    for index, first in enumerate(firsts):
-        params[f"start{index}"], params[f"end{index}"] = utc_range(first)
+    bounds = [_hours(first)[0] for first in firsts] + [_hours(last)[1]]
     counts = [dict.fromkeys(PAGE_OUTCOMES, 0) for _ in firsts]
-    for index, state, count in db.session.execute(_monthly_statement(months), params):
-        counts[index][_outcome(state)] += count
+    query = (select(DispatchTally.hour, DispatchTally.outcome, func.sum(DispatchTally.n))
+             .where(DispatchTally.company_id == company_id, DispatchTally.hour >= bounds[0],
+                    DispatchTally.hour < bounds[-1])
+             .group_by(DispatchTally.hour, DispatchTally.outcome))
+    for hour, outcome, count in db.session.execute(query):
+        counts[bisect_right(bounds, hour) - 1][outcome] += count
     return [MonthOutcomes(first, c) for first, c in zip(firsts, counts)]
 
 
