@@ -1,7 +1,7 @@
 """Deciding where a run's payslips go, and recording the one send request a run may have with its outbox rows."""
 from datetime import datetime
 
-from sqlalchemy import delete, exists, func, select, text, update
+from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from kivra import agreement, clock
@@ -9,7 +9,7 @@ from kivra.accounts.models import Company, User, utcnow
 from kivra.agreement import onboarding
 from kivra.agreement.models import SenderState
 from kivra.clock import as_utc
-from kivra.dispatch import locks
+from kivra.dispatch import locks, statistics
 from kivra.dispatch.models import UNTRIED, WAITING, Channel, Dispatch, DispatchState, PayslipSend, SendState
 from kivra.employees.models import Employee
 from kivra.extensions import db
@@ -166,24 +166,9 @@ def request_send(run: PayrollRun, user: User, min_lon_only: bool = False, awaiti
     except IntegrityError:  # the unique run id: the other click or tab got there first
         db.session.rollback()
         raise AlreadySent(run.id) from None
-    if len(rows) >= ANALYZE_AFTER_ROWS:
-        analyze_dispatch()
     kick(send)
+    statistics.after_send(len(rows))
     return send
-
-
-# PostgreSQL's planner knows a big send's rows only once the dispatch table is analysed, which autovacuum does after a
-# tenth of the table has changed: in a bureau's table of a million rows, never for one company's 20 000. Until then it
-# takes the new month for a handful of rows, and the status page sorts all 20 000 to list the first 100 (150–330 ms
-# a view during a send, 4 ms once analysed). A send this big has the table analysed at once (a sample: about 0.2 s).
-ANALYZE_AFTER_ROWS = 1000
-
-
-def analyze_dispatch() -> None:
-    """Refresh PostgreSQL's statistics of the dispatch table (SQLite keeps none unless asked: nothing to do)."""
-    if db.engine.dialect.name == "postgresql":
-        db.session.execute(text("ANALYZE dispatch"))
-        db.session.commit()
 
 
 def kick(send: PayslipSend) -> None:

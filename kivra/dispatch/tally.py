@@ -61,8 +61,8 @@ KEY = (DispatchTally.company_id, DispatchTally.hour, DispatchTally.run_id, Dispa
 
 
 def hour_of(moment: datetime) -> int:
-    """The tally's hour of a naive UTC moment (how dispatched_at is stored)."""
-    return int(moment.replace(tzinfo=UTC).timestamp()) // 3600
+    """The tally's hour of a moment: naive is UTC (how dispatched_at is stored), aware is converted."""
+    return int((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()) // 3600
 
 
 # --- the triggers ------------------------------------------------------------------------------------------------

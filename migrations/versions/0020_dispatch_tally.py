@@ -75,8 +75,13 @@ def upgrade():
                     ['company_id', 'hour', 'run_id', 'channel', 'outcome', 'reason'], unique=False)
     op.create_index('ix_dispatch_tally_fresh', 'dispatch_tally', ['id'], unique=False,
                     sqlite_where=sa.text('fresh'), postgresql_where=sa.text('fresh'))
-    # The triggers first: on PostgreSQL creating them locks out writes to dispatch until this commits, so no row
-    # is counted both by the fill and by a trigger, or by neither.
+    # The triggers first, then the fill, with writers to dispatch locked out from the first trigger until this
+    # commits, so no row is counted both by the fill and by a trigger, or by neither. PostgreSQL: creating a trigger
+    # locks the table (SHARE ROW EXCLUSIVE) until the transaction ends. SQLite runs DDL outside a transaction unless
+    # one is open, so a write that changes nothing opens it and takes the database's write lock first (a worker
+    # finishing a row between the triggers and the fill would otherwise be counted twice).
+    if dialect == 'sqlite':
+        op.execute("UPDATE dispatch SET id = id WHERE 0")
     for statement in SQLITE if dialect == 'sqlite' else POSTGRESQL:
         op.execute(statement)
     op.execute(FILL.format(hour=HOUR[dialect], false='0' if dialect == 'sqlite' else 'false'))

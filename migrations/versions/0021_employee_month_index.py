@@ -21,9 +21,13 @@ def upgrade():
     # so the workers keep writing meanwhile (docs/operations.md, "Upgrading").
     postgresql = op.get_bind().dialect.name == 'postgresql'
     with op.get_context().autocommit_block():
+        # A concurrent build that failed leaves an invalid index behind: dropped first, so the migration can run again.
+        op.drop_index('ix_dispatch_employee_month', table_name='dispatch', postgresql_concurrently=postgresql,
+                      if_exists=True)
         op.create_index('ix_dispatch_employee_month', 'dispatch', ['employee_id', 'dispatched_at'], unique=False,
                         postgresql_concurrently=postgresql)
-        op.drop_index('ix_dispatch_employee_id', table_name='dispatch', postgresql_concurrently=postgresql)
+        op.drop_index('ix_dispatch_employee_id', table_name='dispatch', postgresql_concurrently=postgresql,
+                      if_exists=True)
     op.drop_index('ix_employee_company_id', table_name='employee')
 
 
@@ -31,6 +35,9 @@ def downgrade():
     postgresql = op.get_bind().dialect.name == 'postgresql'
     op.create_index('ix_employee_company_id', 'employee', ['company_id'], unique=False)
     with op.get_context().autocommit_block():
+        op.drop_index('ix_dispatch_employee_id', table_name='dispatch', postgresql_concurrently=postgresql,
+                      if_exists=True)
         op.create_index('ix_dispatch_employee_id', 'dispatch', ['employee_id'], unique=False,
                         postgresql_concurrently=postgresql)
-        op.drop_index('ix_dispatch_employee_month', table_name='dispatch', postgresql_concurrently=postgresql)
+        op.drop_index('ix_dispatch_employee_month', table_name='dispatch', postgresql_concurrently=postgresql,
+                      if_exists=True)

@@ -1,14 +1,15 @@
 """The dispatch tally (kivra/dispatch/tally.py): triggers count every change to the rows, compaction never changes a
 sum, a delta written during a compaction is kept, and migration 0020 fills the tally from the rows already there."""
 import random
+import sqlite3
 import threading
 from datetime import date, datetime, timedelta
 
 import pytest
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import delete, func, inspect, select, update
+from sqlalchemy import delete, event, func, inspect, select, update
 
-from kivra import status
+from kivra import create_app, status
 from kivra.dispatch import tally
 from kivra.dispatch.maintenance import compact_tally
 from kivra.dispatch.models import UNFINISHED, Dispatch, DispatchState
@@ -106,9 +107,10 @@ def test_the_workers_compaction_folds_the_fresh_deltas_and_commits(history):
     assert compact_tally() == 0
 
 
-def test_a_delta_committed_during_a_compaction_is_counted_once(app, history):
-    """A worker finishes a row while the sweep compacts: on PostgreSQL the compaction's DELETE ... RETURNING folds
-    only what it deleted; on SQLite the two take turns."""
+def test_a_delta_not_yet_committed_when_the_sweep_compacts_is_kept_and_counted_once(app, history):
+    """A worker finishes a row while the sweep compacts: on PostgreSQL its delta, uncommitted, is not among the rows
+    the compaction deletes and folds (DELETE ... RETURNING folds exactly what it deleted), and counts once committed;
+    on SQLite the two take turns."""
     tally.compact_all()
     row = db.session.scalar(select(Dispatch.id).where(Dispatch.state == DispatchState.QUEUED).limit(1))
     wrote, compacted = threading.Event(), threading.Event()
@@ -199,3 +201,37 @@ def test_the_migrated_triggers_are_the_ones_the_models_make(migrated_app):
             when = connection.exec_driver_sql(
                 "SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE tgname = 'dispatch_tally_update'").scalar_one()
             assert "IS DISTINCT FROM" in when and when.count("floor(") == 2 and "date_trunc" not in when, when
+
+
+def test_0020_on_sqlite_keeps_workers_out_from_its_triggers_to_its_fill(tmp_path):
+    """Workers keep running while `flask db upgrade` runs. SQLite runs DDL outside a transaction: a worker finishing
+    a row after the triggers exist and before the fill would be counted by both. The migration takes the write lock
+    before its first trigger, so the worker waits for the fill's commit."""
+    path = tmp_path / "migrated.db"
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
+    outsider = []
+
+    def on_statement(statement: str) -> None:  # SQLite's trace of the migration's connection
+        if statement.startswith("INSERT INTO dispatch_tally") and "FROM dispatch" in statement:
+            other = sqlite3.connect(path, timeout=0)
+            try:  # a worker finishing the queued rows at this moment
+                other.execute("UPDATE dispatch SET state = 'delivered' WHERE state = 'queued'")
+                other.commit()
+                outsider.append("wrote")
+            except sqlite3.OperationalError as error:
+                outsider.append(str(error))
+            finally:
+                other.close()
+
+    with app.app_context():
+        upgrade(revision="0019_status_page_order")
+        company = make_company()
+        add_month(company, make_user(company, "admin"), add_employees(company, 40), date(2026, 10, 1))
+        db.session.remove()
+        db.engine.dispose()
+        event.listen(db.engine, "connect", lambda dbapi, _record: dbapi.set_trace_callback(on_statement))
+        upgrade(revision="0020_dispatch_tally")
+        assert outsider == ["database is locked"]
+        check()
+        db.session.remove()
+        db.engine.dispose()
