@@ -161,12 +161,17 @@ def test_the_finished_check_reads_a_sends_waiting_rows_first(company, sender, ki
     send = service.request_send(run, sender)
     statement = journal.waiting_row(send.id)
     literal = str(statement.compile(db.engine, compile_kwargs={"literal_binds": True}))
+    db.session.commit()  # nothing of this session's holds the table while the plan is asked for
     with db.engine.connect() as connection:
         if connection.dialect.name == "sqlite":
             chosen = "\n".join(row[-1] for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {literal}"))
             assert "ix_dispatch_send_state" in chosen and "TEMP B-TREE" not in chosen, chosen
         else:
             with connection.begin() as transaction:
+                # Whether autovacuum has analysed the test database's few rows decides between this index and the
+                # (state, due_at) one, filtered by send: on a big send's statistics it is this one. So the plan is
+                # asked for without the other (dropped in a transaction rolled back).
+                connection.exec_driver_sql("DROP INDEX ix_dispatch_due")
                 connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
                 chosen = "\n".join(row[0] for row in connection.exec_driver_sql(f"EXPLAIN {literal}"))
                 transaction.rollback()
