@@ -152,8 +152,7 @@ def compact(keys: int = 2_000) -> int:
     for *key, n in db.session.execute(delete(DispatchTally).where(tuple_(*KEY).in_(chosen))
                                       .returning(*KEY, DispatchTally.n)):
         sums[tuple(key)] += n
-    folded = [dict(zip(("company_id", "hour", "run_id", "channel", "outcome", "reason"), key), n=n, fresh=False)
-              for key, n in sums.items() if n]
+    folded = [dict(zip((column.key for column in KEY), key), n=n, fresh=False) for key, n in sums.items() if n]
     if folded:
         db.session.execute(insert(DispatchTally), folded)
     return len(sums)
