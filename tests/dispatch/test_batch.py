@@ -37,6 +37,7 @@ def routed_run(company, admin, numbers):
     run = calculated_run(company, *numbers)
     service.request_send(run, admin)
     routing.route(service.send_of(run).id, kivra_client())
+    tasks.huey.flush()  # the send's start, done above: the queue is empty, as when the last task was taken
     return run
 
 
@@ -133,6 +134,39 @@ def test_a_batch_that_meets_a_slow_kivra_hands_back_what_it_has_not_sent(company
     tasks.enqueue([(row_id, 0) for row_id in rest])
     tasks.drain()
     assert ledger(kivra)["deliveries_per_recipient"] == dict.fromkeys(users[:4], 1)
+
+
+def test_a_slow_batch_keeps_its_rows_while_tasks_wait_in_the_queue(company, sender, kivra, users, monkeypatch):
+    """Every thread has work while tasks wait: rows handed back would only queue up behind them, each then claimed,
+    sent and recorded alone. The batch sends them all itself."""
+    run = routed_run(company, sender, users[:4])
+    client, now = kivra_client(), [0.0]
+    real_send = client.send_content
+
+    def slow_send(tenant_key, body):
+        now[0] += 2.0
+        return real_send(tenant_key, body)
+
+    monkeypatch.setattr(client, "send_content", slow_send)
+    monkeypatch.setattr(batch, "_clock", lambda: now[0])
+    tasks.huey.enqueue(tasks.send_one.s(10**9))  # another send's task, waiting for a thread
+    looked = []
+    real_waiting = batch._queue_waiting
+    monkeypatch.setattr(batch, "_queue_waiting", lambda: looked.append(now[0]) or real_waiting())
+    results = batch.process_many(ids_of(run), client)
+    assert results == [(row_id, engine.Attempt("delivered")) for row_id in ids_of(run)]
+    assert looked == [2.0, 4.0, 6.0]  # once the patience ran out, then again after as long each time
+    assert {row.state for row in rows(run).values()} == {"delivered"}
+    assert tasks.drain() == 1
+    assert ledger(kivra)["deliveries_per_recipient"] == dict.fromkeys(users[:4], 1)
+
+
+def test_a_queue_that_cannot_be_asked_keeps_the_rows_in_their_batch(monkeypatch):
+    def unreachable():
+        raise ConnectionError("redis is away")
+
+    monkeypatch.setattr(tasks.huey, "pending_count", unreachable)
+    assert batch._queue_waiting() is True
 
 
 def test_a_refused_payload_fails_its_own_row_and_the_others_go(company, sender, kivra, users, monkeypatch):
