@@ -4,7 +4,7 @@ The layout is written against fpdf2's drawing calls and drawn on a `Sheet` (pdf_
 stream fpdf2 writes at a fraction of its CPU; the tests draw the same layout with fpdf2 itself and compare the bytes.
 """
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from decimal import Decimal
 from functools import lru_cache
 
@@ -131,6 +131,17 @@ def render(doc: PayslipDocument) -> bytes:
     sheet = PayslipSheet(footer_lines(doc))
     draw(sheet, doc)
     return sheet.output()
+
+
+def warm_up() -> None:
+    """Draw one payslip so that the faces are parsed and their common subset made before the first real one: a worker
+    process's first PDF otherwise takes a quarter of a second of CPU (kivra/worker.py calls it at start)."""
+    render(PayslipDocument(
+        company_name="Exempel AB", orgnr="5560000000", employee_name="Anna Andersson", personnummer="191212121212",
+        bank_account=None, period=date(2026, 1, 1), payout_date=date(2026, 1, 25), tax_rate=Decimal("30"),
+        lines=[{"kind": "salary", "description": "", "amount_ore": 3_000_000}], gross_ore=3_000_000,
+        tax_ore=900_000, net_ore=2_100_000, contributions_ore=942_600, version=1, correction=False,
+        created_at=datetime(2026, 1, 20, tzinfo=timezone.utc)))
 
 
 def draw(pdf: Footed, doc: PayslipDocument) -> None:

@@ -55,6 +55,11 @@ def _formats(schema) -> set[str]:
     return set()
 
 
+def warm_up() -> None:
+    """Compile the schema before the first payslip (80 ms of CPU, or several times that while other threads run)."""
+    _compiled()
+
+
 def check_salaryslip(salaryslip: dict) -> None:
     """PayloadError naming the first place (by path) where the salaryslip breaks Kivra's schema. The compiled
     validator accepts; only a refusal is walked again by jsonschema, for its message."""
