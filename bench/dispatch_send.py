@@ -101,10 +101,12 @@ class Child:
         return "\n".join(lines)[-chars:]
 
 
-def start_sandbox(log: Path, latency_ms: int) -> tuple[Child, str]:
-    """`python -m kivra.sandbox` on a free port, in its own process so it never shares the workers' GIL."""
-    sandbox = Child([sys.executable, "-m", "kivra.sandbox", "--port", "0", "--latency-ms", str(latency_ms)],
-                    child_env(), log)
+def start_sandbox(log: Path, latency_ms: int, keep_alive: bool = True) -> tuple[Child, str]:
+    """`python -m kivra.sandbox` on a free port, in its own process so it never shares the workers' GIL; keeping
+    connections open between calls as Kivra does (gunicorn's worker under it: its CPU is `tree_cpu`'s), or with
+    `keep_alive=False` on Werkzeug's server, which opens a connection for each call."""
+    sandbox = Child([sys.executable, "-m", "kivra.sandbox", "--port", "0", "--latency-ms", str(latency_ms)]
+                    + ["--keep-alive"] * keep_alive, child_env(), log)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and sandbox.alive:
         found = re.search(r"Kivra sandbox on (http://127\.0\.0\.1:\d+)", log.read_text(errors="replace"))
@@ -127,6 +129,32 @@ def cpu_seconds(pid: int) -> float:
     """User plus system CPU time of a process so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def descendants(pid: int) -> list[int]:
+    """The process and every process under it (gunicorn's workers, PostgreSQL's backends)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        found.append(todo.pop())
+        todo.extend(children.get(found[-1], []))
+    return found
+
+
+def tree_cpu(pid: int) -> float:
+    total = 0.0
+    for each in descendants(pid):
+        try:
+            total += cpu_seconds(each)
+        except OSError:  # ended meanwhile
+            pass
+    return total
 
 
 def memory_kb(pid: int) -> dict[str, int]:

@@ -2,7 +2,7 @@
 processes against the sandbox with latency on every call, against the bound that latency and the CPU set.
 
 Run: .venv/bin/python bench/dispatch_throughput.py [--concurrency 16 64] [--processes 2] [--payslips 2000]
-     [--large 20000] [--sequential 0] [--latency-ms 50]
+     [--large 20000] [--sequential 0] [--latency-ms 50] [--close-connections]
 For each C of `--concurrency`, `--processes` workers of C / processes threads send `--payslips` payslips; the same
 workers then send `--large` payslips (0: skip). Each line prints payslips per second from the moment the send is
 requested until every dispatch row is final, and the CPU milliseconds per payslip of the workers and of the sandbox
@@ -10,7 +10,8 @@ over that window (from /proc). The bound for a send is min(C / latency, cores / 
 workers' and the sandbox's on the same cores; goal: each send at >= 0.8 of its bound, the workers' CPU per payslip
 <= 5 ms, and the large send's time per payslip within 1.2x of the small one's (the run's size costs nothing).
 `--sequential N` also times one worker with one thread on N payslips (a round is the latency plus the CPU).
-The sandbox (`python -m kivra.sandbox --latency-ms`) and the workers are separate processes on their own SQLite
+The sandbox (`python -m kivra.sandbox --latency-ms --keep-alive`: connections kept open between calls, as Kivra keeps
+them; `--close-connections` for Werkzeug's server, which opens one per call) and the workers are separate processes on their own SQLite
 database and Huey queue in a temporary directory; companies, employees and calculated runs are made before the clock
 starts; each worker set first sends a small warm-up run so its caches, token and connections are warm; PDFs are made
 during the timed send. Figures vary with the machine's load, printed with each line: the ratios are the measure.
@@ -29,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.dispatch_send import (  # noqa: E402
     calculated_run, cpu_seconds, make_app, orgnr, outcomes, personnummer, send_and_wait, start_sandbox, start_worker,
+    tree_cpu,
 )
 from kivra.extensions import db  # noqa: E402
 from kivra.agreement import onboarding  # noqa: E402
@@ -39,9 +41,10 @@ WARM_UP = 10
 def timed_send(label, run, admin, workers, sandbox, queue, timeout) -> dict:
     """One send to the end, with the CPU its workers and the sandbox spent on it."""
     pids = [w.pid for w in workers] + [sandbox.pid]
-    cpu_before = [cpu_seconds(pid) for pid in pids]
+    measure = [cpu_seconds] * len(workers) + [tree_cpu]  # the sandbox's gunicorn answers in a worker process
+    cpu_before = [cpu(pid) for cpu, pid in zip(measure, pids)]
     sent = send_and_wait(run, admin, queue, workers, timeout)
-    cpu = [cpu_seconds(pid) - before for pid, before in zip(pids, cpu_before)]
+    cpu = [cpu(pid) - before for cpu, pid, before in zip(measure, pids, cpu_before)]
     counts = outcomes(sent.send_id)
     payslips = sum(counts.values())
     figures = {"payslips": payslips, "rate": payslips / sent.seconds, "counts": counts,
@@ -67,6 +70,8 @@ def main() -> int:
     parser.add_argument("--large", type=int, default=20_000, help="a second send by the last C's workers (0: skip)")
     parser.add_argument("--sequential", type=int, default=0, help="payslips sent by one thread (0: skip)")
     parser.add_argument("--latency-ms", type=int, default=50)
+    parser.add_argument("--close-connections", action="store_true",
+                        help="the sandbox on Werkzeug's server, which closes each connection (Kivra keeps them open)")
     parser.add_argument("--timeout", type=float, default=1800)
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, databases)")
     args = parser.parse_args()
@@ -77,7 +82,7 @@ def main() -> int:
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-dispatch-"))
     queue, database_url = workdir / "queue.db", f"sqlite:///{workdir / 'payroll.db'}"
-    sandbox, url = start_sandbox(workdir / "sandbox.log", args.latency_ms)
+    sandbox, url = start_sandbox(workdir / "sandbox.log", args.latency_ms, keep_alive=not args.close_connections)
     workers, results, tenants = [], [], []
     try:
         app = make_app(database_url, url)

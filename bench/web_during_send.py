@@ -38,7 +38,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.dispatch_send import (  # noqa: E402
-    ROOT, Child, calculated_run, child_env, cpu_seconds, orgnr, personnummer, start_sandbox,
+    ROOT, Child, calculated_run, child_env, orgnr, personnummer, start_sandbox, tree_cpu,
 )
 from tests.servers import PostgresServer, RedisServer, free_port  # noqa: E402
 
@@ -89,32 +89,6 @@ def build(app, sandbox_url: str, payslips: int, admins: int, employees: int) -> 
 
 
 # --- processes and their CPU -------------------------------------------------------------------------------------
-
-
-def descendants(pid: int) -> list[int]:
-    """The process and every process under it (gunicorn's workers, PostgreSQL's backends)."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    found, todo = [], [pid]
-    while todo:
-        found.append(todo.pop())
-        todo.extend(children.get(found[-1], []))
-    return found
-
-
-def tree_cpu(pid: int) -> float:
-    total = 0.0
-    for each in descendants(pid):
-        try:
-            total += cpu_seconds(each)
-        except OSError:  # ended meanwhile
-            pass
-    return total
 
 
 def start_web(env: dict, workers: int, log: Path) -> tuple[Child, str]:

@@ -6,7 +6,7 @@ import os
 import sys
 
 from kivra.sandbox.config import FaultConfig, SandboxConfig
-from kivra.sandbox.server import make_sandbox_server
+from kivra.sandbox.server import make_sandbox_server, serve_keeping_alive
 
 ENV_PREFIX = "KIVRA_SANDBOX_"
 FAULT_OPTIONS = {
@@ -23,6 +23,9 @@ def parser() -> argparse.ArgumentParser:
     cli.add_argument("--port", type=int, default=8765)
     cli.add_argument("--no-duplicate-control", action="store_true",
                      help="behave like Kivra's own sandbox, which has duplicate control off")
+    cli.add_argument("--keep-alive", action="store_true",
+                     help="keep connections open between calls, as Kivra does, served by gunicorn (the production "
+                          "extra); without it each call opens a connection")
     for name, kind in {**FAULT_OPTIONS, **OTHER_OPTIONS}.items():
         cli.add_argument("--" + name.replace("_", "-"), type=kind, default=None)
     return cli
@@ -50,11 +53,14 @@ def main(argv: list[str] | None = None, environ=None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     try:
         args = parse(sys.argv[1:] if argv is None else argv, os.environ if environ is None else environ)
+        if args.keep_alive:
+            serve_keeping_alive(config_from(args), args.host, args.port, ready=_announce)
+            return 0
         server = make_sandbox_server(config_from(args), args.host, args.port)
     except ValueError as error:
         print(f"kivra sandbox: {error}", file=sys.stderr)
         return 2
-    print(f"Kivra sandbox on http://{args.host}:{server.server_port} (inbox: /_sandbox/inbox)", flush=True)
+    _announce(f"http://{args.host}:{server.server_port}")
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -62,6 +68,10 @@ def main(argv: list[str] | None = None, environ=None) -> int:
     finally:
         server.server_close()
     return 0
+
+
+def _announce(url: str) -> None:
+    print(f"Kivra sandbox on {url} (inbox: /_sandbox/inbox)", flush=True)
 
 
 if __name__ == "__main__":

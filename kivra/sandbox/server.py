@@ -21,6 +21,37 @@ def require_loopback(host: str) -> None:
         raise ValueError(f"the sandbox listens on loopback addresses only, not {host!r}")
 
 
+def serve_keeping_alive(config: SandboxConfig | None = None, host: str = "127.0.0.1", port: int = 0,
+                        threads: int = 128, ready=None) -> None:
+    """Serve in the foreground with gunicorn's threaded worker (the production extra), which keeps each connection
+    open for the next call as Kivra does; Werkzeug's server closes every connection after its answer, so each call
+    also opens one (bench/dispatch_throughput.py: a millisecond of the client's CPU per payslip). One worker process
+    holds the sandbox's state; `threads` calls are answered at once (a latency fault sleeps in one). `ready(url)` is
+    called once the port is bound."""
+    from gunicorn.app.base import BaseApplication
+
+    require_loopback(host)
+    app = create_sandbox(config)
+
+    def when_ready(arbiter) -> None:
+        bound_host, bound_port = arbiter.LISTENERS[0].sock.getsockname()[:2]
+        if ready is not None:
+            ready(f"http://{f'[{bound_host}]' if ':' in bound_host else bound_host}:{bound_port}")
+
+    class Sandbox(BaseApplication):
+        def load_config(self) -> None:
+            settings = {"bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}", "workers": 1,
+                        "worker_class": "gthread", "threads": threads, "keepalive": 75, "when_ready": when_ready,
+                        "control_socket_disable": True, "loglevel": "warning"}
+            for name, value in settings.items():
+                self.cfg.set(name, value)
+
+        def load(self):
+            return app
+
+    Sandbox().run()
+
+
 def make_sandbox_server(config: SandboxConfig | None = None, host: str = "127.0.0.1", port: int = 0) -> BaseWSGIServer:
     require_loopback(host)
     return make_server(host, port, create_sandbox(config), threaded=True)

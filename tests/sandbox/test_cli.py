@@ -53,3 +53,31 @@ def test_a_non_loopback_host_is_refused_at_start():
     result = subprocess.run([sys.executable, "-m", "kivra.sandbox", "--host", "0.0.0.0", "--port", "0"], cwd=ROOT,
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 2 and "loopback" in result.stderr
+
+
+@pytest.mark.parametrize("keep_alive", [False, True])
+def test_keep_alive_answers_on_one_connection_as_kivra_does(keep_alive):
+    """Kivra keeps a connection open for the next call; Werkzeug's server closes each one, so every call also opens
+    one (a third of the client's CPU per call in bench/dispatch_throughput.py). `--keep-alive` serves like Kivra."""
+    process = subprocess.Popen([sys.executable, "-m", "kivra.sandbox", "--port", "0"] + ["--keep-alive"] * keep_alive,
+                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        url = process.stdout.readline().split()[3]
+        with httpx.Client() as client:
+            answers = [client.post(f"{url}/v1/auth", data={"grant_type": "client_credentials"},
+                                   auth=("sandbox-client", "sandbox-secret")) for _ in range(2)]
+            if keep_alive:  # both answers came on the one connection (a closed one cannot be asked)
+                assert len({answer.extensions["network_stream"].get_extra_info("client_addr")
+                            for answer in answers}) == 1
+        assert [answer.status_code for answer in answers] == [200, 200]
+        assert {answer.headers["connection"] for answer in answers} == {"keep-alive" if keep_alive else "close"}
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        process.stdout.close()
+
+
+def test_keep_alive_listens_on_loopback_only():
+    result = subprocess.run([sys.executable, "-m", "kivra.sandbox", "--keep-alive", "--host", "0.0.0.0", "--port", "0"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2 and "loopback" in result.stderr
