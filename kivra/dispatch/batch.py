@@ -8,7 +8,8 @@ is still ours. Only the common case is batched — a routed Kivra row of a compa
 and every other row (Min lön, held, not routed, a payload stored before, an error) goes through `engine.attempt` as
 it always has. A row sent but not yet recorded when the worker dies is sent again after its lease with the same
 bytes, which Kivra's duplicate control ignores, exactly as a row whose worker died just after its call. The payload
-is made with the engine's own building blocks (`engine.render_pdf`, `engine.payslip_content`, `engine.store_pdf`).
+is made with the engine's own building blocks (`engine.render_pdf`, `engine.payslip_content`); the PDFs, payloads and
+outcomes are stored with one statement each for the batch, on the same conditions as the engine's.
 """
 import hashlib
 import logging
@@ -46,16 +47,27 @@ PATIENCE_SECONDS = 1.0
 _clock = time.monotonic
 
 
-# Made once: a statement built per row cost more than running it.
-_STORE = (update(Dispatch.__table__).where(Dispatch.id == bindparam("row_id"), Dispatch.payload_sha256.is_(None))
+# Made once (a statement built per row cost more than running it), on the tables' own columns so that SQLAlchemy runs
+# them as plain statements, each once for the whole batch (executemany) rather than once per row.
+_ROWS, _VERSIONS = Dispatch.__table__, PayslipVersion.__table__
+_STORE = (update(_ROWS).where(_ROWS.c.id == bindparam("row_id"), _ROWS.c.payload_sha256.is_(None))
           .values(payload=bindparam("body"), payload_sha256=bindparam("sha256")))
+# A version's first PDF, as `engine.store_pdf` stores it: the first wins.
+_STORE_PDF = (update(_VERSIONS).where(_VERSIONS.c.id == bindparam("version_id"), _VERSIONS.c.pdf.is_(None))
+              .values(pdf=bindparam("content"), pdf_sha256=bindparam("sha256")))
 # A delivered or retained row is never sent again, so its payload bytes go as it finishes (engine.finish does so too).
-_FINISH = (update(Dispatch.__table__)
-           .where(Dispatch.id == bindparam("row_id"), Dispatch.state == DispatchState.SENDING,
-                  Dispatch.claimed_by == bindparam("token"))
+_FINISH = (update(_ROWS)
+           .where(_ROWS.c.id == bindparam("row_id"), _ROWS.c.state == DispatchState.SENDING,
+                  _ROWS.c.claimed_by == bindparam("token"))
            .values(state=bindparam("outcome"), content_key=bindparam("key"), correlation_id=bindparam("correlation"),
                    error_code=None, finished_at=bindparam("now"), dispatched_at=bindparam("now"), lease_until=None,
                    payload=None))
+
+
+def _all_updated(statement, rows: list[dict]) -> bool:
+    """Run the statement once per parameter set in one call; whether each updated its row (SQLite's and psycopg's
+    row count of an executemany is the sum over the sets)."""
+    return db.session.connection().execute(statement, rows).rowcount == len(rows)
 
 
 def claim_many(ids: list[int], config: engine.Settings, now: datetime | None = None) -> list[engine.Claim]:
@@ -198,20 +210,31 @@ def stored_payloads(rows: list[engine.Claim], config: engine.Settings) -> dict[i
                                              retain=row.reason == "retain", retention_days=config.retention_days)
         except PayloadError as error:
             bodies[row.id] = error
-    lost = [version_id for version_id, pdf in made.items() if not engine.store_pdf(version_id, pdf)]
+    lost = _stored_elsewhere(_STORE_PDF, PayslipVersion.pdf_sha256, "version_id", [
+        {"version_id": version_id, "content": pdf, "sha256": hashlib.sha256(pdf).hexdigest()}
+        for version_id, pdf in made.items()])
     if lost:  # another worker stored these PDFs a moment ago: the stored ones are what Min lön shows
         db.session.commit()
         return _rebuilt(rows, config, bodies, lost)
-    for row in rows:
-        body = bodies[row.id]
-        if isinstance(body, bytes) and not db.session.execute(
-                _STORE, {"row_id": row.id, "body": body, "sha256": hashlib.sha256(body).hexdigest()}).rowcount:
-            bodies[row.id] = None  # someone stored this row's payload first: send theirs
+    for row_id in _stored_elsewhere(_STORE, Dispatch.payload_sha256, "row_id", [
+            {"row_id": row.id, "body": bodies[row.id], "sha256": hashlib.sha256(bodies[row.id]).hexdigest()}
+            for row in rows if isinstance(bodies[row.id], bytes)]):
+        bodies[row_id] = None  # someone stored this row's payload first: send theirs
     db.session.commit()
     for row in rows:
         if bodies[row.id] is None:
             bodies[row.id] = engine.read_payload(row.id)
     return bodies
+
+
+def _stored_elsewhere(statement, sha256, key: str, stored: list[dict]) -> list[int]:
+    """Store each of these (the first wins) in one statement; the ids (`key` of each) whose stored bytes are not
+    these, read back only when some of them updated nothing."""
+    if not stored or _all_updated(statement, stored):
+        return []
+    ids, model = [each[key] for each in stored], sha256.class_
+    found = dict(db.session.execute(select(model.id, sha256).where(model.id.in_(ids))).all())
+    return [each[key] for each in stored if found.get(each[key]) != each["sha256"]]
 
 
 def _rebuilt(rows, config, bodies, lost) -> dict[int, bytes | PayloadError]:
@@ -230,10 +253,13 @@ def _record(sent: list[tuple[engine.Claim, str, object]]) -> None:
     now = utcnow()
     locks.lock_sends({row.send_id for row, _, _ in sent})  # the sends before their rows (locks.py)
     lost = []
-    for row, state, answer in sent:
-        if not db.session.execute(_FINISH, {"row_id": row.id, "token": row.token, "outcome": state, "key": answer.key,
-                                            "correlation": answer.correlation_id, "now": now}).rowcount:
-            lost.append(row.id)
+    if not _all_updated(_FINISH, [{"row_id": row.id, "token": row.token, "outcome": state, "key": answer.key,
+                                   "correlation": answer.correlation_id, "now": now} for row, state, answer in sent]):
+        found = {found.id: found for found in db.session.execute(
+            select(Dispatch.id, Dispatch.state, Dispatch.claimed_by)
+            .where(Dispatch.id.in_([row.id for row, _, _ in sent])))}
+        lost = [row.id for row, state, _ in sent
+                if (found[row.id].state, found[row.id].claimed_by) != (state, row.token)]
     finished = journal.finished_sends({row.send_id for row, _, _ in sent})
     db.session.commit()
     journal.log_finished(finished)

@@ -9,7 +9,7 @@ from sqlalchemy import select, text as sql, update
 
 from kivra import create_app, status as dispatch_status
 from kivra.accounts.models import utcnow
-from kivra.dispatch import activation, engine, maintenance, service, tasks
+from kivra.dispatch import activation, batch, engine, maintenance, service, tasks
 from kivra.dispatch.models import Dispatch
 from kivra.extensions import db
 from kivra.sender_api import KivraClient
@@ -116,11 +116,12 @@ def test_a_usermatch_answer_that_is_not_json_is_retried_then_failed(app, kivra_c
 
 
 def test_a_database_error_mid_attempt_is_rolled_back_and_counted(app, kivra_company, admin, kivra, monkeypatch):
-    def store_pdf_into_a_broken_transaction(version_id, pdf):
+    def store_into_a_broken_transaction(*args):
         db.session.add(Dispatch())  # no company, send, run…: the flush fails and the session needs a rollback
         db.session.flush()
 
-    monkeypatch.setattr(engine, "store_pdf", store_pdf_into_a_broken_transaction)
+    monkeypatch.setattr(engine, "store_pdf", store_into_a_broken_transaction)  # a row on its own
+    monkeypatch.setattr(batch, "_stored_elsewhere", store_into_a_broken_transaction)  # a batch's PDFs and payloads
     row = send_and_drain(kivra_company, admin)
     assert_failed_by_us(row)
     assert ledger(kivra)["contents"] == []

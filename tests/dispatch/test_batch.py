@@ -73,6 +73,26 @@ def test_the_rows_are_claimed_in_one_statement_and_recorded_in_one_commit(compan
     assert {row.state for row in rows(run).values()} == {"sending"}
 
 
+def test_a_batch_stores_its_pdfs_payloads_and_outcomes_with_one_statement_each(company, sender, kivra, users):
+    """Ten rows, four UPDATEs to the database in all: the claim, the PDFs, the payloads, the outcomes (a statement
+    per row cost more of the worker's CPU than the row's payload)."""
+    run = routed_run(company, sender, users[:10])
+    statements = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("UPDATE"):
+            statements.append(statement.split()[1].strip('"'))
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        results = batch.process_many(ids_of(run), kivra_client())
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert [attempt.outcome for _, attempt in results] == ["delivered"] * 10
+    assert sorted(statements) == ["dispatch", "dispatch", "dispatch", "payslip_version"]
+    assert ledger(kivra)["deliveries_per_recipient"] == dict.fromkeys(users[:10], 1)
+
+
 def test_a_batch_takes_only_the_rows_that_are_ours_to_take(company, sender, kivra, users):
     run = routed_run(company, sender, users[:3])
     first, *others = ids_of(run)
