@@ -10,11 +10,12 @@ over that window (from /proc). The bound for a send is min(C / latency, cores / 
 workers' and the sandbox's on the same cores; goal: each send at >= 0.8 of its bound, the workers' CPU per payslip
 <= 5 ms, and the large send's time per payslip within 1.2x of the small one's (the run's size costs nothing).
 `--sequential N` also times one worker with one thread on N payslips (a round is the latency plus the CPU).
-The sandbox (`python -m kivra.sandbox --latency-ms --keep-alive`: connections kept open between calls, as Kivra keeps
-them; `--close-connections` for Werkzeug's server, which opens one per call) and the workers are separate processes on their own SQLite
-database and Huey queue in a temporary directory; companies, employees and calculated runs are made before the clock
-starts; each worker set first sends a small warm-up run so its caches, token and connections are warm; PDFs are made
-during the timed send. Figures vary with the machine's load, printed with each line: the ratios are the measure.
+The sandbox (`python -m kivra.sandbox --latency-ms --keep-alive`: connections kept open between calls, as Kivra
+keeps them; `--close-connections` for Werkzeug's server, which opens one per call) and the workers are separate
+processes on their own SQLite database and Huey queue in a temporary directory; companies, employees and calculated
+runs are made before the clock starts; each worker set first sends a small warm-up run so its caches, token and
+connections are warm; PDFs are made during the timed send. Figures vary with the machine's load, printed with each
+line: the ratios are the measure.
 """
 import argparse
 import os

@@ -3,12 +3,14 @@ no send (the baseline), then while `flask worker` processes send a run of 20 000
 
 Run: bash scripts/install bench    # once: Locust (requirements/bench.txt)
      .venv/bin/python bench/web_during_send.py [--payslips 20000] [--users 50] [--seconds 60] [--worker-processes 2]
-     [--worker-threads 8] [--worker-nice 10] [--web-workers 4] [--latency-ms 50] [--nice 0]
+     [--worker-threads 8] [--worker-nice 10] [--sandbox-nice 19] [--web-workers 4] [--latency-ms 50] [--nice 0]
 The production shape on loopback, each a process of its own: a throwaway PostgreSQL and Redis (tests/servers.py), the
-Kivra sandbox (`python -m kivra.sandbox --latency-ms 50`), the app served by gunicorn as deploy/payroll-web.service
-serves it (4 sync workers, the redacting access log) with a Server-Timing header added (bench/server_timing.py), and
-`flask worker` processes on Redis's queue as deploy/payroll-worker@.service starts them: under `nice -n 10` (the
-unit's Nice=10; its CPUWeight=20 needs systemd), --worker-nice 0 for the web's priority. Data, written before the
+Kivra sandbox (`python -m kivra.sandbox --latency-ms 50 --keep-alive` under `nice -n 19`: Kivra's CPU is not on this
+machine, so its stand-in takes only what the stack leaves; --sandbox-nice 0 for the web's priority), the app served
+by gunicorn as deploy/payroll-web.service serves it (4 sync workers, the redacting access log) with a Server-Timing
+header added (bench/server_timing.py), and `flask worker` processes on Redis's queue as
+deploy/payroll-worker@.service starts them: under `nice -n 10` (the unit's Nice=10; its CPUWeight=20 needs systemd),
+--worker-nice 0 for the web's priority. Data, written before the
 clock starts: a company with --payslips employees, all Kivra users in the sandbox, Kivra approved, a calculated
 November run and October's run already sent (--payslips dispatch rows, bulk inserted); administrators and Min lön
 employees (e-mail and password, the hash made once) to sign in as.
@@ -174,8 +176,9 @@ def median(values: list[float]) -> float:
 
 def report(phases: dict[str, dict], sent: dict, args) -> bool:
     print(f"\n{args.users} users for {args.seconds + SIGN_IN_SECONDS} s per phase, measured from the last sign-in on; "
-          f"nice {args.nice}, workers {args.nice + args.worker_nice}; ms; server = the app's own time (Server-Timing), "
-          "client = as Locust saw it (gunicorn's queue and loopback HTTP included)")
+          f"nice {args.nice}, workers {args.nice + args.worker_nice}, sandbox {args.nice + args.sandbox_nice}; ms; "
+          "server = the app's own time (Server-Timing), client = as Locust saw it (gunicorn's queue and loopback HTTP "
+          "included)")
     print(f"{'phase':<14}{'page':<13}{'requests':>9}{'server median':>15}{'p95':>8}{'client median':>15}{'p95':>8}")
     for label, figures in phases.items():
         rows = [*((page, figures["server"][page], figures["client"][page]) for page in PAGES),
@@ -231,6 +234,9 @@ def main() -> int:
     parser.add_argument("--web-workers", type=int, default=4)
     parser.add_argument("--latency-ms", type=int, default=50)
     parser.add_argument("--goal-ms", type=float, default=100.0)
+    parser.add_argument("--sandbox-nice", type=int, default=19,
+                        help="start the sandbox under nice -n N: Kivra's CPU is not on this machine, so its stand-in "
+                             "takes only what the stack leaves (0: at the web's priority)")
     parser.add_argument("--nice", type=int, default=0,
                         help="niceness of the whole stack (this process and all it starts), e.g. -10 on a machine"
                              " shared with other work (needs root); --worker-nice is added to it for the workers")
@@ -252,7 +258,7 @@ def main() -> int:
     children: list[Child] = []
     with PostgresServer("bench") as postgres, RedisServer() as redis:
         try:
-            sandbox, sandbox_url = start_sandbox(workdir / "sandbox.log", args.latency_ms)
+            sandbox, sandbox_url = start_sandbox(workdir / "sandbox.log", args.latency_ms, nice=args.sandbox_nice)
             children.append(sandbox)
             options = load_config(str(ROOT / "instance"), {"APP_ENV": "testing", "SECRET_KEY": "x",
                                                            "DATABASE_URL": postgres.url})["SQLALCHEMY_ENGINE_OPTIONS"]
