@@ -54,10 +54,15 @@ def run_worker(app: Flask, threads: int) -> None:
 
 def _warm_up(app: Flask) -> None:
     """What every payslip uses, made once before the first: the salary slip schema compiled and the PDF's faces
-    parsed and subset (0.3 s of CPU the first send would pay otherwise, in each worker process, more under threads)."""
-    with app.app_context():
-        content.warm_up()
-        pdf.warm_up()
+    parsed and subset (0.3 s of CPU the first send would pay otherwise, in each worker process, more under threads).
+    If that fails, the worker still starts: its sweeps, Min lön and e-mail go on, and each payslip meets the same
+    error on its own attempt, where it is recorded."""
+    try:
+        with app.app_context():
+            content.warm_up()
+            pdf.warm_up()
+    except Exception:  # noqa: BLE001
+        log.exception("warming up the payslip's schema and fonts failed; the worker starts without")
 
 
 def _watch(stop_flag: threading.Event) -> list[float]:

@@ -259,7 +259,7 @@ def _record(sent: list[tuple[engine.Claim, str, object]]) -> None:
             select(Dispatch.id, Dispatch.state, Dispatch.claimed_by)
             .where(Dispatch.id.in_([row.id for row, _, _ in sent])))}
         lost = [row.id for row, state, _ in sent
-                if (found[row.id].state, found[row.id].claimed_by) != (state, row.token)]
+                if row.id not in found or (found[row.id].state, found[row.id].claimed_by) != (state, row.token)]
     finished = journal.finished_sends({row.send_id for row, _, _ in sent})
     db.session.commit()
     journal.log_finished(finished)

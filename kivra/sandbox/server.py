@@ -25,7 +25,7 @@ def serve_keeping_alive(config: SandboxConfig | None = None, host: str = "127.0.
                         threads: int = 128, ready=None) -> None:
     """Serve in the foreground with gunicorn's threaded worker (the production extra), which keeps each connection
     open for the next call as Kivra does; Werkzeug's server closes every connection after its answer, so each call
-    also opens one (bench/dispatch_throughput.py: a millisecond of the client's CPU per payslip). One worker process
+    also opens one (a third of the client's CPU and of the server's per call on loopback). One worker process
     holds the sandbox's state; `threads` calls are answered at once (a latency fault sleeps in one). `ready(url)` is
     called once the port is bound."""
     from gunicorn.app.base import BaseApplication

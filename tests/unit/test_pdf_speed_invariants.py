@@ -176,3 +176,14 @@ def test_a_warmed_up_worker_makes_no_font_subset_for_a_payslip():
     assert pdf_fonts.font_objects.cache_info().misses == made + 1
     pdf.render(document(employee_name="Nils Karlsson 1234"))
     assert pdf_fonts.font_objects.cache_info().misses == made + 1
+
+
+def test_a_worker_whose_warm_up_fails_still_starts_and_says_so(monkeypatch, caplog):
+    from kivra import worker
+
+    def broken():
+        raise OSError("DejaVuSans-subset.ttf: no such file")
+
+    monkeypatch.setattr(pdf, "warm_up", broken)
+    worker._warm_up(create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"}))
+    assert any("warming up" in record.getMessage() and record.exc_info for record in caplog.records)
