@@ -13,7 +13,7 @@ from kivra.dispatch import access, engine, kivra_jobs, leases, outages, tally
 from kivra.dispatch.app_queue import queue_storage
 from kivra.dispatch.models import Channel, Dispatch, DispatchState
 from kivra.dispatch.queue import _queue, huey
-from kivra.dispatch.tasks import enqueue, start_send
+from kivra.dispatch.tasks import enqueue, send_one, send_rows, start_send
 from kivra.extensions import db
 from kivra.mail import delivery
 
@@ -56,14 +56,31 @@ def sweep() -> int:
     for send_id in sends:
         engine.publish_due_min_lon(send_id)
     window = leases.lost_after(config.lease)
+    waiting = leases.waiting(routed_lost, NEVER)
+    if busy and waiting:  # a big send's rows wait longer than `lost` for their turn: only a ring not queued is lost
+        queued = _rung_in_queue()
+        waiting = [row for row in waiting if row[0] not in queued]
     # Unrouted rows are rung through their send's start_send (one usermatch), routed ones each on its own.
-    rows = _rings.not_rung_within(leases.expired(now) + leases.waiting(routed_lost, NEVER), window=window)
+    rows = _rings.not_rung_within(leases.expired(now) + waiting, window=window)
     starts = _rings.not_rung_within(leases.unrouted_sends(lost), window=window)
     db.session.commit()
     _ring(lambda: enqueue(rows))
     _ring(lambda: [huey.enqueue(start_send.s(send_id)) for send_id, _ in starts])
     _ring(lambda: kivra_jobs.ring_lost(forget=queue_lost))  # Kivra calls a page asked for, whose task was lost
     return len(rows) + len(starts)
+
+
+def _rung_in_queue() -> set[int]:
+    """The rows a task waiting in the queue rings for. Every worker's sweep used to ring again for each row of a big
+    send still waiting its turn after `lost_after` (a 20 000-payslip send's queue doubled at 45 s, and again 45 s
+    later); a row whose task was taken and lost with its worker is not in the queue, and is rung as before."""
+    rung: set[int] = set()
+    for task in huey.pending():
+        if task.name == send_rows.name:
+            rung.update(task.args[0])
+        elif task.name == send_one.name:
+            rung.add(task.args[0])
+    return rung
 
 
 def _ring(ring) -> None:

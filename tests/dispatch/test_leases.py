@@ -101,6 +101,29 @@ def test_a_busy_queue_gets_no_second_ring_for_rows_that_are_merely_waiting_their
     assert maintenance.sweep() == 0
 
 
+def test_a_row_still_waiting_its_turn_in_the_queue_is_not_rung_again_however_long_it_waits(app, company, sender,
+                                                                                          kivra):
+    """A big send's rows wait longer than `lost_after` behind each other: their rings are in the queue, and every
+    worker's sweep used to ring for each again (a 20 000-payslip send's queue doubled at 45 s)."""
+    run = calculated_run(company, USER)
+    service.request_send(run, sender)
+    tasks.drain(max_tasks=1)  # start_send: routed, and its ring queued…
+    assert [task.name for task in tasks.huey.pending()] == ["dispatch.send_rows"]
+    busy_queue()
+    db.session.execute(update(Dispatch).where(Dispatch.run_id == run.id)  # …waiting its turn for a long while
+                       .values(due_at=utcnow() - leases.lost_after(engine.settings().lease) * 3))
+    db.session.commit()
+    assert maintenance.sweep() == 0
+    rung = [task for task in tasks.huey.pending() if task.name == "dispatch.send_rows"]
+    assert [task.args[0] for task in rung] == [[rows(run)[USER].id]]  # the one ring, not a second
+    tasks.huey.flush()  # the ring is lost (taken by a worker that died); other companies' tasks still wait
+    busy_queue()
+    assert maintenance.sweep() == 1
+    tasks.drain()
+    assert rows(run)[USER].state == "delivered"
+    assert ledger(kivra)["deliveries_per_recipient"] == {USER: 1}
+
+
 def test_with_the_queue_empty_a_routed_row_is_rung_after_a_lease_and_an_unrouted_one_is_left_to_its_start_send(
         app, company, sender, kivra):
     routed_run = calculated_run(company, USER)
