@@ -38,12 +38,14 @@ from kivra.sender_api.errors import KivraError, RecipientNotEligible
 log = logging.getLogger(__name__)
 # Set by a stopping worker (kivra/worker.py): a batch sends no further row, and hands back those it did not send.
 stopping = threading.Event()
-# A batch that has taken this long (a slow Kivra: ten rows at 50 ms take half a second) hands back the rows it has not
-# sent yet, rung for at once, so that other threads send them rather than they wait their turn behind each other —
-# if nothing waits in the queue. While tasks wait, every thread has work and the rows would only queue up behind them,
-# each then claimed, sent and recorded alone (three times a batched row's CPU): the batch goes on, and looks again
-# after as long once more.
+# A batch that has taken this long (ten rows at 50 ms take half a second) hands back the rows it has not sent yet,
+# rung for at once, so that other threads send them rather than they wait their turn behind each other. If Kivra
+# itself is slow (its calls in this batch took SLOW_CALL_SECONDS on average) it always does. If the batch is slow only
+# because the CPU is busy, it does so only when nothing waits in the queue: while tasks wait, every thread has work,
+# and the rows handed back would each be claimed, sent and recorded alone (three times a batched row's CPU), so the
+# batch goes on and looks again after as long once more.
 PATIENCE_SECONDS = 1.0
+SLOW_CALL_SECONDS = 0.5
 _clock = time.monotonic
 
 
@@ -144,9 +146,10 @@ def _send_batched(rows: list[engine.Claim], client: KivraClient, config: engine.
         log.warning("building %d payloads together failed; each row is tried on its own", len(rows), exc_info=True)
         return [(row.id, _one(row, client, config)) for row in rows]
     results, sent = [], []
-    patient_until = since + PATIENCE_SECONDS
+    patient_until, calls, calling = since + PATIENCE_SECONDS, 0, 0.0
     for n, row in enumerate(rows):
-        if n and _clock() > patient_until and _queue_waiting():
+        slow_kivra = calls and calling / calls > SLOW_CALL_SECONDS
+        if n and _clock() > patient_until and not slow_kivra and _queue_waiting():
             patient_until = _clock() + PATIENCE_SECONDS  # every thread has work: handing back gains nothing
         # The worker is stopping, or Kivra is slow and threads are free: what was not sent goes back to the queue now.
         if stopping.is_set() or (n and _clock() > patient_until):
@@ -159,8 +162,12 @@ def _send_batched(rows: list[engine.Claim], client: KivraClient, config: engine.
                 engine.finish(row, state=DispatchState.FAILED, reason="payload_invalid", finished_at=utcnow())
                 results.append((row.id, engine.Attempt(DispatchState.FAILED)))
                 continue
+            called, calls = _clock(), calls + 1
             try:
-                answer = client.send_content(row.tenant_key, body)
+                try:
+                    answer = client.send_content(row.tenant_key, body)
+                finally:
+                    calling += _clock() - called
             except RecipientNotEligible as error:
                 engine.finish(row, channel=Channel.MINLON, state=DispatchState.PUBLISHED, reason="opted_out",
                               error_code=error.code, correlation_id=error.correlation_id, finished_at=utcnow())
