@@ -26,6 +26,7 @@ from flask import Flask, current_app  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
 from kivra import create_app  # noqa: E402
+from kivra.config import load_config  # noqa: E402
 from kivra.accounts.models import Company, User  # noqa: E402
 from kivra.identity import luhn_valid, with_check_digit  # noqa: E402
 from kivra.dispatch import service as dispatch  # noqa: E402
@@ -172,8 +173,11 @@ def memory_kb(pid: int) -> dict[str, int]:
 
 
 def make_app(database_url: str, sandbox_url: str) -> Flask:
-    # This process only enqueues, and only through web_queue.
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "KIVRA_API_URL": sandbox_url, "QUEUE_URL": "memory://"})
+    # This process only enqueues, and only through web_queue. Its engine options are what the workers get for the URL.
+    options = load_config(str(ROOT / "instance"), {"APP_ENV": "testing", "SECRET_KEY": "x",
+                                                   "DATABASE_URL": database_url})["SQLALCHEMY_ENGINE_OPTIONS"]
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SQLALCHEMY_ENGINE_OPTIONS": options,
+                      "KIVRA_API_URL": sandbox_url, "QUEUE_URL": "memory://"})
     with app.app_context():
         db.create_all()
     return app

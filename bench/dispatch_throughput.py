@@ -2,7 +2,7 @@
 processes against the sandbox with latency on every call, against the bound that latency and the CPU set.
 
 Run: .venv/bin/python bench/dispatch_throughput.py [--concurrency 16 64] [--processes 2] [--payslips 2000]
-     [--large 20000] [--sequential 0] [--latency-ms 50] [--close-connections]
+     [--large 20000] [--sequential 0] [--latency-ms 50] [--close-connections] [--postgres]
 For each C of `--concurrency`, `--processes` workers of C / processes threads send `--payslips` payslips; the same
 workers then send `--large` payslips (0: skip). Each line prints payslips per second from the moment the send is
 requested until every dispatch row is final, and the CPU milliseconds per payslip of the workers and of the sandbox
@@ -12,9 +12,10 @@ workers' and the sandbox's on the same cores; goal: each send at >= 0.8 of its b
 `--sequential N` also times one worker with one thread on N payslips (a round is the latency plus the CPU).
 The sandbox (`python -m kivra.sandbox --latency-ms --keep-alive`: connections kept open between calls, as Kivra
 keeps them; `--close-connections` for Werkzeug's server, which opens one per call) and the workers are separate
-processes on their own SQLite database and Huey queue in a temporary directory; companies, employees and calculated
-runs are made before the clock starts; each worker set first sends a small warm-up run so its caches, token and
-connections are warm; PDFs are made during the timed send. Figures vary with the machine's load, printed with each
+processes on their own SQLite database and Huey queue in a temporary directory (`--postgres`: the database on a
+PostgreSQL server of their own, whose CPU is counted and bounds the send with the others'); companies, employees and
+calculated runs are made before the clock starts; each worker set first sends a small warm-up run so its caches, token
+and connections are warm; PDFs are made during the timed send. Figures vary with the machine's load, printed with each
 line: the ratios are the measure.
 """
 import argparse
@@ -35,32 +36,41 @@ from bench.dispatch_send import (  # noqa: E402
 )
 from kivra.extensions import db  # noqa: E402
 from kivra.agreement import onboarding  # noqa: E402
+from tests.servers import PostgresServer  # noqa: E402
 
 WARM_UP = 10
 
 
-def timed_send(label, run, admin, workers, sandbox, queue, timeout) -> dict:
-    """One send to the end, with the CPU its workers and the sandbox spent on it."""
-    pids = [w.pid for w in workers] + [sandbox.pid]
-    measure = [cpu_seconds] * len(workers) + [tree_cpu]  # the sandbox's gunicorn answers in a worker process
+def timed_send(label, run, admin, workers, sandbox, queue, timeout, postgres=None) -> dict:
+    """One send to the end, with the CPU its workers, the sandbox and PostgreSQL (if used) spent on it."""
+    pids = [w.pid for w in workers] + [sandbox.pid] + ([postgres.process.pid] if postgres else [])
+    # The sandbox's gunicorn answers in a worker process; PostgreSQL in a backend per connection.
+    measure = [cpu_seconds] * len(workers) + [tree_cpu] * (1 + bool(postgres))
     cpu_before = [cpu(pid) for cpu, pid in zip(measure, pids)]
     sent = send_and_wait(run, admin, queue, workers, timeout)
     cpu = [cpu(pid) - before for cpu, pid, before in zip(measure, pids, cpu_before)]
     counts = outcomes(sent.send_id)
     payslips = sum(counts.values())
     figures = {"payslips": payslips, "rate": payslips / sent.seconds, "counts": counts,
-               "worker_cpu_ms": sum(cpu[:-1]) * 1000 / payslips, "sandbox_cpu_ms": cpu[-1] * 1000 / payslips}
+               "worker_cpu_ms": sum(cpu[:len(workers)]) * 1000 / payslips,
+               "sandbox_cpu_ms": cpu[len(workers)] * 1000 / payslips,
+               "database_cpu_ms": cpu[len(workers) + 1] * 1000 / payslips if postgres else 0.0}
+    database = f", PostgreSQL {figures['database_cpu_ms']:.1f} ms" if postgres else ""
     print(f"{label}: {payslips} payslips in {sent.seconds:.2f} s = {figures['rate']:.1f} payslips/s "
           f"(request {sent.requested * 1000:.0f} ms, longest stall {sent.longest_stall:.1f} s); CPU per payslip: "
-          f"workers {figures['worker_cpu_ms']:.1f} ms, sandbox {figures['sandbox_cpu_ms']:.1f} ms; outcomes {counts}; "
-          f"load average {os.getloadavg()[0]:.1f}", flush=True)
+          f"workers {figures['worker_cpu_ms']:.1f} ms, sandbox {figures['sandbox_cpu_ms']:.1f} ms{database}; "
+          f"outcomes {counts}; load average {os.getloadavg()[0]:.1f}", flush=True)
     return figures
 
 
 def bound(figures: dict, concurrency: int, latency_ms: int) -> float:
     """min(C / latency, cores / CPU per payslip): what the latency allows and what the cores allow."""
-    cpu_ms = figures["worker_cpu_ms"] + figures["sandbox_cpu_ms"]
-    return min(concurrency * 1000 / latency_ms, (os.cpu_count() or 1) * 1000 / cpu_ms)
+    return min(concurrency * 1000 / latency_ms, (os.cpu_count() or 1) * 1000 / cpu_ms(figures))
+
+
+def cpu_ms(figures: dict) -> float:
+    """The CPU per payslip of everything on the machine's cores: the workers, the sandbox, PostgreSQL if used."""
+    return figures["worker_cpu_ms"] + figures["sandbox_cpu_ms"] + figures["database_cpu_ms"]
 
 
 def main() -> int:
@@ -73,6 +83,8 @@ def main() -> int:
     parser.add_argument("--latency-ms", type=int, default=50)
     parser.add_argument("--close-connections", action="store_true",
                         help="the sandbox on Werkzeug's server, which closes each connection (Kivra keeps them open)")
+    parser.add_argument("--postgres", action="store_true",
+                        help="the database on a PostgreSQL server of its own (default: a SQLite file)")
     parser.add_argument("--timeout", type=float, default=1800)
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, databases)")
     args = parser.parse_args()
@@ -82,7 +94,8 @@ def main() -> int:
         parser.error("each --concurrency must be a multiple of --processes")
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-dispatch-"))
-    queue, database_url = workdir / "queue.db", f"sqlite:///{workdir / 'payroll.db'}"
+    postgres = PostgresServer("bench").start() if args.postgres else None
+    queue, database_url = workdir / "queue.db", postgres.url if postgres else f"sqlite:///{workdir / 'payroll.db'}"
     sandbox, url = start_sandbox(workdir / "sandbox.log", args.latency_ms, keep_alive=not args.close_connections)
     workers, results, tenants = [], [], []
     try:
@@ -109,7 +122,7 @@ def main() -> int:
             if sequential:
                 workers = [start_worker(1, database_url, queue, url, workdir / "worker-sequential.log")]
                 send_and_wait(*warm_ups[-1], queue, workers, args.timeout)
-                one = timed_send("1 process x 1 thread", *sequential, workers, sandbox, queue, args.timeout)
+                one = timed_send("1 process x 1 thread", *sequential, workers, sandbox, queue, args.timeout, postgres)
                 print(f"  one thread: {1000 / one['rate']:.1f} ms per payslip = {args.latency_ms} ms latency + "
                       f"{1000 / one['rate'] - args.latency_ms:.1f} ms", flush=True)
                 workers.pop().stop()
@@ -124,7 +137,7 @@ def main() -> int:
                     send_and_wait(*warm_ups[min(n, len(warm_ups) - 1)], queue, workers, args.timeout)
                     current = concurrency
                 figures = timed_send(f"{label} ({args.processes} x {concurrency // args.processes} threads)",
-                                     *runs[n], workers, sandbox, queue, args.timeout)
+                                     *runs[n], workers, sandbox, queue, args.timeout, postgres)
                 results.append((label, concurrency, figures))
             for worker in workers:
                 worker.stop()
@@ -135,6 +148,8 @@ def main() -> int:
         for worker in workers:
             worker.stop()
         sandbox.stop()
+        if postgres:
+            postgres.close()
         if args.keep:
             print(f"kept {workdir}")
         else:
@@ -150,7 +165,7 @@ def main() -> int:
         met = met and once and ratio >= 0.8 and figures["worker_cpu_ms"] <= 5
         print(f"{label}: {figures['rate']:.1f} payslips/s = {ratio:.2f} of its bound {limit:.0f}/s "
               f"(C / latency {concurrency * 1000 / args.latency_ms:.0f}/s, cores / CPU "
-              f"{(os.cpu_count() or 1) * 1000 / (figures['worker_cpu_ms'] + figures['sandbox_cpu_ms']):.0f}/s; "
+              f"{(os.cpu_count() or 1) * 1000 / cpu_ms(figures):.0f}/s; "
               f"goal >= 0.80); workers' CPU {figures['worker_cpu_ms']:.1f} ms per payslip (goal <= 5); "
               f"Kivra received {received} of {figures['payslips']} once each: {once}")
     if args.large:

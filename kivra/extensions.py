@@ -6,7 +6,7 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-from sqlalchemy import BigInteger, Integer, MetaData
+from sqlalchemy import DDL, BigInteger, Integer, MetaData, event
 from sqlalchemy.orm import DeclarativeBase
 
 # Named constraints keep Alembic's batch migrations on SQLite deterministic.
@@ -30,6 +30,15 @@ def one_of(column: str, values) -> str:
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def stored_as_is(column) -> None:
+    """PostgreSQL keeps this column's values out of line without compressing them (STORAGE EXTERNAL): they are PDFs,
+    or bodies carrying one in base64, which pglz tried to compress on every write (a third of PostgreSQL's CPU per
+    payslip sent) without ever saving a byte (docs/benchmarks.md). Migration 0022 sets it on a database the
+    migrations made; this sets it on a table made from the models (`create_all`). SQLite has no such setting."""
+    event.listen(column.table, "after_create", DDL(f"ALTER TABLE {column.table.name} ALTER COLUMN {column.name} "
+                                                   "SET STORAGE EXTERNAL").execute_if(dialect="postgresql"))
 
 
 db = SQLAlchemy(model_class=Base)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kivra.accounts.models import utcnow
 from kivra.dispatch import tally
-from kivra.extensions import db, one_of
+from kivra.extensions import db, one_of, stored_as_is
 
 
 class Channel(StrEnum):
@@ -141,6 +141,9 @@ class Dispatch(db.Model):
     dispatched_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     send: Mapped[PayslipSend] = relationship()
+
+
+stored_as_is(Dispatch.__table__.c.payload)
 
 
 # A row not yet tried: waiting, never claimed, nothing ever sent to Kivra (no payload stored). Only such a row may

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kivra.accounts.models import utcnow
 from kivra.employees.models import Employee
-from kivra.extensions import Ore, db
+from kivra.extensions import Ore, db, stored_as_is
 
 LINE_KINDS = ("salary", "addition", "deduction")
 
@@ -106,6 +106,9 @@ class PayslipVersion(db.Model):
         """A later version: a correction on the admin's pages. For the employee a version is a correction only
         if they had received an earlier one (kivra.dispatch.corrections.corrects_received)."""
         return self.number > 1
+
+
+stored_as_is(PayslipVersion.__table__.c.pdf)
 
 
 class Voucher(db.Model):
