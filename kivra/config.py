@@ -178,9 +178,13 @@ def load_config(instance_path: str, environ=None, testing: bool = False) -> dict
         "SQLALCHEMY_DATABASE_URI": database_url,
         # Times are stored as UTC without a zone: a PostgreSQL session in UTC reads and writes them as they are.
         # hide_parameters: a database error (logged with its traceback) names the statement, never the values bound
-        # to it, which may be a personnummer, a bank account or a salary.
+        # to it, which may be a personnummer, a bank account or a salary. PostgreSQL's pool has no limit of its own:
+        # a thread holds one connection at a time, so a process opens at most one per thread (a worker's --threads
+        # and its three housekeeping threads, gunicorn's). SQLAlchemy's default of 15 made a worker of 32 threads
+        # wait for connections, and a wait of 30 s failed the attempt (docs/operations.md, "Connections").
         "SQLALCHEMY_ENGINE_OPTIONS": (
-            {"connect_args": {"options": "-c timezone=UTC"}, "pool_pre_ping": True, "hide_parameters": True}
+            {"connect_args": {"options": "-c timezone=UTC"}, "pool_pre_ping": True, "hide_parameters": True,
+             "pool_size": 0, "max_overflow": -1}
             if database_url.startswith("postgresql") else {"hide_parameters": True}
         ),
         "KIVRA_API_URL": env.get("KIVRA_API_URL", "http://127.0.0.1:8765"),
