@@ -102,11 +102,13 @@ class Child:
         return "\n".join(lines)[-chars:]
 
 
-def start_sandbox(log: Path, latency_ms: int, keep_alive: bool = True, nice: int = 0) -> tuple[Child, str]:
+def start_sandbox(log: Path, latency_ms: int, keep_alive: bool = True, nice: int = 0, idle: bool = False
+                  ) -> tuple[Child, str]:
     """`python -m kivra.sandbox` on a free port, in its own process so it never shares the workers' GIL; keeping
     connections open between calls as Kivra does (gunicorn's worker under it: its CPU is `tree_cpu`'s), or with
-    `keep_alive=False` on Werkzeug's server, which opens a connection for each call; under `nice -n` if asked."""
-    sandbox = Child((["nice", "-n", str(nice)] if nice else [])
+    `keep_alive=False` on Werkzeug's server, which opens a connection for each call; under `nice -n` if asked, and
+    under the idle scheduling policy (`chrt --idle 0`: it runs only when nothing else wants the CPU) if asked."""
+    sandbox = Child((["chrt", "--idle", "0"] if idle else []) + (["nice", "-n", str(nice)] if nice else [])
                     + [sys.executable, "-m", "kivra.sandbox", "--port", "0", "--latency-ms", str(latency_ms)]
                     + ["--keep-alive"] * keep_alive, child_env(), log)
     deadline = time.monotonic() + 30

@@ -113,10 +113,12 @@ def start_web(env: dict, workers: int, log: Path) -> tuple[Child, str]:
     raise RuntimeError(f"gunicorn did not start:\n{web.tail()}")
 
 
-def start_worker(env: dict, threads: int, nice: int, log: Path) -> Child:
-    """`flask --app app worker --threads N`, as deploy/payroll-worker@.service starts it (under `nice` if asked)."""
+def start_worker(env: dict, threads: int, nice: int, log: Path, idle: bool = False) -> Child:
+    """`flask --app app worker --threads N`, as deploy/payroll-worker@.service starts it (under `nice` if asked, and
+    under the idle scheduling policy, `chrt --idle 0`, if asked)."""
     command = [sys.executable, "-m", "flask", "--app", "app", "worker", "--threads", str(threads)]
-    return Child((["nice", "-n", str(nice)] if nice else []) + command, env, log)
+    return Child((["chrt", "--idle", "0"] if idle else []) + (["nice", "-n", str(nice)] if nice else []) + command,
+                 env, log)
 
 
 # --- the load ----------------------------------------------------------------------------------------------------
@@ -176,7 +178,8 @@ def median(values: list[float]) -> float:
 
 def report(phases: dict[str, dict], sent: dict, args) -> bool:
     print(f"\n{args.users} users for {args.seconds + SIGN_IN_SECONDS} s per phase, measured from the last sign-in on; "
-          f"nice {args.nice}, workers {args.nice + args.worker_nice}, sandbox {args.nice + args.sandbox_nice}; ms; "
+          f"nice {args.nice}, workers {args.nice + args.worker_nice}{' (idle policy)' * args.worker_idle}, "
+          f"sandbox {args.nice + args.sandbox_nice}{' (idle policy)' * args.sandbox_idle}; ms; "
           "server = the app's own time (Server-Timing), client = as Locust saw it (gunicorn's queue and loopback HTTP "
           "included)")
     print(f"{'phase':<14}{'page':<13}{'requests':>9}{'server median':>15}{'p95':>8}{'client median':>15}{'p95':>8}")
@@ -231,12 +234,17 @@ def main() -> int:
     parser.add_argument("--worker-threads", type=int, default=8)
     parser.add_argument("--worker-nice", type=int, default=10,
                         help="start the workers under nice -n N (10: deploy/payroll-worker@.service's Nice=10)")
+    parser.add_argument("--worker-idle", action="store_true",
+                        help="start the workers under the idle scheduling policy (chrt --idle 0): they run only when "
+                             "nothing else wants the CPU")
     parser.add_argument("--web-workers", type=int, default=4)
     parser.add_argument("--latency-ms", type=int, default=50)
     parser.add_argument("--goal-ms", type=float, default=100.0)
     parser.add_argument("--sandbox-nice", type=int, default=19,
                         help="start the sandbox under nice -n N: Kivra's CPU is not on this machine, so its stand-in "
                              "takes only what the stack leaves (0: at the web's priority)")
+    parser.add_argument("--sandbox-idle", action="store_true",
+                        help="start the sandbox under the idle scheduling policy (chrt --idle 0) as well")
     parser.add_argument("--nice", type=int, default=0,
                         help="niceness of the whole stack (this process and all it starts), e.g. -10 on a machine"
                              " shared with other work (needs root); --worker-nice is added to it for the workers")
@@ -258,7 +266,8 @@ def main() -> int:
     children: list[Child] = []
     with PostgresServer("bench") as postgres, RedisServer() as redis:
         try:
-            sandbox, sandbox_url = start_sandbox(workdir / "sandbox.log", args.latency_ms, nice=args.sandbox_nice)
+            sandbox, sandbox_url = start_sandbox(workdir / "sandbox.log", args.latency_ms, nice=args.sandbox_nice,
+                                                 idle=args.sandbox_idle)
             children.append(sandbox)
             options = load_config(str(ROOT / "instance"), {"APP_ENV": "testing", "SECRET_KEY": "x",
                                                            "DATABASE_URL": postgres.url})["SQLALCHEMY_ENGINE_OPTIONS"]
@@ -273,7 +282,8 @@ def main() -> int:
                             DISPATCH_WORKERS=args.worker_threads, WORKER_STOP_GRACE_SECONDS=2)
             web, url = start_web(env, args.web_workers, workdir / "gunicorn.log")
             children.append(web)
-            workers = [start_worker(env, args.worker_threads, args.worker_nice, workdir / f"worker-{n}.log")
+            workers = [start_worker(env, args.worker_threads, args.worker_nice, workdir / f"worker-{n}.log",
+                                    args.worker_idle)
                        for n in range(args.worker_processes)]
             children.extend(workers)
             time.sleep(10)  # their start-up (imports, the app) stays out of phase 1's CPU figures

@@ -1,6 +1,6 @@
 """PostgreSQL keeps PDFs and payloads as they are, without trying to compress them (issue 19): pglz compressed
-neither by a byte and cost a third of its CPU per payslip sent. Migration 0022 sets it, and a database made from the
-models has it too."""
+neither by a byte, and trying tripled its CPU to write them (bench/blob_storage.py). Migration 0022 sets it, and a
+database made from the models has it too."""
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import text
 

@@ -1,6 +1,6 @@
 """PostgreSQL keeps a version's PDF and a dispatch row's payload out of line without trying to compress them (STORAGE
-EXTERNAL): pglz compressed neither by a byte and cost a third of PostgreSQL's CPU per payslip sent. Only values
-written from now on are affected; nothing is rewritten. SQLite has no such setting: nothing to do there.
+EXTERNAL): pglz compressed neither by a byte, and trying tripled PostgreSQL's CPU to write them (bench/blob_storage.py).
+Only values written from now on are affected; nothing is rewritten. SQLite has no such setting: nothing to do there.
 
 Revision ID: 0022_blobs_stored_as_is
 Revises: 0021_employee_month_index
