@@ -98,11 +98,11 @@ class Supervisor:
 
 class HealthProbe:
     """Asks the web's /healthz twice a second in a thread of its own, as a load balancer does, and keeps every
-    answer: (monotonic time, HTTP status, or None when no answer came within the timeout)."""
+    answer: (monotonic time asked, time answered, HTTP status or None when no answer came within the timeout)."""
 
     def __init__(self, url: str, every: float = 0.5, timeout: float = 5, limit_seconds: float = 1200):
         self.url, self.every, self.timeout, self.limit = f"{url}/healthz", every, timeout, limit_seconds
-        self.answers: list[tuple[float, int | None]] = []
+        self.answers: list[tuple[float, float, int | None]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="healthz-probe", daemon=True)
 
@@ -115,7 +115,7 @@ class HealthProbe:
                     status = client.get(self.url).status_code
                 except httpx.HTTPError:
                     status = None
-                self.answers.append((asked, status))
+                self.answers.append((asked, time.monotonic(), status))
                 self._stop.wait(self.every)
 
     def __enter__(self) -> "HealthProbe":
@@ -127,7 +127,9 @@ class HealthProbe:
         self._thread.join(self.timeout + 5)
 
     def between(self, start: float, end: float) -> list[int | None]:
-        return [status for asked, status in self.answers if start <= asked <= end]
+        """The answers to the probes in flight at some moment from `start` to `end`: one asked just before a fault
+        may be answered after it began."""
+        return [status for asked, answered, status in self.answers if asked <= end and answered >= start]
 
 
 def press_send(app: Flask, sandbox: Sandbox, index: int, count: int, environ: dict) -> Send:
