@@ -102,13 +102,19 @@ class Child:
         return "\n".join(lines)[-chars:]
 
 
+def lowered(nice: int = 0, idle: bool = False) -> list[str]:
+    """The command prefix that starts a process under `nice -n` and/or the idle scheduling policy (`chrt --idle 0`:
+    it runs only when nothing else wants the CPU)."""
+    return (["chrt", "--idle", "0"] if idle else []) + (["nice", "-n", str(nice)] if nice else [])
+
+
 def start_sandbox(log: Path, latency_ms: int, keep_alive: bool = True, nice: int = 0, idle: bool = False
                   ) -> tuple[Child, str]:
     """`python -m kivra.sandbox` on a free port, in its own process so it never shares the workers' GIL; keeping
     connections open between calls as Kivra does (gunicorn's worker under it: its CPU is `tree_cpu`'s), or with
     `keep_alive=False` on Werkzeug's server, which opens a connection for each call; under `nice -n` if asked, and
     under the idle scheduling policy (`chrt --idle 0`: it runs only when nothing else wants the CPU) if asked."""
-    sandbox = Child((["chrt", "--idle", "0"] if idle else []) + (["nice", "-n", str(nice)] if nice else [])
+    sandbox = Child(lowered(nice, idle)
                     + [sys.executable, "-m", "kivra.sandbox", "--port", "0", "--latency-ms", str(latency_ms)]
                     + ["--keep-alive"] * keep_alive, child_env(), log)
     deadline = time.monotonic() + 30
@@ -174,11 +180,16 @@ def memory_kb(pid: int) -> dict[str, int]:
 # --- the send ----------------------------------------------------------------------------------------------------
 
 
+def engine_options(database_url: str) -> dict:
+    """The engine options the app's configuration gives a process on this database (as the workers get them)."""
+    return load_config(str(ROOT / "instance"), {"APP_ENV": "testing", "SECRET_KEY": "x",
+                                                "DATABASE_URL": database_url})["SQLALCHEMY_ENGINE_OPTIONS"]
+
+
 def make_app(database_url: str, sandbox_url: str) -> Flask:
-    # This process only enqueues, and only through web_queue. Its engine options are what the workers get for the URL.
-    options = load_config(str(ROOT / "instance"), {"APP_ENV": "testing", "SECRET_KEY": "x",
-                                                   "DATABASE_URL": database_url})["SQLALCHEMY_ENGINE_OPTIONS"]
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SQLALCHEMY_ENGINE_OPTIONS": options,
+    # This process only enqueues, and only through web_queue.
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url,
+                      "SQLALCHEMY_ENGINE_OPTIONS": engine_options(database_url),
                       "KIVRA_API_URL": sandbox_url, "QUEUE_URL": "memory://"})
     with app.app_context():
         db.create_all()

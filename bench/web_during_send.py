@@ -40,7 +40,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.dispatch_send import (  # noqa: E402
-    ROOT, Child, calculated_run, child_env, orgnr, personnummer, start_sandbox, tree_cpu,
+    ROOT, Child, calculated_run, child_env, engine_options, lowered, orgnr, personnummer, start_sandbox, tree_cpu,
 )
 from tests.servers import PostgresServer, RedisServer, free_port  # noqa: E402
 
@@ -117,8 +117,7 @@ def start_worker(env: dict, threads: int, nice: int, log: Path, idle: bool = Fal
     """`flask --app app worker --threads N`, as deploy/payroll-worker@.service starts it (under `nice` if asked, and
     under the idle scheduling policy, `chrt --idle 0`, if asked)."""
     command = [sys.executable, "-m", "flask", "--app", "app", "worker", "--threads", str(threads)]
-    return Child((["chrt", "--idle", "0"] if idle else []) + (["nice", "-n", str(nice)] if nice else []) + command,
-                 env, log)
+    return Child(lowered(nice, idle) + command, env, log)
 
 
 # --- the load ----------------------------------------------------------------------------------------------------
@@ -256,7 +255,6 @@ def main() -> int:
         os.nice(args.nice)  # every process started from here on inherits it
 
     from kivra import create_app
-    from kivra.config import load_config
     from kivra.dispatch import service as dispatch
     from kivra.extensions import db
     from kivra.payroll.models import PayrollRun
@@ -269,9 +267,8 @@ def main() -> int:
             sandbox, sandbox_url = start_sandbox(workdir / "sandbox.log", args.latency_ms, nice=args.sandbox_nice,
                                                  idle=args.sandbox_idle)
             children.append(sandbox)
-            options = load_config(str(ROOT / "instance"), {"APP_ENV": "testing", "SECRET_KEY": "x",
-                                                           "DATABASE_URL": postgres.url})["SQLALCHEMY_ENGINE_OPTIONS"]
-            app = create_app({"SQLALCHEMY_DATABASE_URI": postgres.url, "SQLALCHEMY_ENGINE_OPTIONS": options,
+            app = create_app({"SQLALCHEMY_DATABASE_URI": postgres.url,
+                              "SQLALCHEMY_ENGINE_OPTIONS": engine_options(postgres.url),
                               "KIVRA_API_URL": sandbox_url, "QUEUE_URL": redis.url, "HUEY_NAME": QUEUE_NAME})
             started = time.perf_counter()
             run_id, admin_id = build(app, sandbox_url, args.payslips, ADMIN_USERS, args.users)
