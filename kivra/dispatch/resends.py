@@ -93,8 +93,9 @@ def send_corrections(run: PayrollRun) -> int:
         .values(state=DispatchState.CANCELLED, reason="superseded", finished_at=utcnow(), dispatched_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-    db.session.add_all(service.rows_for(send, pending, start=start, route=route))
     try:
+        service.add_rows(send, PayslipVersion.id.in_([version.id for _, version, _ in pending]), start=start,
+                         route=route)
         db.session.commit()
     except IntegrityError:  # the other click added them
         db.session.rollback()

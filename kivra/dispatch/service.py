@@ -1,7 +1,7 @@
 """Deciding where a run's payslips go, and recording the one send request a run may have with its outbox rows."""
 from datetime import datetime
 
-from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy import Select, case, delete, exists, false, func, insert, literal, select, true, update
 from sqlalchemy.exc import IntegrityError
 
 from kivra import agreement, clock
@@ -99,42 +99,62 @@ def route_for(company: Company) -> tuple[str, str, str | None]:
     return Channel.KIVRA, SendState.WAITING_FOR_KIVRA, None
 
 
-def rows_for(send: PayslipSend, versions: list[tuple[Payslip, PayslipVersion, Employee]], start: int = 0,
-              route: tuple[str, str | None] | None = None) -> list[Dispatch]:
-    """One outbox row per payslip version: the send's channel, or Min lön for an employee the admin keeps there.
-    Rows wait (`held`) while the send waits for the agreement or for Kivra; a scheduled send's rows are due then."""
+def add_rows(send: PayslipSend, *conditions, start: int = 0, route: tuple[str, str | None] | None = None) -> int:
+    """One outbox row per current payslip version of the send's run (narrowed by `conditions`), in the order of the
+    payslips from `start`: the send's channel, or Min lön for an employee the admin keeps there. Rows wait (`held`)
+    while the send waits for the agreement or for Kivra; a scheduled send's rows are due then. Returns how many.
+    One INSERT ... SELECT: the database writes a run's rows without a row object each (20 000 rows: 8.7 s of the
+    request as ORM objects, docs/benchmarks.md "Pressing send")."""
+    channel, reason = route or (send.channel, send.note)
     state = DispatchState.QUEUED if send.state == SendState.QUEUED else DispatchState.HELD
     now = utcnow()
-    rows = []
-    for position, (payslip, version, employee) in enumerate(versions, start=start):
-        channel, reason = route or (send.channel, send.note)
-        if channel == Channel.KIVRA and employee.min_lon_only:
-            channel, reason = Channel.MINLON, "min_lon_only"
-        rows.append(Dispatch(
-            company_id=send.company_id, send_id=send.id, run_id=send.run_id, payslip_id=payslip.id,
-            version_id=version.id, employee_id=employee.id, channel=channel, state=state, reason=reason,
-            routed=channel == Channel.MINLON, position=position, due_at=max(as_utc(send.scheduled_for or now), now),
-        ))
-    return rows
+    kept_on_min_lon = Employee.min_lon_only if channel == Channel.KIVRA else false()
+    given = Dispatch.__table__.c
+
+    def value(name: str, constant):
+        return literal(constant, given[name].type)
+
+    rows = _current(send.run_id, conditions, (
+        value("company_id", send.company_id), value("send_id", send.id), value("run_id", send.run_id),
+        Payslip.id, PayslipVersion.id, Employee.id,
+        case((kept_on_min_lon, Channel.MINLON.value), else_=str(channel)),
+        value("state", state.value),
+        case((kept_on_min_lon, "min_lon_only"), else_=literal(reason, given["reason"].type)),
+        true() if channel == Channel.MINLON else kept_on_min_lon,
+        func.row_number().over(order_by=Payslip.id) + (start - 1),
+        value("attempts", 0), value("due_at", max(as_utc(send.scheduled_for or now), now)),
+        value("created_at", now), value("dispatched_at", now),
+    ))
+    names = ("company_id", "send_id", "run_id", "payslip_id", "version_id", "employee_id", "channel", "state",
+             "reason", "routed", "position", "attempts", "due_at", "created_at", "dispatched_at")
+    # An INSERT's rowcount is kept only when asked for (psycopg's cursor is closed by then: -1 otherwise).
+    written = db.session.execute(insert(Dispatch).from_select(names, rows),
+                                 execution_options={"preserve_rowcount": True})
+    return written.rowcount
 
 
-def current_versions(run: PayrollRun, *conditions) -> list[tuple[Payslip, PayslipVersion, Employee]]:
-    """Each payslip of the run with its newest version (and its employee), narrowed by `conditions`."""
+def _current(run_id: int, conditions: tuple, columns: tuple) -> Select:
+    """The run's payslips, each with its newest version and its employee, narrowed by `conditions`."""
     latest = (
         select(PayslipVersion.payslip_id, func.max(PayslipVersion.number).label("number"))
         .join(Payslip, Payslip.id == PayslipVersion.payslip_id)
-        .where(Payslip.run_id == run.id)
+        .where(Payslip.run_id == run_id)
         .group_by(PayslipVersion.payslip_id)
         .subquery()
     )
-    query = (
-        select(Payslip, PayslipVersion, Employee)
+    return (
+        select(*columns)
+        .select_from(Payslip)
         .join(latest, latest.c.payslip_id == Payslip.id)
         .join(PayslipVersion, (PayslipVersion.payslip_id == Payslip.id) & (PayslipVersion.number == latest.c.number))
         .join(Employee, Employee.id == Payslip.employee_id)
         .where(*conditions)
-        .order_by(Payslip.id)
     )
+
+
+def current_versions(run: PayrollRun, *conditions) -> list[tuple[Payslip, PayslipVersion, Employee]]:
+    """Each payslip of the run with its newest version (and its employee), narrowed by `conditions`."""
+    query = _current(run.id, conditions, (Payslip, PayslipVersion, Employee)).order_by(Payslip.id)
     return [tuple(row) for row in db.session.execute(query)]
 
 
@@ -160,14 +180,13 @@ def request_send(run: PayrollRun, user: User, min_lon_only: bool = False, awaiti
     db.session.add(send)
     try:
         db.session.flush()
-        rows = rows_for(send, current_versions(run))
-        db.session.add_all(rows)
+        rows = add_rows(send)
         db.session.commit()
     except IntegrityError:  # the unique run id: the other click or tab got there first
         db.session.rollback()
         raise AlreadySent(run.id) from None
     kick(send)
-    statistics.after_send(len(rows))
+    statistics.after_send(rows)
     return send
 
 
