@@ -4,7 +4,7 @@ used to get as a row object: its channel (Min lön for an employee kept there), 
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from kivra.accounts.models import utcnow
 from kivra.clock import as_utc
@@ -13,25 +13,10 @@ from kivra.dispatch.models import Dispatch
 from kivra.extensions import db
 from kivra.payroll import service as payroll
 from tests.dispatch.test_engine import NUMBERS, calculated_run, sender  # noqa: F401 - fixture
+from tests.dispatch.test_send_statistics import statements_of
 from tests.tally_check import assert_tally_matches
 
 pytestmark = pytest.mark.both_databases
-
-
-def dispatch_inserts(action) -> list[tuple[str, bool]]:
-    """The INSERTs into the dispatch table `action` made: (statement, executemany)."""
-    seen = []
-
-    def listener(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith("INSERT INTO DISPATCH "):
-            seen.append((statement, executemany))
-
-    event.listen(db.engine, "before_cursor_execute", listener)
-    try:
-        action()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listener)
-    return seen
 
 
 def rows_in_order(run) -> list[Dispatch]:
@@ -41,10 +26,10 @@ def rows_in_order(run) -> list[Dispatch]:
 
 def test_pressing_send_writes_the_runs_rows_in_one_statement_whatever_its_size(company, sender):
     run = calculated_run(company, *NUMBERS[:6])
-    inserts = dispatch_inserts(lambda: service.request_send(run, sender))
+    statements = statements_of(lambda: service.request_send(run, sender))
+    inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT INTO DISPATCH ")]
     assert len(inserts) == 1, inserts  # was one per row on SQLite, a VALUES list of every row on PostgreSQL
-    statement, executemany = inserts[0]
-    assert "SELECT" in statement.upper() and not executemany
+    assert "SELECT" in inserts[0].upper() and "VALUES" not in inserts[0].upper()
     assert len(rows_in_order(run)) == 6
 
 
