@@ -39,6 +39,29 @@ def test_latency_is_added_to_api_answers(http, demo_tenant):
     assert time.perf_counter() - started >= 0.15
 
 
+def test_latency_counts_from_the_calls_arrival_with_the_sandboxs_own_work_inside_it(http, demo_tenant, monkeypatch):
+    """A remote Kivra's own work is part of the latency its client sees. The sandbox's work (here made to take 0.2 s)
+    is done inside the latency, not after it: a call with 0.3 s of latency is answered after 0.3 s, not 0.5 s."""
+    from kivra.sandbox import faults
+
+    def slow_work(original=faults.before_content):
+        time.sleep(0.2)
+        return original()
+
+    monkeypatch.setattr(faults, "before_content", slow_work)
+    _faults(http, latency_ms=300)
+    started = time.perf_counter()
+    response = _send(http, demo_tenant)
+    took = time.perf_counter() - started
+    assert response.status_code == 201, response.text
+    assert 0.3 <= took < 0.45, took
+    assert ledger(http)["contents"][0]["delivered_count"] == 1
+    _faults(http, latency_ms=300, error_rate=1.0)  # an injected error is answered after the latency too
+    started = time.perf_counter()
+    assert _send(http, demo_tenant).status_code in (500, 503)
+    assert time.perf_counter() - started >= 0.3
+
+
 def test_timeout_after_stores_and_delivers_then_hangs(http, demo_tenant):
     _faults(http, timeout_after_rate=1.0, hang_seconds=0.6)
     with pytest.raises(httpx.ReadTimeout):
