@@ -24,7 +24,7 @@ from sqlalchemy.orm import joinedload, undefer
 
 from kivra.accounts.models import Company, utcnow
 from kivra.agreement.models import KivraSender, SenderState
-from kivra.dispatch import engine, journal, leases, locks
+from kivra.dispatch import engine, journal, leases, locks, slots
 from kivra.dispatch.corrections import corrects_received
 from kivra.dispatch.models import Channel, Dispatch, DispatchState
 from kivra.dispatch.queue import huey
@@ -165,7 +165,8 @@ def _send_batched(rows: list[engine.Claim], client: KivraClient, config: engine.
             called, calls = _clock(), calls + 1
             try:
                 try:
-                    answer = client.send_content(row.tenant_key, body)
+                    with slots.slot():
+                        answer = client.send_content(row.tenant_key, body)
                 finally:
                     calling += _clock() - called
             except RecipientNotEligible as error:

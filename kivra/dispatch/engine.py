@@ -19,7 +19,7 @@ from sqlalchemy.orm import joinedload, undefer
 
 from kivra.accounts.models import Company, utcnow
 from kivra.agreement.models import KivraSender, SenderState
-from kivra.dispatch import journal, leases, locks, notices, routing
+from kivra.dispatch import journal, leases, locks, notices, routing, slots
 from kivra.dispatch.corrections import corrects_received
 from kivra.dispatch.models import NEVER_SENT_AGAIN, OUTCOMES, Channel, Dispatch, DispatchState
 from kivra.extensions import db
@@ -285,7 +285,8 @@ def _attempt(row: Claim, client: KivraClient, config: Settings) -> Attempt:
         failed = finish(row, state=DispatchState.FAILED, reason="internal_error", finished_at=utcnow())
         return Attempt(DispatchState.FAILED if failed else None)
     try:
-        sent = client.send_content(row.tenant_key, body)
+        with slots.slot():
+            sent = client.send_content(row.tenant_key, body)
     except RecipientNotEligible as error:
         # Matched (or sent to be retained) and still refused: the person has declined payslips from this sender.
         finish(row, channel=Channel.MINLON, state=DispatchState.PUBLISHED, reason="opted_out",
