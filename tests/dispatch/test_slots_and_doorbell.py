@@ -1,4 +1,4 @@
-"""A worker sends at most DISPATCH_WORKERS payslips at once, with a few more threads building meanwhile
+"""A worker sends at most DISPATCH_WORKERS payslips at once, with two more threads building meanwhile
 (kivra/dispatch/slots.py); and its idle threads wake as soon as it queues work, not at their next poll
 (kivra/dispatch/doorbell.py)."""
 import threading
