@@ -1,6 +1,6 @@
 """A worker sends at most DISPATCH_WORKERS payslips at once, with two more threads building meanwhile
-(kivra/dispatch/slots.py); and its idle threads wake as soon as it queues work, not at their next poll
-(kivra/dispatch/doorbell.py)."""
+(kivra/dispatch/slots.py); and its idle threads wake as soon as it queues work or one of them finds work, not at their
+next poll (kivra/dispatch/doorbell.py)."""
 import threading
 import time
 
@@ -126,8 +126,66 @@ def test_an_idle_thread_with_nothing_queued_waits_its_delay_and_backs_off():
     worker.max_delay = 0.5
     thread.start()
     thread.join(2)
-    assert 0.2 <= slept[0] < 0.5, slept
+    assert 0.1 <= slept[0] < 0.5, slept  # between half its delay and the whole (jittered)
     assert worker.delay == pytest.approx(0.3)
+
+
+def test_idle_threads_spread_their_polls_over_half_their_delay_to_the_whole(monkeypatch):
+    """Threads woken by one ring used to back off in step and poll all at once, every half second: a process then
+    looked at the queue twice a second, however many threads it had, and found the web's start task up to half a
+    second late. Each wait is now drawn between half the delay and the whole."""
+    waits: list[float] = []
+    monkeypatch.setattr(doorbell.doorbell, "wait", lambda seen, timeout: waits.append(timeout) or seen)
+    worker = doorbell.WakingWorker(tasks.huey, threading.Event(), default_delay=0.05, max_delay=0.5, backoff=1.5)
+    for _ in range(50):
+        worker.delay = 0.5
+        worker.sleep()
+    assert all(0.25 <= wait <= 0.5 for wait in waits)
+    assert max(waits) - min(waits) > 0.1  # 50 draws: spread, not in step
+
+
+def _rings() -> int:
+    return doorbell.doorbell.wait(-1, 0)
+
+
+def test_a_thread_that_finds_work_after_an_empty_poll_wakes_its_idle_siblings(app):
+    """Work another process queued (the web's start task, a sweep) is found by one thread at its poll; that thread
+    wakes the process's other idle threads, so they look too rather than each at its own next poll."""
+    tasks.huey.enqueue(tasks.send_one.s(10**9))  # queued before the sibling sleeps: its own ring is not the wake-up
+    sibling, thread, slept = _idle_thread(threading.Event())
+    finder = doorbell.WakingWorker(tasks.huey, threading.Event(), default_delay=0.01, max_delay=0.01, backoff=1.5)
+    finder._seen = _rings()
+
+    def find():
+        with app.app_context():
+            finder.sleep()  # its last poll found nothing, and no ring came while it waited
+            finder.loop()  # this poll finds the task and runs it
+
+    thread.start()
+    time.sleep(0.1)
+    finding = threading.Thread(target=find)
+    finding.start()
+    finding.join(5)
+    thread.join(2)
+    assert not thread.is_alive() and slept[0] < 1.0, slept
+    assert tasks.huey.dequeue() is None  # the finder ran it
+
+
+def test_a_busy_thread_taking_its_next_task_wakes_nobody(app):
+    """A thread going from one task to the next rings nothing: with every thread busy, a ring per task would only
+    cost, and idle threads are woken by the work's arrival, not by each task taken."""
+    tasks.huey.enqueue(tasks.send_one.s(10**9))
+    busy = doorbell.WakingWorker(tasks.huey, threading.Event(), default_delay=0.01, max_delay=0.01, backoff=1.5)
+    rings = _rings()
+
+    def work():
+        with app.app_context():
+            busy.loop()
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join(5)
+    assert tasks.huey.dequeue() is None and _rings() == rings
 
 
 @pytest.mark.both_databases
