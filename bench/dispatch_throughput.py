@@ -2,7 +2,7 @@
 processes against the sandbox with latency on every call, against the bound that latency and the CPU set.
 
 Run: .venv/bin/python bench/dispatch_throughput.py [--concurrency 16 64] [--processes 2] [--payslips 2000]
-     [--large 20000] [--sequential 0] [--latency-ms 50] [--close-connections] [--postgres]
+     [--large 20000] [--sequential 0] [--latency-ms 50] [--close-connections] [--postgres] [--idle-seconds 3]
 For each C of `--concurrency`, `--processes` workers of C / processes threads send `--payslips` payslips; the same
 workers then send `--large` payslips (0: skip). Each line prints payslips per second from the moment the send is
 requested until every dispatch row is final, and the CPU milliseconds per payslip of the workers and of the sandbox
@@ -14,9 +14,11 @@ The sandbox (`python -m kivra.sandbox --latency-ms --keep-alive`: connections ke
 keeps them; `--close-connections` for Werkzeug's server, which opens one per call) and the workers are separate
 processes on their own SQLite database and Huey queue in a temporary directory (`--postgres`: the database on a
 PostgreSQL server of their own, whose CPU is counted and bounds the send with the others'); companies, employees and
-calculated runs are made before the clock starts; each worker set first sends a small warm-up run so its caches, token
-and connections are warm; PDFs are made during the timed send. Figures vary with the machine's load, printed with each
-line: the ratios are the measure.
+calculated runs are made before the clock starts; each worker set first sends a warm-up run of ten payslips per thread
+(a task each), so that every worker process's caches, token and connections are warm, not only those of the process
+that took a smaller warm-up's one task; each timed send is pressed after the workers have been idle `--idle-seconds`,
+as a payroll run's send is, so their threads have backed off to their longest poll; PDFs are made during the timed
+send. Figures vary with the machine's load, printed with each line: the ratios are the measure.
 """
 import argparse
 import os
@@ -38,11 +40,13 @@ from kivra.extensions import db  # noqa: E402
 from kivra.agreement import onboarding  # noqa: E402
 from tests.servers import PostgresServer  # noqa: E402
 
-WARM_UP = 10
+WARM_UP = 10  # payslips per thread of a worker set: one task each
 
 
-def timed_send(label, run, admin, workers, sandbox, queue, timeout, postgres=None) -> dict:
-    """One send to the end, with the CPU its workers, the sandbox and PostgreSQL (if used) spent on it."""
+def timed_send(label, run, admin, workers, sandbox, queue, timeout, postgres=None, idle=0.0) -> dict:
+    """One send to the end, with the CPU its workers, the sandbox and PostgreSQL (if used) spent on it, pressed after
+    the workers have been idle `idle` seconds."""
+    time.sleep(idle)
     pids = [w.pid for w in workers] + [sandbox.pid] + ([postgres.process.pid] if postgres else [])
     # The sandbox's gunicorn answers in a worker process; PostgreSQL in a backend per connection.
     measure = [cpu_seconds] * len(workers) + [tree_cpu] * (1 + bool(postgres))
@@ -85,6 +89,8 @@ def main() -> int:
                         help="the sandbox on Werkzeug's server, which closes each connection (Kivra keeps them open)")
     parser.add_argument("--postgres", action="store_true",
                         help="the database on a PostgreSQL server of its own (default: a SQLite file)")
+    parser.add_argument("--idle-seconds", type=float, default=3.0,
+                        help="the workers idle before each timed send is pressed, as between payroll runs")
     parser.add_argument("--timeout", type=float, default=1800)
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, databases)")
     args = parser.parse_args()
@@ -110,8 +116,9 @@ def main() -> int:
                 runs.append(calculated_run(f"Bolag {n} AB", orgnr(20 + n), personnummer(count, offset), url))
                 tenants.append(onboarding.sender_of(runs[-1][0].company_id).tenant_key)
                 offset += count
-            warm_ups = [calculated_run(f"Uppvärmning {n} AB", orgnr(10 + n), personnummer(WARM_UP, 900_000 + 100 * n),
-                                       url) for n in range(len(args.concurrency) + 1)]
+            warm_ups = [calculated_run(f"Uppvärmning {n} AB", orgnr(10 + n),
+                                       personnummer(WARM_UP * c, 900_000 + 10_000 * n), url)
+                        for n, c in enumerate(args.concurrency + [1])]
             sequential = (calculated_run("En Tråd AB", orgnr(2), personnummer(args.sequential, 800_000), url)
                           if args.sequential else None)
             db.session.rollback()
@@ -122,7 +129,8 @@ def main() -> int:
             if sequential:
                 workers = [start_worker(1, database_url, queue, url, workdir / "worker-sequential.log")]
                 send_and_wait(*warm_ups[-1], queue, workers, args.timeout)
-                one = timed_send("1 process x 1 thread", *sequential, workers, sandbox, queue, args.timeout, postgres)
+                one = timed_send("1 process x 1 thread", *sequential, workers, sandbox, queue, args.timeout, postgres,
+                                 args.idle_seconds)
                 print(f"  one thread: {1000 / one['rate']:.1f} ms per payslip = {args.latency_ms} ms latency + "
                       f"{1000 / one['rate'] - args.latency_ms:.1f} ms", flush=True)
                 workers.pop().stop()
@@ -137,7 +145,7 @@ def main() -> int:
                     send_and_wait(*warm_ups[min(n, len(warm_ups) - 1)], queue, workers, args.timeout)
                     current = concurrency
                 figures = timed_send(f"{label} ({args.processes} x {concurrency // args.processes} threads)",
-                                     *runs[n], workers, sandbox, queue, args.timeout, postgres)
+                                     *runs[n], workers, sandbox, queue, args.timeout, postgres, args.idle_seconds)
                 results.append((label, concurrency, figures))
             for worker in workers:
                 worker.stop()
