@@ -9,7 +9,6 @@ the others wait for Kivra, and Kivra never sees more calls at once than configur
 """
 import contextlib
 import threading
-from collections.abc import Iterator
 
 _slots: threading.BoundedSemaphore | None = None
 
@@ -20,12 +19,6 @@ def limit(calls: int | None) -> None:
     _slots = threading.BoundedSemaphore(calls) if calls else None
 
 
-@contextlib.contextmanager
-def slot() -> Iterator[None]:
+def slot() -> contextlib.AbstractContextManager:
     """Held for one content call: waits while every slot is taken."""
-    slots = _slots
-    if slots is None:
-        yield
-        return
-    with slots:
-        yield
+    return _slots if _slots is not None else contextlib.nullcontext()
