@@ -6,7 +6,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from kivra import database_errors, logs, proxy  # noqa: F401 (database_errors: its listener)
-from kivra.config import instance_path, load_config, log_effective
+from kivra.config import engine_options, instance_path, load_config, log_effective
 from kivra.extensions import babel, csrf, db, limiter, login_manager, migrate
 from kivra.resources import resource_dir
 from kivra.web import i18n
@@ -27,6 +27,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(resource_dir("translations"))
     if test_config:
         app.config.update(test_config)
+        if "SQLALCHEMY_ENGINE_OPTIONS" not in test_config:  # the options of the database it names
+            app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config["SQLALCHEMY_DATABASE_URI"])
     # Whatever engine options a configuration gives, no database error shows its parameters (personal data).
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}), "hide_parameters": True}
     logs.configure(app.config)  # once per process: the first app made in it sets logging up

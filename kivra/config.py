@@ -6,6 +6,9 @@ from decimal import Decimal
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
 
 class ConfigError(RuntimeError):
     """The environment does not describe a runnable app."""
@@ -131,6 +134,30 @@ def _sqlite_url(instance_path: str) -> str:
     return "sqlite:///" + os.path.join(instance_path, "payroll.db")
 
 
+def engine_options(database_url: str) -> dict:
+    """SQLAlchemy's engine options for this database.
+
+    - hide_parameters: a database error (logged with its traceback) names the statement, never the values bound to
+      it, which may be a personnummer, a bank account or a salary.
+    - No limit on the pool of its own (a file, not an in-memory SQLite): a thread holds one connection at a time, so a
+      process opens at most one per thread (a worker's consumer threads and its three housekeeping threads,
+      gunicorn's). SQLAlchemy's default of 15 made a worker of 32 threads wait for connections, and a wait of 30 s
+      failed the attempt (docs/operations.md, "Connections").
+    - PostgreSQL: times are stored as UTC without a zone, so its sessions are in UTC and read and write them as they
+      are; a connection the server dropped is replaced before it is used.
+    """
+    options: dict = {"hide_parameters": True}
+    if database_url.startswith("postgresql"):
+        options |= {"connect_args": {"options": "-c timezone=UTC"}, "pool_pre_ping": True}
+    try:
+        database = make_url(database_url).database
+    except ArgumentError:  # its message repeats the URL, password and all
+        raise ConfigError("DATABASE_URL is not a database URL (postgresql+psycopg://user:password@host/name)") from None
+    if database not in (None, "", ":memory:"):
+        options |= {"pool_size": 0, "max_overflow": -1}
+    return options
+
+
 def load_config(instance_path: str, environ=None, testing: bool = False) -> dict:
     """Read settings from the environment; refuse to start production without a secret key, Kivra's settings, a
     database and a queue every process can share. A test's app (`testing`: create_app with TESTING) is in APP_ENV
@@ -176,17 +203,7 @@ def load_config(instance_path: str, environ=None, testing: bool = False) -> dict
         # anything signed from now on uses SECRET_KEY (docs/operations.md, "Rotating secrets").
         "SECRET_KEY_FALLBACKS": _fallbacks(env),
         "SQLALCHEMY_DATABASE_URI": database_url,
-        # Times are stored as UTC without a zone: a PostgreSQL session in UTC reads and writes them as they are.
-        # hide_parameters: a database error (logged with its traceback) names the statement, never the values bound
-        # to it, which may be a personnummer, a bank account or a salary. PostgreSQL's pool has no limit of its own:
-        # a thread holds one connection at a time, so a process opens at most one per thread (a worker's --threads
-        # and its three housekeeping threads, gunicorn's). SQLAlchemy's default of 15 made a worker of 32 threads
-        # wait for connections, and a wait of 30 s failed the attempt (docs/operations.md, "Connections").
-        "SQLALCHEMY_ENGINE_OPTIONS": (
-            {"connect_args": {"options": "-c timezone=UTC"}, "pool_pre_ping": True, "hide_parameters": True,
-             "pool_size": 0, "max_overflow": -1}
-            if database_url.startswith("postgresql") else {"hide_parameters": True}
-        ),
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(database_url),
         "KIVRA_API_URL": env.get("KIVRA_API_URL", "http://127.0.0.1:8765"),
         # `flask serve` starts a Kivra sandbox in-process on this port, unless KIVRA_API_URL names a Kivra (None).
         "KIVRA_SANDBOX_PORT": None if env.get("KIVRA_API_URL") else int(env.get("KIVRA_SANDBOX_PORT", "8765")),

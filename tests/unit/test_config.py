@@ -24,6 +24,21 @@ def test_development_has_safe_local_defaults(tmp_path):
     assert config["SESSION_COOKIE_SECURE"] is False
 
 
+def test_a_database_url_that_is_not_one_is_refused_without_repeating_it(tmp_path):
+    with pytest.raises(ConfigError, match="DATABASE_URL is not a database URL") as refused:
+        load_config(str(tmp_path), {"APP_ENV": "development", "DATABASE_URL": "payroll:hunter2@db"})
+    assert "hunter2" not in str(refused.value)
+
+
+@pytest.mark.parametrize("url, limited", [("sqlite:////srv/payroll.db", False), ("sqlite://", True),
+                                          ("postgresql+psycopg://db/payroll", False)])
+def test_a_database_file_or_server_has_no_pool_limit_of_its_own(tmp_path, url, limited):
+    """A connection per thread (tests/test_databases.py); an in-memory SQLite is one connection, kept by SQLAlchemy."""
+    options = load_config(str(tmp_path), {"APP_ENV": "development", "DATABASE_URL": url})["SQLALCHEMY_ENGINE_OPTIONS"]
+    assert options["hide_parameters"] is True
+    assert ("max_overflow" not in options) is limited
+
+
 def test_environment_variables_are_read(tmp_path):
     config = load_config(str(tmp_path), {
         "APP_ENV": "production", "SECRET_KEY": "s3cret-but-at-least-32-characters-long", "DATABASE_URL": "postgresql+psycopg://db/payroll",
