@@ -225,6 +225,7 @@ def test_a_resent_invitation_replaces_the_link(app, mailbox, as_anna, words):
 
 def test_an_invitation_expires_after_seven_days(app, mailbox, as_anna, monkeypatch):
     issued = links.clock()
+    monkeypatch.setattr(links, "clock", lambda: issued)  # signed at `issued`, however long the request takes
     invite(as_anna)
     path = invited(app, mailbox)
     monkeypatch.setattr(links, "clock", lambda: issued + timedelta(days=7, seconds=1).total_seconds())
