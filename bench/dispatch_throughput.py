@@ -18,7 +18,9 @@ calculated runs are made before the clock starts; each worker set first sends a 
 (a task each), so that every worker process's caches, token and connections are warm, not only those of the process
 that took a smaller warm-up's one task; each timed send is pressed after the workers have been idle `--idle-seconds`,
 as a payroll run's send is, so their threads have backed off to their longest poll; PDFs are made during the timed
-send. Figures vary with the machine's load, printed with each line: the ratios are the measure.
+send. Figures vary with the machine's load, printed with each line: the ratios are the measure. Each summary line
+also gives what a queueing model of the same C, latency and CPU allows (bench/queueing.py): where the two limits of
+the bound meet, waiting for Kivra and for the cores costs a share of the bound that no engine wins back.
 """
 import argparse
 import os
@@ -32,6 +34,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import queueing  # noqa: E402
 from bench.dispatch_send import (  # noqa: E402
     calculated_run, cpu_seconds, make_app, orgnr, outcomes, personnummer, send_and_wait, start_sandbox, start_worker,
     tree_cpu,
@@ -171,11 +174,14 @@ def main() -> int:
         limit = bound(figures, concurrency, args.latency_ms)
         ratio = figures["rate"] / limit
         met = met and once and ratio >= 0.8 and figures["worker_cpu_ms"] <= 5
+        model = queueing.throughput(concurrency, args.latency_ms, cpu_ms(figures), os.cpu_count() or 1)
         print(f"{label}: {figures['rate']:.1f} payslips/s = {ratio:.2f} of its bound {limit:.0f}/s "
               f"(C / latency {concurrency * 1000 / args.latency_ms:.0f}/s, cores / CPU "
               f"{(os.cpu_count() or 1) * 1000 / cpu_ms(figures):.0f}/s; "
               f"goal >= 0.80); workers' CPU {figures['worker_cpu_ms']:.1f} ms per payslip (goal <= 5); "
-              f"Kivra received {received} of {figures['payslips']} once each: {once}")
+              f"Kivra received {received} of {figures['payslips']} once each: {once}; the queueing model "
+              f"(bench/queueing.py) allows {model:.0f}/s = {model / limit:.2f} of the bound, the send reached "
+              f"{figures['rate'] / model:.2f} of it")
     if args.large:
         small, large = results[-2][2], results[-1][2]
         per_payslip = small["rate"] / large["rate"]
