@@ -1,4 +1,5 @@
-"""Where a send's payslips are, for the run's step page: counts by outcome, one aggregate query."""
+"""Where a send's payslips are: for the run's step page, counts by outcome in one aggregate query; for the run list,
+every run's from the dispatch tally."""
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -6,6 +7,7 @@ from sqlalchemy import func, select
 from kivra.accounts.models import utcnow
 from kivra.clock import as_utc
 from kivra.dispatch.models import UNFINISHED, Dispatch, DispatchState, PayslipSend
+from kivra.dispatch.tally import PENDING, DispatchTally
 from kivra.extensions import db
 
 
@@ -65,16 +67,25 @@ def send_progress(send: PayslipSend | None) -> Progress | None:
     return Progress(by_state, reasons)
 
 
-def sends_by_run(run_ids: list[int]) -> dict[int, tuple[PayslipSend, Progress]]:
-    """The run list's send column: each run's send and where its payslips are, in two queries for any number of runs
-    (the counts read from the (send_id, state) index)."""
+def sends_by_run(company_id: int, run_ids: list[int]) -> dict[int, tuple[PayslipSend, Progress]]:
+    """The run list's send column: each run's send and where its payslips are, summed from the dispatch tally (a row
+    per hour, run, channel, outcome and reason with sends, kivra/dispatch/tally.py): the list costs the same after
+    years of runs of thousands, where counting the rows would read every payslip ever sent. A run has one send, so
+    its tally is its send's. The tally counts queued, held and sending together (Progress's QUEUED here), which is
+    all the list shows of them; a send set for later is counted from its rows, as `is_scheduled` needs to know
+    that none is being sent."""
     if not run_ids:
         return {}
-    sends = {send.id: send for send in db.session.scalars(select(PayslipSend).where(PayslipSend.run_id.in_(run_ids)))}
-    counts: dict[int, dict[str, int]] = {send_id: {} for send_id in sends}
+    sends = {send.run_id: send for send in db.session.scalars(
+        select(PayslipSend).where(PayslipSend.company_id == company_id, PayslipSend.run_id.in_(run_ids)))}
+    counts: dict[int, dict[str, int]] = {run_id: {} for run_id in sends}
     if sends:
-        query = (select(Dispatch.send_id, Dispatch.state, func.count())
-                 .where(Dispatch.send_id.in_(list(sends))).group_by(Dispatch.send_id, Dispatch.state))
-        for send_id, state, count in db.session.execute(query):
-            counts[send_id][state] = count
-    return {send.run_id: (send, Progress(counts[send.id], {})) for send in sends.values()}
+        query = (select(DispatchTally.run_id, DispatchTally.outcome, func.sum(DispatchTally.n))
+                 .where(DispatchTally.company_id == company_id, DispatchTally.run_id.in_(list(sends)))
+                 .group_by(DispatchTally.run_id, DispatchTally.outcome))
+        for run_id, outcome, count in db.session.execute(query):
+            if count:
+                counts[run_id][DispatchState.QUEUED if outcome == PENDING else outcome] = count
+    now = utcnow()
+    return {run_id: (send, send_progress(send) if send.scheduled_for is not None and as_utc(send.scheduled_for) > now
+                     else Progress(counts[run_id], {})) for run_id, send in sends.items()}

@@ -4,7 +4,7 @@ to do."""
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, select
 
 from kivra.accounts.models import Company
 from kivra.dispatch.models import PayslipSend
@@ -37,14 +37,14 @@ class FirstSteps:
 
 
 def first_steps(company: Company) -> FirstSteps:
-    employees = db.session.scalar(select(func.count()).where(Employee.company_id == company.id))
+    employees = db.session.scalar(select(exists().where(Employee.company_id == company.id)))
     latest_run_id = db.session.scalar(select(PayrollRun.id).where(PayrollRun.company_id == company.id)
                                       .order_by(PayrollRun.id.desc()).limit(1))
     sent = db.session.scalar(select(exists().where(PayslipSend.company_id == company.id)))
     done = {
         Step.CONFIRM_EMAIL: company.confirmed_at is not None,
         Step.COMPANY_DETAILS: not missing_employer_details(company),
-        Step.EMPLOYEES: employees > 0,
+        Step.EMPLOYEES: bool(employees),
         Step.FIRST_RUN: latest_run_id is not None,
         Step.SEND: bool(sent),
     }

@@ -10,11 +10,12 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import delete, event, func, inspect, select, update
 
 from kivra import create_app, status
-from kivra.dispatch import tally
+from kivra.dispatch import progress, tally
 from kivra.dispatch.maintenance import compact_tally
-from kivra.dispatch.models import UNFINISHED, Dispatch, DispatchState
+from kivra.dispatch.models import OUTCOMES, UNFINISHED, Dispatch, DispatchState
 from kivra.dispatch.tally import DispatchTally
 from kivra.extensions import db
+from kivra.payroll.models import PayrollRun
 from tests.conftest import make_company, make_user
 from tests.status_history import add_employees, add_month, utc
 from tests.tally_check import assert_tally_matches, counted_rows, tallied
@@ -43,12 +44,30 @@ def check() -> None:
         assert_tally_matches(connection)
 
 
+def check_what_the_pages_read(*companies) -> None:
+    """The run list's send column and the status page's run filter, read from the tally, say what the rows say."""
+    for company in companies:
+        runs = list(db.session.scalars(select(PayrollRun.id).where(PayrollRun.company_id == company.id)))
+        for run_id, (send, shown) in progress.sends_by_run(company.id, runs).items():
+            exact = progress.send_progress(send)
+            assert (shown.total, shown.sent, shown.done, shown.waiting, shown.finished) == (
+                exact.total, exact.sent, exact.done, exact.waiting, exact.finished), run_id
+            assert all(shown[state] == exact[state] for state in OUTCOMES), run_id
+        for month in (date(2026, 8, 1), date(2026, 9, 1), date(2026, 10, 1), date(2026, 11, 1)):
+            start, end = status.utc_range(month)
+            expected = set(db.session.scalars(select(Dispatch.run_id).where(
+                Dispatch.company_id == company.id, Dispatch.state != DispatchState.CANCELLED,
+                Dispatch.dispatched_at >= start, Dispatch.dispatched_at < end)))
+            assert {run_id for run_id, _period in status.month_runs(company.id, month)} == expected, month
+
+
 def fresh_rows() -> int:
     return db.session.scalar(select(func.count()).where(DispatchTally.fresh))
 
 
-def test_the_tally_counts_every_insert_change_and_delete_and_compaction_never_changes_it(history):
+def test_the_tally_counts_every_insert_change_and_delete_and_compaction_never_changes_it(history, other_company):
     check()  # the inserts
+    check_what_the_pages_read(history, other_company)
     ids = list(db.session.scalars(select(Dispatch.id).order_by(Dispatch.id)))
     chance = random.Random(19)
     for step in range(300):
@@ -77,7 +96,9 @@ def test_the_tally_counts_every_insert_change_and_delete_and_compaction_never_ch
             tally.compact(keys=chance.randint(1, 50))
         if step % 25 == 0:
             check()
+            check_what_the_pages_read(history, other_company)
     check()
+    check_what_the_pages_read(history, other_company)
     before = tallied(db.session.connection())
     tally.compact_all()
     assert fresh_rows() == 0
@@ -85,6 +106,27 @@ def test_the_tally_counts_every_insert_change_and_delete_and_compaction_never_ch
     # One row per key, none of them zero (a key whose rows were all cancelled or moved is gone).
     rows = db.session.execute(select(*tally.KEY, DispatchTally.n)).all()
     assert len({tuple(row[:-1]) for row in rows}) == len(rows) and all(row[-1] for row in rows)
+
+
+def test_a_run_whose_rows_left_the_month_or_were_cancelled_is_not_in_its_run_filter(history, other_company):
+    """The month's tally still holds the deltas (+1, then -1) until the sweep: the filter goes by their sum."""
+    september, october = date(2026, 9, 1), date(2026, 10, 1)
+    [(september_run, _)] = status.month_runs(history.id, september)
+    [(october_run, _)] = status.month_runs(history.id, october)
+    start, _end = status.utc_range(october)
+    db.session.execute(update(Dispatch).where(Dispatch.run_id == september_run)
+                       .values(dispatched_at=start + timedelta(days=3)))
+    db.session.commit()
+    assert {run_id for run_id, _ in status.month_runs(history.id, october)} == {september_run, october_run}
+    assert status.month_runs(history.id, september) == []
+    db.session.execute(update(Dispatch).where(Dispatch.run_id == september_run)
+                       .values(dispatched_at=start - timedelta(days=3)))
+    db.session.execute(update(Dispatch).where(Dispatch.run_id == october_run).values(state=DispatchState.CANCELLED))
+    db.session.commit()
+    assert fresh_rows() > 0  # not compacted: the sums are of deltas
+    assert [run_id for run_id, _ in status.month_runs(history.id, october)] == []
+    assert [run_id for run_id, _ in status.month_runs(history.id, september)] == [september_run]
+    check_what_the_pages_read(history, other_company)
 
 
 def test_the_months_totals_count_a_payslip_dispatched_in_the_last_microsecond_of_the_month(company):

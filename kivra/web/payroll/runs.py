@@ -33,7 +33,7 @@ def _runs_page(form: RunForm, status: int = 200):
     runs = service.company_runs(current_user.company_id)
     company = db.session.get(Company, current_user.company_id)
     steps = getting_started.first_steps(company)
-    sends = progress.sends_by_run([run.id for run in runs])
+    sends = progress.sends_by_run(company.id, [run.id for run in runs])
     return render("payroll/runs.html", "run_form", status=status, runs=runs, form=form, steps=steps,
                   payslip_counts=service.payslip_counts([run.id for run in runs]),
                   links=_first_step_links(steps), sends=sends,
