@@ -61,6 +61,7 @@ def build(app, sandbox_url: str, payslips: int, admins: int, employees: int) -> 
     from kivra.employees.models import Employee
     from kivra.employees.portal_account import PortalAccount
     from kivra.extensions import db
+    from kivra.payroll.models import PayrollRun
     from tests.status_history import PATTERN, add_month
 
     with app.app_context(), app.test_request_context():
@@ -70,7 +71,10 @@ def build(app, sandbox_url: str, payslips: int, admins: int, employees: int) -> 
         ids = list(db.session.scalars(select(Employee.id).where(Employee.company_id == company.id)
                                       .order_by(Employee.id)))
         # October's send, final in every row (a queued one would be picked up by the workers' sweep).
-        add_month(company, admin, ids, HISTORY, pattern={k: v for k, v in PATTERN.items() if v[1] != "queued"})
+        october = add_month(company, admin, ids, HISTORY,
+                            pattern={k: v for k, v in PATTERN.items() if v[1] != "queued"})
+        # Its payslips counted, as calculating a run counts them (add_month writes the run as migration 0022 left it).
+        db.session.execute(update(PayrollRun).where(PayrollRun.id == october).values(payslip_count=len(ids)))
         for table in ("payroll_run", "payslip_send", "payslip", "payslip_version", "dispatch"):  # ids given by hand
             db.session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), max(id)) FROM {table}"))
         password_hash = generate_password_hash(PASSWORD)  # once: every account shares it

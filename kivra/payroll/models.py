@@ -20,6 +20,9 @@ class PayrollRun(db.Model):
     period: Mapped[date]  # first day of the month paid for
     payout_date: Mapped[date]
     status: Mapped[str] = mapped_column(String(20), default="draft")  # draft | calculated
+    # How many payslips the run has, counted when it is calculated (its payslips are fixed from then on): the run list
+    # reads it rather than count every payslip of every run. None while a draft, or where nothing counted it.
+    payslip_count: Mapped[int | None]
     employer_contribution_rate: Mapped[Decimal] = mapped_column(Numeric(5, 2))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

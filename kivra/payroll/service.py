@@ -58,13 +58,16 @@ def company_runs(company_id: int) -> list[PayrollRun]:
     ))
 
 
-def payslip_counts(run_ids: list[int]) -> dict[int, int]:
-    """Payslips per run, counted by the database: a run of 20 000 is not loaded to be counted."""
-    if not run_ids:
-        return {}
-    counted = db.session.execute(
-        select(Payslip.run_id, func.count()).where(Payslip.run_id.in_(run_ids)).group_by(Payslip.run_id))
-    return {run_id: 0 for run_id in run_ids} | dict(counted.all())
+def payslip_counts(runs: list[PayrollRun]) -> dict[int, int]:
+    """Payslips per run: a calculated run's as counted when it was calculated, the others' counted by the database
+    (a run of 20 000 is not loaded to be counted, and years of runs are not counted again on every look)."""
+    counts = {run.id: run.payslip_count for run in runs if run.payslip_count is not None}
+    uncounted = [run.id for run in runs if run.payslip_count is None]
+    if uncounted:
+        counted = db.session.execute(select(Payslip.run_id, func.count()).where(Payslip.run_id.in_(uncounted))
+                                     .group_by(Payslip.run_id))
+        counts |= {run_id: 0 for run_id in uncounted} | dict(counted.all())
+    return counts
 
 
 def first_free_period(company_id: int, start: date) -> date:
@@ -238,7 +241,9 @@ def calculate_run(run: PayrollRun) -> None:
         payslip_totals(payslip)  # refuse before freezing anything
         check_printed(payslip)
     claimed = db.session.execute(
-        update(PayrollRun).where(PayrollRun.id == run.id, PayrollRun.status == "draft").values(status="calculated")
+        update(PayrollRun).where(PayrollRun.id == run.id, PayrollRun.status == "draft").values(
+            status="calculated",
+            payslip_count=select(func.count()).where(Payslip.run_id == run.id).scalar_subquery())
     ).rowcount
     if not claimed:  # calculated meanwhile by another click or tab
         db.session.rollback()

@@ -35,7 +35,7 @@ def _runs_page(form: RunForm, status: int = 200):
     steps = getting_started.first_steps(company)
     sends = progress.sends_by_run(company.id, [run.id for run in runs])
     return render("payroll/runs.html", "run_form", status=status, runs=runs, form=form, steps=steps,
-                  payslip_counts=service.payslip_counts([run.id for run in runs]),
+                  payslip_counts=service.payslip_counts(runs),
                   links=_first_step_links(steps), sends=sends,
                   scheduled={run_id for run_id, pair in sends.items() if progress.is_scheduled(*pair)})
 
