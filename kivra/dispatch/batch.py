@@ -27,7 +27,6 @@ from kivra.agreement.models import KivraSender, SenderState
 from kivra.dispatch import engine, journal, leases, locks, slots
 from kivra.dispatch.corrections import corrects_received
 from kivra.dispatch.models import Channel, Dispatch, DispatchState
-from kivra.dispatch.queue import huey
 from kivra.extensions import db
 from kivra.logs import log_context
 from kivra.payroll.models import Payslip, PayslipVersion
@@ -38,12 +37,12 @@ from kivra.sender_api.errors import KivraError, RecipientNotEligible
 log = logging.getLogger(__name__)
 # Set by a stopping worker (kivra/worker.py): a batch sends no further row, and hands back those it did not send.
 stopping = threading.Event()
-# A batch that has taken this long (ten rows at 50 ms take half a second) hands back the rows it has not sent yet,
-# rung for at once, so that other threads send them rather than they wait their turn behind each other. If Kivra
-# itself is slow (its calls in this batch took SLOW_CALL_SECONDS on average) it always does. If the batch is slow only
-# because the CPU is busy, it does so only when nothing waits in the queue: while tasks wait, every thread has work,
-# and the rows handed back would each be claimed, sent and recorded alone (three times a batched row's CPU), so the
-# batch goes on and looks again after as long once more.
+# A batch that has taken this long (ten rows at 50 ms take half a second) while Kivra itself is slow (its calls in this
+# batch took SLOW_CALL_SECONDS on average) hands back the rows it has not sent yet, rung for at once, so that other
+# threads send them rather than they wait their turn behind each other's slow calls. A batch slow only because the CPU
+# is busy keeps its rows: handed back, each would be claimed, sent and recorded alone, at three times a batched row's
+# CPU, on cores that are already full (at 64 sends in flight on 2 cores that took 30 % of the throughput:
+# docs/benchmarks.md, "C = 64 against C = 16").
 PATIENCE_SECONDS = 1.0
 SLOW_CALL_SECONDS = 0.5
 _clock = time.monotonic
@@ -146,13 +145,11 @@ def _send_batched(rows: list[engine.Claim], client: KivraClient, config: engine.
         log.warning("building %d payloads together failed; each row is tried on its own", len(rows), exc_info=True)
         return [(row.id, _one(row, client, config)) for row in rows]
     results, sent = [], []
-    patient_until, calls, calling = since + PATIENCE_SECONDS, 0, 0.0
+    calls, calling = 0, 0.0
     for n, row in enumerate(rows):
         slow_kivra = calls and calling / calls > SLOW_CALL_SECONDS
-        if n and _clock() > patient_until and not slow_kivra and _queue_waiting():
-            patient_until = _clock() + PATIENCE_SECONDS  # every thread has work: handing back gains nothing
-        # The worker is stopping, or Kivra is slow and threads are free: what was not sent goes back to the queue now.
-        if stopping.is_set() or (n and _clock() > patient_until):
+        # The worker is stopping, or Kivra is slow: what was not sent goes back to the queue now.
+        if stopping.is_set() or (n and slow_kivra and _clock() > since + PATIENCE_SECONDS):
             _record(sent)
             return results + _hand_back(rows[n:])
         body = bodies[row.id]
@@ -185,16 +182,6 @@ def _send_batched(rows: list[engine.Claim], client: KivraClient, config: engine.
                 results.append((row.id, engine.Attempt(state)))
     _record(sent)
     return results
-
-
-def _queue_waiting() -> bool:
-    """Whether tasks wait in the queue (any thread that finishes takes one); a queue that cannot be asked counts as
-    waiting: the rows stay with this batch rather than be rung for through it."""
-    try:
-        return huey.pending_count() > 0
-    except Exception:  # noqa: BLE001
-        log.debug("the queue's length could not be read", exc_info=True)
-        return True
 
 
 def stored_payloads(rows: list[engine.Claim], config: engine.Settings) -> dict[int, bytes | PayloadError]:
