@@ -41,7 +41,7 @@ stopping = threading.Event()
 # batch took SLOW_CALL_SECONDS on average) hands back the rows it has not sent yet, rung for at once, so that other
 # threads send them rather than they wait their turn behind each other's slow calls. A batch slow only because the CPU
 # is busy keeps its rows: handed back, each would be claimed, sent and recorded alone, at three times a batched row's
-# CPU, on cores that are already full (at 64 sends in flight on 2 cores that took 30 % of the throughput:
+# CPU, on cores that are already full (at 64 sends in flight on 2 cores that took a fifth of the throughput:
 # docs/benchmarks.md, "C = 64 against C = 16").
 PATIENCE_SECONDS = 1.0
 SLOW_CALL_SECONDS = 0.5
