@@ -24,7 +24,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.dispatch_send import Child, child_env, lowered  # noqa: E402
-from tests.servers import free_port  # noqa: E402
+from tests.servers import _wait_until, free_port  # noqa: E402
 
 BODY = b"0" * 46_000
 HEADERS = {"authorization": "Bearer bench", "content-type": "application/json", "accept": "application/json"}
@@ -39,6 +39,13 @@ def slow_kivra(environ, start_response):
     body = b'{"key": "15f3b5b1-6f1c-4d2b-9a3e-2f1d0c9b8a7e"}'
     start_response("201 Created", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
     return [body]
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.post(url + PATH, content=b"{}", timeout=5).is_success
+    except httpx.TransportError:
+        return False
 
 
 def with_threads(url: str, concurrency: int, calls: int) -> None:
@@ -112,15 +119,7 @@ def main() -> int:
                    child_env(BENCH_LATENCY_MS=args.latency_ms), log)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.post(url + PATH, content=b"{}", timeout=5).raise_for_status()
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline or not server.alive:
-                    raise RuntimeError(f"the stand-in did not start:\n{server.tail()}") from None
-                time.sleep(0.2)
+        _wait_until(lambda: _answers(url), server.popen, log, "the stand-in for Kivra")
         print(f"{args.calls} calls of {len(BODY)} bytes per way and round, {args.rounds} rounds, Kivra's latency "
               f"{args.latency_ms} ms; CPU of the sender's process per call (median of rounds), calls per second")
         for concurrency in args.concurrency:
