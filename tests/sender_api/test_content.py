@@ -30,6 +30,26 @@ def test_same_input_gives_the_same_bytes():
     assert content(html="<p>x</p>") == content(html="<p>x</p>")
 
 
+@pytest.mark.parametrize("html", [None, "<p>Nettolön 22 750 kr</p>"])
+@pytest.mark.parametrize("retain", [False, True])
+def test_the_bytes_are_json_dumps_of_the_whole_content(html, retain):
+    """The parts' base64 is put in after the rest is written: the body is still the one canonical JSON of it all,
+    escapes in the payslip's text included, and each part decodes to what went in."""
+    name = 'Bygg & "Lön" \\ AB\u2028Ö\x01'
+    slip = {**SLIP, "employment": {"employer": {**SLIP["employment"]["employer"], "legal_name": name}}}
+    body = content(salaryslip=slip, html=html, retain=retain, file_name='lonebesked "nov".pdf')
+    whole = json.loads(body)
+    assert body == json.dumps(whole, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode("utf-8")
+    assert whole["salaryslip"]["employment"]["employer"]["legal_name"] == name
+    part = whole["parts"][0]
+    assert base64.b64decode(part["data"]) == PDF and part["name"] == 'lonebesked "nov".pdf'
+    if html is None:
+        assert "responsive_part" not in part
+    else:
+        assert base64.b64decode(part["responsive_part"]["data"]).decode("utf-8") == html
+    assert body.count(b'"data":') == 1 + (html is not None)
+
+
 def test_retain_sets_the_retention_time():
     body = json.loads(content(retain=True, retention_days=390))
     assert body["retain"] is True and body["retention_time"] == "390"
