@@ -127,12 +127,18 @@ def start_sandbox(log: Path, latency_ms: int, keep_alive: bool = True, nice: int
     raise RuntimeError(f"the sandbox did not start:\n{sandbox.tail()}")
 
 
-def start_worker(threads: int, database_url: str, queue_path: Path, sandbox_url: str, log: Path) -> Child:
+def start_worker(threads: int, database_url: str, queue_path: Path, sandbox_url: str, log: Path,
+                 stages: Path | None = None) -> Child:
     """`flask --app app worker --threads N`, as production starts it (the shipped sweep interval included: a sweep
-    every second cost 6 % of the workers' CPU), on the benchmark's own database and queue."""
+    every second cost 6 % of the workers' CPU), on the benchmark's own database and queue. With `stages`, through
+    bench/dispatch_stages.py, which writes the CPU of each stage so far to that file."""
     env = child_env(APP_ENV="development", DATABASE_URL=database_url, HUEY_SQLITE_PATH=queue_path,
                     KIVRA_API_URL=sandbox_url)
-    return Child([sys.executable, "-m", "flask", "--app", "app", "worker", "--threads", str(threads)], env, log)
+    flask = ["--app", "app", "worker", "--threads", str(threads)]
+    if stages is None:
+        return Child([sys.executable, "-m", "flask", *flask], env, log)
+    return Child([sys.executable, str(ROOT / "bench" / "dispatch_stages.py"), "--worker", str(stages), "--", *flask],
+                 env, log)
 
 
 def cpu_seconds(pid: int) -> float:

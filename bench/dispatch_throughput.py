@@ -3,6 +3,7 @@ processes against the sandbox with latency on every call, against the bound that
 
 Run: .venv/bin/python bench/dispatch_throughput.py [--concurrency 16 64] [--processes 2] [--payslips 2000]
      [--large 20000] [--sequential 0] [--latency-ms 50] [--close-connections] [--postgres] [--idle-seconds 3]
+     [--stages]
 For each C of `--concurrency`, `--processes` workers of C / processes threads send `--payslips` payslips; the same
 workers then send `--large` payslips (0: skip). Each line prints payslips per second from the moment the send is
 requested until every dispatch row is final, and the CPU milliseconds per payslip of the workers and of the sandbox
@@ -34,7 +35,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import queueing  # noqa: E402
+from bench import dispatch_stages, queueing  # noqa: E402
 from bench.dispatch_send import (  # noqa: E402
     calculated_run, cpu_seconds, make_app, orgnr, outcomes, personnummer, send_and_wait, start_sandbox, start_worker,
     tree_cpu,
@@ -46,10 +47,11 @@ from tests.servers import PostgresServer  # noqa: E402
 WARM_UP = 10  # payslips per thread of a worker set: one task each
 
 
-def timed_send(label, run, admin, workers, sandbox, queue, timeout, postgres=None, idle=0.0) -> dict:
+def timed_send(label, run, admin, workers, sandbox, queue, timeout, postgres=None, idle=0.0, stages=()) -> dict:
     """One send to the end, with the CPU its workers, the sandbox and PostgreSQL (if used) spent on it, pressed after
-    the workers have been idle `idle` seconds."""
+    the workers have been idle `idle` seconds; and, given the workers' `stages` files, their CPU by stage."""
     time.sleep(idle)
+    stages_before = [dispatch_stages.read_totals(path) for path in stages]
     pids = [w.pid for w in workers] + [sandbox.pid] + ([postgres.process.pid] if postgres else [])
     # The sandbox's gunicorn answers in a worker process; PostgreSQL in a backend per connection.
     measure = [cpu_seconds] * len(workers) + [tree_cpu] * (1 + bool(postgres))
@@ -67,7 +69,24 @@ def timed_send(label, run, admin, workers, sandbox, queue, timeout, postgres=Non
           f"(request {sent.requested * 1000:.0f} ms, longest stall {sent.longest_stall:.1f} s); CPU per payslip: "
           f"workers {figures['worker_cpu_ms']:.1f} ms, sandbox {figures['sandbox_cpu_ms']:.1f} ms{database}; "
           f"outcomes {counts}; load average {os.getloadavg()[0]:.1f}", flush=True)
+    if stages:
+        time.sleep(0.5)  # each worker writes its totals every 0.2 s
+        print_stages(stages_before, [dispatch_stages.read_totals(path) for path in stages], figures)
     return figures
+
+
+def print_stages(before: list[dict], after: list[dict], figures: dict) -> None:
+    """The workers' CPU per payslip by stage (each thread's own clock, summed over the workers), and what no stage
+    holds: the consumers' polls and dequeues, the heartbeats and sweeps, and what threads cost outside their own
+    clocks."""
+    payslips, whole = figures["payslips"], figures["worker_cpu_ms"]
+    spent = {stage: sum(a.get(stage, 0.0) - b.get(stage, 0.0) for a, b in zip(after, before)) * 1000 / payslips
+             for _, _, stage in dispatch_stages.STAGES}
+    print(f"  {'the workers, whole':40} {whole:6.2f} ms  100 %")
+    for _, _, stage in dispatch_stages.STAGES:
+        print(f"  {stage:40} {spent[stage]:6.2f} ms  {spent[stage] / whole * 100:3.0f} %")
+    outside = whole - sum(spent[stage] for stage in dispatch_stages.TOP)
+    print(f"  {'in no stage':40} {outside:6.2f} ms  {outside / whole * 100:3.0f} %", flush=True)
 
 
 def bound(figures: dict, concurrency: int, latency_ms: int) -> float:
@@ -95,6 +114,8 @@ def main() -> int:
     parser.add_argument("--idle-seconds", type=float, default=3.0,
                         help="the workers idle before each timed send is pressed, as between payroll runs")
     parser.add_argument("--timeout", type=float, default=1800)
+    parser.add_argument("--stages", action="store_true",
+                        help="also print the workers' CPU by stage (bench/dispatch_stages.py times them in each)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, databases)")
     args = parser.parse_args()
     if args.latency_ms <= 0:
@@ -143,12 +164,16 @@ def main() -> int:
                 if concurrency != current:
                     for worker in workers:
                         worker.stop()
+                    stages = [workdir / f"stages-{concurrency}-{p}.json" for p in range(args.processes)
+                              ] if args.stages else []
                     workers = [start_worker(concurrency // args.processes, database_url, queue, url,
-                                            workdir / f"worker-{concurrency}-{p}.log") for p in range(args.processes)]
+                                            workdir / f"worker-{concurrency}-{p}.log", stages[p] if stages else None)
+                               for p in range(args.processes)]
                     send_and_wait(*warm_ups[min(n, len(warm_ups) - 1)], queue, workers, args.timeout)
                     current = concurrency
                 figures = timed_send(f"{label} ({args.processes} x {concurrency // args.processes} threads)",
-                                     *runs[n], workers, sandbox, queue, args.timeout, postgres, args.idle_seconds)
+                                     *runs[n], workers, sandbox, queue, args.timeout, postgres, args.idle_seconds,
+                                     stages)
                 results.append((label, concurrency, figures))
             for worker in workers:
                 worker.stop()
