@@ -11,6 +11,8 @@ over that window (from /proc). The bound for a send is min(C / latency, cores / 
 workers' and the sandbox's on the same cores; goal: each send at >= 0.8 of its bound, the workers' CPU per payslip
 <= 5 ms, and the large send's time per payslip within 1.2x of the small one's (the run's size costs nothing).
 `--sequential N` also times one worker with one thread on N payslips (a round is the latency plus the CPU).
+`--stages` starts the workers through bench/dispatch_stages.py and prints, after each send, their CPU per payslip by
+stage (claim, PDF, content, store, send, record...) on each thread's own clock, and what no stage holds.
 The sandbox (`python -m kivra.sandbox --latency-ms --keep-alive`: connections kept open between calls, as Kivra
 keeps them; `--close-connections` for Werkzeug's server, which opens one per call) and the workers are separate
 processes on their own SQLite database and Huey queue in a temporary directory (`--postgres`: the database on a
@@ -50,7 +52,8 @@ WARM_UP = 10  # payslips per thread of a worker set: one task each
 def timed_send(label, run, admin, workers, sandbox, queue, timeout, postgres=None, idle=0.0, stages=()) -> dict:
     """One send to the end, with the CPU its workers, the sandbox and PostgreSQL (if used) spent on it, pressed after
     the workers have been idle `idle` seconds; and, given the workers' `stages` files, their CPU by stage."""
-    time.sleep(idle)
+    # Each worker writes its stage totals every 0.2 s: after half a second idle they hold all the work before the press.
+    time.sleep(max(idle, 0.5) if stages else idle)
     stages_before = [dispatch_stages.read_totals(path) for path in stages]
     pids = [w.pid for w in workers] + [sandbox.pid] + ([postgres.process.pid] if postgres else [])
     # The sandbox's gunicorn answers in a worker process; PostgreSQL in a backend per connection.
@@ -84,7 +87,8 @@ def print_stages(before: list[dict], after: list[dict], figures: dict) -> None:
              for _, _, stage in dispatch_stages.STAGES}
     print(f"  {'the workers, whole':40} {whole:6.2f} ms  100 %")
     for _, _, stage in dispatch_stages.STAGES:
-        print(f"  {stage:40} {spent[stage]:6.2f} ms  {spent[stage] / whole * 100:3.0f} %")
+        if stage != dispatch_stages.WEB:
+            print(f"  {stage:40} {spent[stage]:6.2f} ms  {spent[stage] / whole * 100:3.0f} %")
     outside = whole - sum(spent[stage] for stage in dispatch_stages.TOP)
     print(f"  {'in no stage':40} {outside:6.2f} ms  {outside / whole * 100:3.0f} %", flush=True)
 
@@ -164,8 +168,8 @@ def main() -> int:
                 if concurrency != current:
                     for worker in workers:
                         worker.stop()
-                    stages = [workdir / f"stages-{concurrency}-{p}.json" for p in range(args.processes)
-                              ] if args.stages else []
+                    stages = [workdir / f"stages-{concurrency}-{p}.json" for p in range(args.processes)]
+                    stages = stages if args.stages else []
                     workers = [start_worker(concurrency // args.processes, database_url, queue, url,
                                             workdir / f"worker-{concurrency}-{p}.log", stages[p] if stages else None)
                                for p in range(args.processes)]

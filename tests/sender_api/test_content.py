@@ -1,6 +1,7 @@
 """What we refuse to send, before it leaves: Kivra's rules on subjects, the salaryslip schema and the HTML part."""
 import base64
 import json
+import uuid
 from datetime import date
 
 import pytest
@@ -48,6 +49,14 @@ def test_the_bytes_are_json_dumps_of_the_whole_content(html, retain):
     else:
         assert base64.b64decode(part["responsive_part"]["data"]).decode("utf-8") == html
     assert body.count(b'"data":') == 1 + (html is not None)
+
+
+def test_a_payslip_text_holding_the_marker_is_refused_not_sent_with_the_wrong_bytes(monkeypatch):
+    marker = uuid.UUID("00000000-0000-4000-8000-000000000001")
+    monkeypatch.setattr(uuid, "uuid4", lambda: marker)
+    with pytest.raises(AssertionError, match="marker"):
+        content(subject="Lönebesked", salaryslip={**SLIP, "employment": {"employer": {
+            **SLIP["employment"]["employer"], "legal_name": f"{marker.hex}pdf"}}})
 
 
 def test_retain_sets_the_retention_time():
