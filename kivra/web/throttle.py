@@ -6,6 +6,7 @@ The limit is checked before the password is: once it is reached even the right p
 """
 from flask import make_response, request
 from flask_babel import gettext as _
+from flask_login import current_user
 
 from kivra.extensions import limiter
 from kivra.web import render
@@ -38,6 +39,31 @@ def sign_in_limits(form_class, template: str, block: str):
         for limit, key in ((PER_ACCOUNT, _account), (PER_ADDRESS, None)):
             view = limiter.limit(limit, key_func=key, methods=["POST"], deduct_when=_refused, on_breach=breached)(view)
         return view
+
+    return decorate
+
+
+CHANGES_PER_ACCOUNT = f"10 per {WINDOW_MINUTES} minutes"  # guessing the password a session was opened with
+
+
+def _signed_in_account() -> str:
+    return f"signed-in:{current_user.get_id()}"
+
+
+def password_change_limits(refused):
+    """Limit a "change your password" view per signed-in account, as sign-in is limited: whoever holds someone's
+    session (a computer left signed in) could otherwise guess the current password, and with it take the account.
+    A wrong current password or an incomplete form counts; past the limit even the right password waits, and the
+    view answers 429 with `refused(message)` (the form as typed and the reason, page or htmx)."""
+
+    def breached(_limit):
+        body, status = refused(_("Too many failed attempts. Wait %(minutes)d minutes and try again.",
+                                 minutes=WINDOW_MINUTES))
+        return make_response(body, status)
+
+    def decorate(view):
+        return limiter.limit(CHANGES_PER_ACCOUNT, key_func=_signed_in_account, methods=["POST"], deduct_when=_refused,
+                             on_breach=breached)(view)
 
     return decorate
 

@@ -226,3 +226,50 @@ def test_a_wrong_current_password_changes_nothing_and_keeps_what_was_typed(app, 
     assert response.status_code == 422 and WRONG_CURRENT[lang] in text(response)
     assert other.get("/min-lon/").status_code == 200
     assert db.session.query(PortalAccount).one().session_version == 0
+
+
+TOO_MANY = {"sv": "För många misslyckade försök. Vänta 15 minuter och försök igen.",
+            "en": "Too many failed attempts. Wait 15 minutes and try again."}
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_guessing_the_current_password_from_a_min_lon_session_waits_after_ten_tries(app, employee, lang, htmx):
+    """Whoever holds a session (a computer left signed in) cannot guess the password it was opened with: the
+    eleventh try waits, even with the right password, and nothing changes."""
+    side = {**MIN_LON, "email": employee.email}
+    browser = signed_in(app, side, lang)
+    other = signed_in(app, side, lang)
+    for n in range(10):
+        guess = {"current": f"guess {n}", "password": "a brand new password", "confirm": "a brand new password"}
+        response = browser.post("/min-lon/settings/password", guess, htmx=htmx)
+        assert response.status_code == 422 and WRONG_CURRENT[lang] in text(response)
+    right = {"current": PASSWORD, "password": "a brand new password", "confirm": "a brand new password"}
+    response = browser.post("/min-lon/settings/password", right, htmx=htmx)
+    assert response.status_code == 429 and TOO_MANY[lang] in text(response)
+    assert int(response.headers["Retry-After"]) > 0
+    assert ("<html" in response.get_data(as_text=True)) is not htmx  # the form alone for htmx, else the page
+    assert 'name="current"' in response.get_data(as_text=True)  # the form is still there, to try again later
+    assert db.session.query(PortalAccount).one().session_version == 0
+    assert other.get("/min-lon/").status_code == 200  # no session ended, no password changed
+    again = Client(app.test_client())
+    again.token = again.csrf_from(again.raw.get("/min-lon/login"))
+    assert again.post("/min-lon/login", {"email": employee.email, "password": PASSWORD}).status_code == 303
+
+
+def test_a_password_change_after_nine_wrong_tries_goes_through_and_other_accounts_are_not_held(app, company, employee,
+                                                                                              lang):
+    side = {**MIN_LON, "email": employee.email}
+    browser = signed_in(app, side, lang)
+    for n in range(9):
+        guess = {"current": f"guess {n}", "password": "a brand new password", "confirm": "a brand new password"}
+        assert browser.post("/min-lon/settings/password", guess).status_code == 422
+    right = {"current": PASSWORD, "password": "a brand new password", "confirm": "a brand new password"}
+    assert browser.post("/min-lon/settings/password", right).status_code == 303
+    colleague = make_employee(company, name="Lena Lind", personnummer="198112172385", email="lena@example.se")
+    db.session.add(PortalAccount(employee_id=colleague.id, password_hash=PASSWORD_HASH, password_set_at=utcnow(),
+                                 locale=lang))
+    db.session.commit()
+    theirs = signed_in(app, {**MIN_LON, "email": colleague.email}, lang)
+    response = theirs.post("/min-lon/settings/password", {**right, "password": "another new password",
+                                                          "confirm": "another new password"})
+    assert response.status_code == 303

@@ -14,6 +14,7 @@ from kivra.web.passwords import PasswordResetPages
 from kivra.web.portal import bp
 from kivra.web.portal.forms import ChangePasswordForm, PortalLoginForm, SettingsForm
 from kivra.web.signin import SignInPage, sign_in, sign_out, stay_signed_in
+from kivra.web.throttle import password_change_limits
 
 SIGN_IN = SignInPage("employee", PortalLoginForm, "portal/login.html", "portal_login_form", home="portal.index",
                      within=bp.url_prefix + "/", authenticate=invitations.authenticate)  # only Min lön's own pages
@@ -108,7 +109,19 @@ def settings():
                   password_form=ChangePasswordForm(), min_length=MIN_PASSWORD_LENGTH)
 
 
+def _password_form(form: ChangePasswordForm, status: int):
+    return render("portal/settings.html", "password_form", status=status, form=SettingsForm(obj=current_user),
+                  password_form=form, min_length=MIN_PASSWORD_LENGTH)
+
+
+def _too_many_password_changes(message: str):
+    form = ChangePasswordForm()  # as typed (password fields never show their values)
+    form.current.errors = [message]
+    return _password_form(form, 429)
+
+
 @bp.post("/settings/password")
+@password_change_limits(_too_many_password_changes)
 def change_password():
     """A new password: every other session of the employee ends, this browser stays signed in."""
     form = ChangePasswordForm(words_about_the_person=words_about(current_user._get_current_object()))
@@ -119,5 +132,4 @@ def change_password():
             flash(_("Your new password is saved. Your other sessions have ended."), "success")
             return redirect_to(url_for("portal.settings"))
         form.current.errors.append(_("The current password is wrong."))
-    return render("portal/settings.html", "password_form", status=422, form=SettingsForm(obj=current_user),
-                  password_form=form, min_length=MIN_PASSWORD_LENGTH)
+    return _password_form(form, 422)
