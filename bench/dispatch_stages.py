@@ -115,6 +115,11 @@ def worker(out: Path, flask_args: list[str]) -> None:
     flask_main()
 
 
+def print_row(name: str, ms: float, whole: float) -> None:
+    """One line of a breakdown: milliseconds per payslip and the share of the whole."""
+    print(f"  {name:40} {ms:6.2f} ms  {ms / whole * 100:3.0f} %", flush=True)
+
+
 def read_totals(path: Path) -> dict[str, float]:
     """A worker's totals so far, written within the last second (else its writer has stopped: an error)."""
     try:
@@ -172,12 +177,12 @@ def main() -> int:
     whole = per_payslip("whole")
     print(f"{args.payslips} payslips x {args.rounds} rounds, one thread, sandbox without latency; CPU per payslip "
           "(median round) and share of the whole:")
-    print(f"  {'the whole send':40} {whole:6.2f} ms  100 %")
+    print_row("the whole send", whole, whole)
     for _, _, stage in STAGES:
         ms = per_payslip(stage)
-        print(f"  {stage:40} {ms:6.2f} ms  {ms / whole * 100:3.0f} %")
+        print_row(stage, ms, whole)
     outside = per_payslip("in no stage")  # each round's own remainder, then the median
-    print(f"  {'in no stage':40} {outside:6.2f} ms  {outside / whole * 100:3.0f} %")
+    print_row("in no stage", outside, whole)
     print("load average (1, 5, 15 min): before {:.2f} {:.2f} {:.2f}, after {:.2f} {:.2f} {:.2f}".format(
         *load_before, *load_after))
     return 0

@@ -85,12 +85,12 @@ def print_stages(before: list[dict], after: list[dict], figures: dict) -> None:
     payslips, whole = figures["payslips"], figures["worker_cpu_ms"]
     spent = {stage: sum(a.get(stage, 0.0) - b.get(stage, 0.0) for a, b in zip(after, before)) * 1000 / payslips
              for _, _, stage in dispatch_stages.STAGES}
-    print(f"  {'the workers, whole':40} {whole:6.2f} ms  100 %")
+    dispatch_stages.print_row("the workers, whole", whole, whole)
     for _, _, stage in dispatch_stages.STAGES:
         if stage != dispatch_stages.WEB:
-            print(f"  {stage:40} {spent[stage]:6.2f} ms  {spent[stage] / whole * 100:3.0f} %")
+            dispatch_stages.print_row(stage, spent[stage], whole)
     outside = whole - sum(spent[stage] for stage in dispatch_stages.TOP)
-    print(f"  {'in no stage':40} {outside:6.2f} ms  {outside / whole * 100:3.0f} %", flush=True)
+    dispatch_stages.print_row("in no stage", outside, whole)
 
 
 def bound(figures: dict, concurrency: int, latency_ms: int) -> float:
